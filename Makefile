@@ -1,0 +1,37 @@
+# Quick start: `make demo`, then `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export NO_COLOR ?=
+
+.PHONY: demo test venv bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## demo: validate, plan, apply and re-plan the example repository against the embedded emulator
+demo: $(STAMP)
+	@echo "==> reconciler validate ."
+	$(BIN)/reconciler validate .
+	@echo "==> reconciler plan . (changes expected on a fresh machine)"
+	$(BIN)/reconciler plan . || test $$? -eq 2
+	@echo "==> reconciler apply . --auto-approve"
+	$(BIN)/reconciler apply . --auto-approve
+	@echo "==> reconciler plan . (in sync expected)"
+	$(BIN)/reconciler plan .
+
+## test: the whole suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/plan_bench.py
+
+clean:
+	rm -rf $(VENV) .reconciler .pytest_cache build *.egg-info

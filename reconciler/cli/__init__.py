@@ -1,0 +1,99 @@
+"""The ``reconciler`` command line: thin commands and one error boundary.
+
+Each command module (``cli/validate.py``, ``cli/plan.py``, …) parses options,
+builds Settings, calls one library function, renders a report and returns an
+exit code. :func:`main` is the only place that turns exceptions into exit codes:
+a :class:`~reconciler.errors.ReconcilerError` becomes a one-line message and
+exit 1, Ctrl-C exit 130, and anything unexpected a short message plus a crash
+log (never a traceback on the terminal).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+import typer
+
+from reconciler import __version__, errors
+
+app = typer.Typer(
+    name="reconciler",
+    help="Config-as-code for PolyAI real-time configuration: validate, plan, apply, watch.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+#: Command modules; each exposes ``register(app)``.
+_COMMAND_MODULES = ("validate", "plan", "policies", "emulator")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"reconciler {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    """Config-as-code for PolyAI real-time configuration.
+
+    Exit codes: 0 ok / in sync, 1 error, 2 changes pending (plan) or drift (drift).
+    """
+
+
+def _register_commands() -> None:
+    import importlib
+
+    for name in _COMMAND_MODULES:
+        module = importlib.import_module(f"reconciler.cli.{name}")
+        module.register(app)
+
+
+def _write_crash_log(exc: BaseException) -> Path:
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(tempfile.gettempdir()) / f"reconciler-crash-{stamp}.log"
+    path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script and ``python -m reconciler``."""
+    _register_commands()
+    try:
+        app(args=argv, prog_name="reconciler", standalone_mode=False)
+    except SystemExit as exc:               # typer.Exit / click's own exits
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        return _finish(code)
+    except errors.ReconcilerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return _finish(1)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return _finish(130)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        return _finish(1)
+    except typer.TyperException as exc:      # usage errors: typer's own message and exit code (2)
+        exc.show()
+        return _finish(getattr(exc, "exit_code", 2))
+    except Exception as exc:
+        log = _write_crash_log(exc)
+        typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (this is a bug; details in {log})", err=True)
+        return _finish(1)
+    return _finish(0)
+
+
+def _finish(code: int) -> int:
+    sys.stdout.flush()
+    return code
+
+
+def run() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())

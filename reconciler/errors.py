@@ -1,0 +1,136 @@
+"""The reconciler's typed errors.
+
+Every error the tool raises on purpose is a :class:`ReconcilerError`; the CLI's
+single error boundary turns one into a one-line message and exit code 1.
+Anything else is a bug and gets a short message plus a crash log.
+
+::
+
+    ReconcilerError
+    ├── ConfigError (file, line, code)        loader / settings / validation / policy
+    └── ApiError (status, error_code, error_id, method, path, message)
+        ├── ClientError                       4xx
+        │   ├── AuthError                     401
+        │   ├── ForbiddenError                403 (REAL_TIME_CONFIG_FORBIDDEN_ACCESS)
+        │   ├── NotFoundError                 404
+        │   ├── RateLimitedError              429 (retry_after)
+        │   ├── InvalidSchemaError            400 REAL_TIME_CONFIG_INVALID_SCHEMA
+        │   ├── InvalidForSchemaError         400 REAL_TIME_CONFIG_INVALID_FOR_SCHEMA
+        │   └── UnknownEnvironmentError       400 REAL_TIME_CONFIG_UNKNOWN_CLIENT_ENVIRONMENT
+        ├── ServerError                       5xx
+        └── TransportError                    network failure (chained ``from`` httpx's)
+
+Messages never contain the API key: ``api.client`` is the only module that sees
+it, and it never formats a header into a message.
+"""
+
+from __future__ import annotations
+
+
+class ReconcilerError(Exception):
+    """Base of every error the reconciler raises deliberately."""
+
+
+class ConfigError(ReconcilerError):
+    """A problem in the config repository or the settings, located at file:line."""
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 code: str = "config.invalid") -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.code = code
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        return f"{where}{self.message}"
+
+
+class ApiError(ReconcilerError):
+    """An error answer (or no answer) from the Agents API."""
+
+    def __init__(self, message: str, *, status: int | None = None, error_code: str | None = None,
+                 error_id: str | None = None, method: str | None = None, path: str | None = None) -> None:
+        self.message = message
+        self.status = status
+        self.error_code = error_code
+        self.error_id = error_id
+        self.method = method
+        self.path = path
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = []
+        if self.method and self.path:
+            parts.append(f"{self.method} {self.path}")
+        if self.status is not None:
+            parts.append(f"HTTP {self.status}")
+        if self.error_code:
+            parts.append(self.error_code)
+        head = " ".join(parts)
+        tail = f" (error_id {self.error_id})" if self.error_id else ""
+        return f"{head}: {self.message}{tail}" if head else f"{self.message}{tail}"
+
+
+class ClientError(ApiError):
+    """4xx: the request was wrong; retrying it unchanged will not help (except 429)."""
+
+
+class AuthError(ClientError):
+    """401: missing or wrong API key (set POLYAI_API_KEY)."""
+
+
+class ForbiddenError(ClientError):
+    """403: the key may not access this agent."""
+
+
+class NotFoundError(ClientError):
+    """404: unknown agent."""
+
+
+class RateLimitedError(ClientError):
+    """429: too many requests; ``retry_after`` seconds from the Retry-After header."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class InvalidSchemaError(ClientError):
+    """400 REAL_TIME_CONFIG_INVALID_SCHEMA: the schema is not valid Draft 7."""
+
+
+class InvalidForSchemaError(ClientError):
+    """400 REAL_TIME_CONFIG_INVALID_FOR_SCHEMA: merged variables do not fit the page's schema."""
+
+
+class UnknownEnvironmentError(ClientError):
+    """400 REAL_TIME_CONFIG_UNKNOWN_CLIENT_ENVIRONMENT."""
+
+
+class ServerError(ApiError):
+    """5xx: the service failed; transient, retried."""
+
+
+class TransportError(ApiError):
+    """No HTTP answer at all: connection refused/reset, timeout, DNS."""
+
+
+#: error_code -> class, for 400s whose meaning is in the envelope's code.
+ERROR_CODE_CLASSES: dict[str, type[ApiError]] = {
+    "REAL_TIME_CONFIG_INVALID_SCHEMA": InvalidSchemaError,
+    "REAL_TIME_CONFIG_INVALID_FOR_SCHEMA": InvalidForSchemaError,
+    "REAL_TIME_CONFIG_UNKNOWN_CLIENT_ENVIRONMENT": UnknownEnvironmentError,
+    "REAL_TIME_CONFIG_FORBIDDEN_ACCESS": ForbiddenError,
+}
+
+#: HTTP status -> class, when the code does not decide.
+STATUS_CLASSES: dict[int, type[ApiError]] = {
+    401: AuthError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    429: RateLimitedError,
+}

@@ -1,0 +1,116 @@
+"""The Plan: a value that says exactly what an apply would send, and why.
+
+Built by :func:`reconciler.planner.plan` (pure, no I/O), walked by the executor
+in the order it is written, rendered by ``reconciler.report``. Display-only
+fields (diffs, orphans, warnings) never change what the executor does: it only
+reads ``status``, ``schema_put``, ``variables_patch`` and ``live_last_updated``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.model import ClientEnv, Finding
+
+
+class Status(enum.StrEnum):
+    """State of one agent x environment, in a plan or after an apply."""
+
+    IN_SYNC = "in_sync"
+    CHANGES = "changes"
+    ERROR = "error"
+    SKIPPED = "skipped"        # not attempted: an earlier environment of the agent failed or was refused
+    UNMANAGED = "unmanaged"    # no directory for it in the repository
+
+    @property
+    def needs_apply(self) -> bool:
+        return self is Status.CHANGES
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (Status.ERROR, Status.SKIPPED)
+
+
+class DiffKind(enum.StrEnum):
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+
+
+@dataclass(frozen=True)
+class DiffItem:
+    """One difference, for humans. ``live``/``desired`` are already masked when ``sensitive``."""
+
+    path: str                  # "sites[0].phone"; "" for the whole document
+    kind: DiffKind
+    live: Any = None
+    desired: Any = None
+    sensitive: bool = False    # value hidden; reports say "changed (value hidden)"
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"path": self.path, "kind": self.kind.value}
+        if self.kind is not DiffKind.ADDED:
+            data["live"] = self.live
+        if self.kind is not DiffKind.REMOVED:
+            data["desired"] = self.desired
+        if self.sensitive:
+            data["sensitive"] = True
+        return data
+
+
+@dataclass(frozen=True)
+class EnvPlan:
+    """One agent x environment."""
+
+    agent: str
+    env: ClientEnv
+    status: Status
+    schema_put: Mapping[str, Any] | None = None        # whole desired schema to PUT; None: in sync / unmanaged
+    schema_diff: tuple[DiffItem, ...] = ()
+    variables_patch: Mapping[str, Any] = field(default_factory=dict)   # only differing top-level keys
+    variables_diff: tuple[DiffItem, ...] = ()
+    orphans: tuple[str, ...] = ()                      # live top-level keys the repository does not have
+    errors: tuple[Finding, ...] = ()
+    warnings: tuple[Finding, ...] = ()
+    live_last_updated: str | None = None               # concurrency token seen when planning
+    sensitive_keys: frozenset[str] = frozenset()       # top-level variable keys whose values are masked
+
+    @property
+    def has_writes(self) -> bool:
+        return self.schema_put is not None or bool(self.variables_patch)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every agent x environment considered, sorted by (agent, promotion order)."""
+
+    results: tuple[EnvPlan, ...]
+    target: str                                        # "local" or the API base URL
+    environments: tuple[ClientEnv, ...] = tuple(ClientEnv)   # promotion order
+    findings: tuple[Finding, ...] = ()                 # run-wide findings (no agent)
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(r.agent for r in self.results))
+
+    @property
+    def has_errors(self) -> bool:
+        return any(r.status is Status.ERROR for r in self.results) or any(f.blocks for f in self.findings)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(r.status.needs_apply for r in self.results)
+
+    def for_agent(self, agent: str) -> tuple[EnvPlan, ...]:
+        return tuple(r for r in self.results if r.agent == agent)
+
+    def summary(self) -> dict[str, int]:
+        counts = {s: 0 for s in Status}
+        for r in self.results:
+            counts[r.status] += 1
+        return {"agents": len(self.agents), "in_sync": counts[Status.IN_SYNC],
+                "changes": counts[Status.CHANGES], "errors": counts[Status.ERROR],
+                "skipped": counts[Status.SKIPPED], "unmanaged": counts[Status.UNMANAGED]}
