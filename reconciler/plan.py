@@ -114,3 +114,45 @@ class Plan:
         return {"agents": len(self.agents), "in_sync": counts[Status.IN_SYNC],
                 "changes": counts[Status.CHANGES], "errors": counts[Status.ERROR],
                 "skipped": counts[Status.SKIPPED], "unmanaged": counts[Status.UNMANAGED]}
+
+
+class OutcomeState(enum.StrEnum):
+    """How one agent x environment ended in an apply."""
+
+    APPLIED = "applied"        # writes sent and acknowledged
+    IN_SYNC = "in_sync"        # nothing to send
+    FAILED = "failed"          # a write (or the pre-write re-read) failed; later envs of the agent are skipped
+    SKIPPED = "skipped"        # not attempted because an earlier env of the agent failed/was blocked/refused
+    BLOCKED = "blocked"        # the plan had errors for it (validation, policy, orphan); nothing sent
+    REFUSED = "refused"        # live without --auto-approve / a "yes"; nothing sent
+    UNMANAGED = "unmanaged"
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (OutcomeState.FAILED, OutcomeState.SKIPPED, OutcomeState.BLOCKED, OutcomeState.REFUSED)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The executor's record of one agent x environment (it records outcomes instead of throwing them)."""
+
+    agent: str
+    env: ClientEnv
+    state: OutcomeState
+    schema_put: bool = False                    # a PUT was acknowledged
+    patched_keys: tuple[str, ...] = ()          # top-level keys sent in an acknowledged PATCH
+    errors: tuple[Finding, ...] = ()
+    replanned: bool = False                     # the page changed underneath; the agent was re-planned
+    last_updated: str | None = None             # page's lastUpdated after the last write
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an apply did: the plan it executed (after any re-plan) and one outcome per agent x env."""
+
+    plan: Plan
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.state.is_failure for o in self.outcomes) and not any(f.blocks for f in self.plan.findings)
