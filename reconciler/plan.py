@@ -144,6 +144,7 @@ class Outcome:
     errors: tuple[Finding, ...] = ()
     replanned: bool = False                     # the page changed underneath; the agent was re-planned
     last_updated: str | None = None             # page's lastUpdated after the last write
+    warnings: tuple[Finding, ...] = ()          # e.g. "page changed since it was planned; re-planned"
 
 
 @dataclass(frozen=True)
