@@ -1,0 +1,210 @@
+"""The Agents API client: the only module of the reconciler that speaks HTTP.
+
+Everything above ``api/`` (live-state reading, executor, daemon, import)
+receives an :class:`AgentsApi` and calls its typed methods; nothing above knows
+whether the target is the real service or the embedded emulator (``url:
+local`` is just another httpx transport, see :mod:`reconciler.api.transport`).
+
+What this module does:
+
+- one ``httpx.AsyncClient`` per run, its pool sized to ``concurrency``, explicit
+  timeouts, headers ``x-api-key`` / ``User-Agent`` / ``Accept``;
+- every request goes through :func:`reconciler.api.retry.call_with_retries`
+  (backoff + jitter, bounded) and waits on the client's one :class:`RateGate`,
+  so a 429 pauses the whole run, not just one agent;
+- failures become typed :mod:`reconciler.errors` values via
+  :func:`reconciler.api.envelope.raise_api_error` (chained from httpx's error).
+
+What it leaves to others: deciding what to send (planner/executor), reading
+many agents at once (:mod:`reconciler.api.live`), loading settings (loader).
+
+The API key is held by the httpx client's headers and in ``_secret`` for
+redaction only; it is never formatted into a message, a log line or a repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+import urllib.parse
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+
+from reconciler import __version__
+from reconciler.api.envelope import raise_api_error
+from reconciler.api.retry import Clock, RateGate, RetryPolicy, Sleep, call_with_retries, policy_from
+from reconciler.errors import ApiError, ConfigError
+from reconciler.model import ClientEnv, LiveAgent, LivePage
+
+#: Sent to the embedded emulator instead of the real key, so the real one never
+#: lands in local state or local logs.
+LOCAL_DUMMY_KEY = "local-emulator-key"
+#: Base URL used for the in-process emulator (never resolved: ASGITransport serves it).
+LOCAL_BASE_URL = "http://local.emulator"
+USER_AGENT = f"rtc-reconciler/{__version__}"
+
+_LOG = logging.getLogger("reconciler.api")
+
+
+def agent_path(agent: str, *rest: str) -> str:
+    """``/v1/agents/{agentId}/…`` with every segment percent-quoted (no path tricks)."""
+    segments = ["v1", "agents", agent, *rest]
+    return "/" + "/".join(urllib.parse.quote(str(s), safe="") for s in segments)
+
+
+class AgentsApi:
+    """Typed calls of the Agents API (DESIGN.md §1), with retries and a shared rate gate.
+
+    Use as ``async with AgentsApi.from_settings(settings) as api: ...``.
+    """
+
+    def __init__(self, base_url: str, *, api_key: str | None,
+                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 30.0,
+                 backoffs: Sequence[float] = (0.5, 1, 2, 4, 8), max_retry_seconds: float = 120.0,
+                 concurrency: int = 16, logger: logging.Logger | None = None,
+                 sleep: Sleep = asyncio.sleep, rng: Callable[[], float] = random.random,
+                 clock: Clock = time.monotonic, target: str | None = None) -> None:
+        if not api_key:
+            # Checked before anything is sent: a request without a key can only fail.
+            raise ConfigError("POLYAI_API_KEY is not set", code="api.no_key")
+        if concurrency < 1:
+            raise ConfigError(f"concurrency must be at least 1, not {concurrency}", code="api.concurrency")
+        self.base_url = base_url.rstrip("/")
+        self.target = target or self.base_url
+        self.request_count = 0
+        """Requests actually sent (retries included), for reports and benchmarks."""
+        self._secret = api_key
+        self._log = logger or _LOG
+        self._sleep = sleep
+        self._rng = rng
+        self._clock = clock
+        self._policy: RetryPolicy = policy_from(backoffs, max_retry_seconds)
+        self.gate = RateGate(clock=clock, sleep=sleep, logger=self._log)
+        # The pool holds `concurrency` connections; the semaphore keeps callers
+        # from queueing inside httpx, where waiting would count against the pool timeout.
+        self._slots = asyncio.Semaphore(concurrency)
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency,
+                              keepalive_expiry=30.0)
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport(limits=limits, retries=0)  # retries are ours
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, transport=transport, limits=limits,
+            timeout=httpx.Timeout(timeout), follow_redirects=False,
+            headers={"x-api-key": api_key, "User-Agent": USER_AGENT, "Accept": "application/json"},
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Any, **overrides: Any) -> "AgentsApi":
+        """The client for ``settings.api.url``: ``local`` (embedded emulator) or an http(s) URL."""
+        from reconciler.api.transport import local_app
+
+        api = settings.api
+        options: dict[str, Any] = dict(timeout=api.timeout, backoffs=api.backoffs,
+                                       max_retry_seconds=api.max_retry_seconds,
+                                       concurrency=settings.concurrency)
+        options.update(overrides)
+        if api.is_local:
+            transport = httpx.ASGITransport(app=local_app(settings.root))
+            return cls(LOCAL_BASE_URL, api_key=LOCAL_DUMMY_KEY, transport=transport, target="local", **options)
+        url = str(api.url)
+        scheme = urllib.parse.urlsplit(url).scheme
+        if scheme not in ("http", "https") or not urllib.parse.urlsplit(url).netloc:
+            raise ConfigError(f"api.url must be 'local' or an http(s) URL, not {url!r}", code="api.url")
+        return cls(url, api_key=settings.api_key, **options)
+
+    def __repr__(self) -> str:
+        return f"AgentsApi(target={self.target!r}, requests={self.request_count})"
+
+    # -- lifecycle -----------------------------------------------------------
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> "AgentsApi":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- typed calls -----------------------------------------------------------
+
+    async def get_agent(self, agent: str) -> LiveAgent:
+        """All environments of one agent in ONE request."""
+        path = agent_path(agent, "real-time-configs")
+        data = await self._request("GET", path)
+        pages = self._parse(data, lambda d: list(d["configPages"]), "GET", path)
+        result: dict[ClientEnv, LivePage] = {}
+        for page in pages:
+            if isinstance(page, Mapping) and page.get("clientEnv") in ClientEnv.names():
+                result[ClientEnv(page["clientEnv"])] = self._page(page, "GET", path)
+            # A page of an environment we do not know is ignored, not fatal:
+            # the reconciler only manages the three it knows.
+        return LiveAgent(agent=agent, pages=result)
+
+    async def get_page(self, agent: str, env: ClientEnv | str) -> LivePage:
+        path = agent_path(agent, "real-time-configs", str(env))
+        return self._page(await self._request("GET", path), "GET", path)
+
+    async def put_schema(self, agent: str, env: ClientEnv | str, schema: Mapping[str, Any]) -> LivePage:
+        # PUT is an upsert of the whole schema: idempotent, so retrying it after a
+        # dropped connection (the first try may have landed) is safe.
+        path = agent_path(agent, "real-time-configs", str(env), "schema")
+        return self._page(await self._request("PUT", path, {"schema": dict(schema)}), "PUT", path)
+
+    async def patch_variables(self, agent: str, env: ClientEnv | str, variables: Mapping[str, Any]) -> LivePage:
+        # PATCH shallow-merges the same top-level keys with the same values: sending
+        # it twice gives the same page as once, so retrying it is safe too.
+        path = agent_path(agent, "real-time-configs", str(env), "variables")
+        return self._page(await self._request("PATCH", path, {"variables": dict(variables)}), "PATCH", path)
+
+    async def list_connectors(self, agent: str) -> list[dict[str, Any]]:
+        path = agent_path(agent, "telephony", "connectors")
+        data = await self._request("GET", path)
+        connectors = self._parse(data, lambda d: d["connectors"], "GET", path)
+        return [dict(c) for c in connectors if isinstance(c, Mapping)]
+
+    # -- plumbing ----------------------------------------------------------------
+
+    async def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        return await call_with_retries(
+            lambda: self._attempt(method, path, body), policy=self._policy, gate=self.gate,
+            what=f"{method} {path}", logger=self._log, sleep=self._sleep, clock=self._clock, rng=self._rng)
+
+    async def _attempt(self, method: str, path: str, body: Mapping[str, Any] | None) -> Any:
+        async with self._slots:
+            await self.gate.wait()           # right before sending: a 429 elsewhere may have closed it
+            self.request_count += 1
+            try:
+                response = await self._http.request(method, path, json=body)
+            except httpx.TransportError as exc:   # connect/read/write errors, timeouts, dropped connections
+                raise_api_error(method=method, path=path, cause=exc, redact=self._redact)
+            except httpx.RequestError as exc:     # e.g. a body that cannot be decoded: not transient
+                raise ApiError(self._redact(f"{type(exc).__name__}: {exc}"), method=method, path=path) from exc
+        try:
+            response.raise_for_status()
+        except httpx.HTTPStatusError as exc:
+            raise_api_error(method=method, path=path, cause=exc, response=response, redact=self._redact)
+        if response.status_code != 200 and not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ApiError(self._redact("response is not JSON"), status=response.status_code,
+                           method=method, path=path) from exc
+
+    def _page(self, data: Any, method: str, path: str) -> LivePage:
+        return self._parse(data, LivePage.from_json, method, path)
+
+    def _parse(self, data: Any, read: Callable[[Any], Any], method: str, path: str) -> Any:
+        try:
+            return read(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ApiError(f"unexpected response shape ({type(exc).__name__}: {exc})"[:300],
+                           method=method, path=path) from exc
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret else text
