@@ -77,6 +77,8 @@ class EnvPlan:
     warnings: tuple[Finding, ...] = ()
     live_last_updated: str | None = None               # concurrency token seen when planning
     sensitive_keys: frozenset[str] = frozenset()       # top-level variable keys whose values are masked
+    masked_patch: Mapping[str, Any] | None = None      # display copy of variables_patch, sensitive values
+                                                       # (nested too) replaced by MASK; None: mask by sensitive_keys
 
     @property
     def has_writes(self) -> bool:
