@@ -153,3 +153,11 @@ def test_retry_log_line_names_attempt_delay_request_and_reason(caplog):
         "attempt 2/3 failed; will retry in 1.4s: PATCH /v1/agents/a/x (connection error: ConnectError: refused)",
     ]
     assert all(r.levelno == logging.WARNING for r in caplog.records)
+
+
+def test_retry_after_zero_still_backs_off_and_a_long_one_wins_over_the_backoff():
+    policy = RetryPolicy(backoffs=(1.0, 2.0))
+    zero = errors.RateLimitedError("x", status=429, retry_after=0)
+    long = errors.RateLimitedError("x", status=429, retry_after=9)
+    assert policy.delay(1, zero, lambda: 0.5) == 1.0
+    assert policy.delay(2, long, lambda: 0.5) == 9.0

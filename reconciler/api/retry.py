@@ -55,15 +55,17 @@ class RetryPolicy:
     def delay(self, failed_attempt: int, exc: ApiError, rng: Callable[[], float]) -> float:
         """Seconds to wait after attempt ``failed_attempt`` (1-based) failed with ``exc``.
 
-        A ``Retry-After`` is honoured as given (it is the server's own number;
-        the shared gate already spreads the load); otherwise the backoff is
-        jittered so that many agents failing together do not retry together.
+        The backoff is jittered so that many agents failing together do not
+        retry together. A ``Retry-After`` is a lower bound: the server's own
+        number wins when longer, while ``Retry-After: 0`` still backs off a little
+        instead of hammering a limiter that just said no.
         """
+        base = self.backoffs[min(failed_attempt, len(self.backoffs)) - 1]
+        delay = max(0.0, base * (1 - self.jitter + 2 * self.jitter * rng()))
         retry_after = getattr(exc, "retry_after", None)
         if isinstance(exc, RateLimitedError) and retry_after is not None:
-            return float(retry_after)
-        base = self.backoffs[min(failed_attempt, len(self.backoffs)) - 1]
-        return max(0.0, base * (1 - self.jitter + 2 * self.jitter * rng()))
+            delay = max(delay, float(retry_after))
+        return delay
 
 
 class RateGate:
@@ -128,8 +130,8 @@ async def call_with_retries(attempt: Callable[[], Awaitable[T]], *, policy: Retr
                 logger.warning("attempt %d/%d failed; giving up, retrying would exceed %gs: %s (%s)",
                                number, total, policy.max_retry_seconds, what, _reason(exc))
                 raise
-            if isinstance(exc, RateLimitedError) and exc.retry_after is not None:
-                gate.pause_for(delay)
+            if isinstance(exc, RateLimitedError) and exc.retry_after:
+                gate.pause_for(exc.retry_after)     # the server's limit holds for every agent
             logger.warning("attempt %d/%d failed; will retry in %.1fs: %s (%s)",
                            number, total, delay, what, _reason(exc))
             await sleep(delay)
