@@ -1,0 +1,190 @@
+"""Masking of sensitive values: anything under a schema node with ``x-sensitive: true`` or ``writeOnly: true``.
+
+Used wherever a value could reach output: validation messages, plan diffs and
+PATCH bodies in reports, policy findings, logs. The rule is conservative: a
+path is sensitive when *any* schema node that may govern it is marked —
+through ``properties``, ``items`` (single or tuple), ``additionalProperties``,
+``patternProperties``, ``allOf``/``anyOf``/``oneOf``/``if``/``then``/``else``
+and local ``$ref`` (``#/definitions/…``). Once a node is sensitive, its whole
+subtree is. This module never decides *whether* a value is valid; it only hides it.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from reconciler import regexguard
+from reconciler.model import MASK, PathPart
+
+_BRANCHES = ("allOf", "anyOf", "oneOf")
+_CONDITIONALS = ("if", "then", "else")
+
+
+def _marked(node: Mapping) -> bool:
+    return node.get("x-sensitive") is True or node.get("writeOnly") is True
+
+
+def _resolve_ref(root: Mapping, ref: str) -> Mapping | None:
+    if not ref.startswith("#"):
+        return None                      # remote refs are rejected by validation
+    node: Any = root
+    for raw in ref[1:].split("/")[1:] if ref != "#" else []:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node if isinstance(node, Mapping) else None
+
+
+def _expand(root: Mapping, nodes: Iterable[Any]) -> list[Mapping]:
+    """All schema nodes that apply at one point: the nodes plus their refs and combinator branches."""
+    out: list[Mapping] = []
+    seen: set[int] = set()
+    todo = [n for n in nodes if isinstance(n, Mapping)]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        out.append(node)
+        if isinstance(node.get("$ref"), str):
+            target = _resolve_ref(root, node["$ref"])
+            if target is not None:
+                todo.append(target)
+        for key in _BRANCHES:
+            if isinstance(node.get(key), list):
+                todo.extend(n for n in node[key] if isinstance(n, Mapping))
+        todo.extend(node[k] for k in _CONDITIONALS if isinstance(node.get(k), Mapping))
+    return out
+
+
+def _children(nodes: Iterable[Mapping], part: PathPart) -> list[Any]:
+    """Schema nodes that govern child ``part`` of an instance governed by ``nodes``."""
+    out: list[Any] = []
+    for node in nodes:
+        if isinstance(part, int):
+            items = node.get("items")
+            if isinstance(items, list):
+                out.append(items[part] if part < len(items) else node.get("additionalItems"))
+            else:
+                out.append(items)
+            continue
+        props = node.get("properties")
+        if isinstance(props, Mapping) and part in props:
+            out.append(props[part])
+        patterns = node.get("patternProperties")
+        if isinstance(patterns, Mapping):
+            out.extend(sub for pat, sub in patterns.items() if _matches(pat, part))
+        if not (isinstance(props, Mapping) and part in props):
+            out.append(node.get("additionalProperties"))
+    return [n for n in out if isinstance(n, Mapping)]
+
+
+def _matches(pattern: str, key: str) -> bool:
+    try:
+        return regexguard.search(pattern, key)
+    except (regexguard.RegexError, regexguard.RegexTimeout):
+        return True                      # cannot tell: err on the side of masking
+
+
+def is_sensitive(schema: Mapping, path: Sequence[PathPart]) -> bool:
+    """True if any schema node along ``path`` (root included) is marked sensitive."""
+    if not isinstance(schema, Mapping):
+        return False
+    nodes = _expand(schema, [schema])
+    if any(_marked(n) for n in nodes):
+        return True
+    for part in path:
+        nodes = _expand(schema, _children(nodes, part))
+        if not nodes:
+            return False
+        if any(_marked(n) for n in nodes):
+            return True
+    return False
+
+
+def sensitive_top_level_keys(schema: Mapping) -> frozenset[str]:
+    """Top-level property names (declared in ``properties``) whose values are sensitive."""
+    if not isinstance(schema, Mapping):
+        return frozenset()
+    names: set[str] = set()
+    for node in _expand(schema, [schema]):
+        props = node.get("properties")
+        if isinstance(props, Mapping):
+            names.update(k for k in props if isinstance(k, str) and is_sensitive(schema, (k,)))
+    return frozenset(names)
+
+
+def mask(values: Any, schema: Mapping) -> Any:
+    """A deep copy of ``values`` with every sensitive node replaced by :data:`MASK`."""
+    if not isinstance(schema, Mapping):
+        return copy.deepcopy(values)
+    return _mask(values, schema, _expand(schema, [schema]))
+
+
+def _mask(value: Any, root: Mapping, nodes: list[Mapping]) -> Any:
+    if any(_marked(n) for n in nodes):
+        return MASK
+    if isinstance(value, Mapping):
+        return {k: _mask(v, root, _expand(root, _children(nodes, k))) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, root, _expand(root, _children(nodes, i))) for i, v in enumerate(value)]
+    return copy.deepcopy(value)
+
+
+def sensitive_values(values: Any, schema: Mapping) -> list[str]:
+    """The text forms of every sensitive value in ``values`` (feed them to :func:`mask_message`)."""
+    found: list[Any] = []
+    _collect(values, schema, _expand(schema, [schema]) if isinstance(schema, Mapping) else [], found)
+    texts: set[str] = set()
+    for value in found:
+        texts.update(_text_forms(value))
+    return sorted(texts, key=len, reverse=True)
+
+
+def _collect(value: Any, root: Mapping, nodes: list[Mapping], found: list[Any]) -> None:
+    if any(_marked(n) for n in nodes):
+        found.append(value)
+        return
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _collect(v, root, _expand(root, _children(nodes, k)), found)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _collect(v, root, _expand(root, _children(nodes, i)), found)
+
+
+def _text_forms(value: Any) -> set[str]:
+    """How a value can appear in a message: str(), repr(), JSON, and the same for each leaf."""
+    if value is None or isinstance(value, bool):
+        return set()                     # masking "True" or "None" everywhere would garble messages
+    forms = {repr(value)}
+    try:
+        forms.add(json.dumps(value))
+    except (TypeError, ValueError):
+        pass
+    if isinstance(value, Mapping):
+        for v in value.values():
+            forms |= _text_forms(v)
+    elif isinstance(value, list):
+        for v in value:
+            forms |= _text_forms(v)
+    else:
+        forms.add(str(value))
+    return {f for f in forms if f}
+
+
+def mask_message(message: str, secrets: Iterable[Any]) -> str:
+    """Replace every occurrence of each secret (longest first) in ``message`` by :data:`MASK`."""
+    texts: set[str] = set()
+    for secret in secrets:
+        texts |= {secret} if isinstance(secret, str) else _text_forms(secret)
+    for text in sorted((t for t in texts if t), key=len, reverse=True):
+        message = message.replace(text, MASK)
+    return message
