@@ -1,0 +1,208 @@
+"""The plan / apply / drift runs as library functions; the CLI (``cli/plan.py``) stays thin.
+
+One run, in one direction (STYLE "the flow runs one way")::
+
+    settings -> validate_repository -> select agents -> fetch_live (ONE GET per agent)
+             -> planner.plan -> policy.check_plan -> [approve live] -> executor.apply_plan
+
+Called by ``reconciler.cli.plan`` (and usable from the daemon or a script).
+Loading, validating, planning, policy, HTTP and rendering belong to their own
+modules; this one only wires them and decides which agents a run covers
+(``--agent``, ``--changed-since``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as _dt
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+
+from reconciler import errors, executor
+from reconciler.model import ClientEnv, DesiredState, LiveAgent
+from reconciler.plan import ApplyResult, Plan
+from reconciler.settings import Settings
+
+#: Paths whose changes ``--changed-since`` looks at; policies/settings concern every agent.
+WATCHED_PATHS = ("configs", "policies", "reconciler.yaml")
+
+#: ``approve_live(plan) -> bool``: asked once, only when the plan has changes for ``live``.
+ApproveLive = Callable[[Plan], bool]
+#: ``progress(phase, done, total)`` with phase ``"read"`` or ``"apply"``.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """What the command line can ask of a run (every field optional)."""
+
+    agents: tuple[str, ...] = ()
+    """Only these agents (``--agent``, repeatable); empty: all."""
+    envs: tuple[ClientEnv, ...] = ()
+    """Only these environments (``--env``); empty: all, in promotion order."""
+    api_url: str | None = None
+    """``--api-url``: overrides RECONCILER_API_URL and reconciler.yaml."""
+    concurrency: int | None = None
+    """``--concurrency``: agents at once (overrides reconciler.yaml)."""
+    changed_since: str | None = None
+    """``--changed-since REF``: only agents whose files changed since this git ref."""
+    allow_large_change: bool = False
+    """``--allow-large-change``: blast-radius policy findings do not block."""
+    today: _dt.date | None = None
+    """For waiver expiry; tests pin it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Planned:
+    """A plan and what it was made from."""
+
+    plan: Plan
+    settings: Settings
+    desired: DesiredState
+    planned_at: float
+    """``time.monotonic()`` just before live state was read."""
+
+
+def run_plan(root: Path | str, options: RunOptions = RunOptions(), *, progress: Progress | None = None) -> Planned:
+    """validate + read live + diff + policies: the ``plan`` and ``drift`` commands."""
+    async def go() -> Planned:
+        settings, desired, agents = prepare(Path(root), options)
+        async with _client(settings) as api:
+            return await plan_with(api, settings, desired, agents, options, progress=progress)
+    return asyncio.run(go())
+
+
+def run_apply(root: Path | str, options: RunOptions = RunOptions(), *, approve_live: ApproveLive | bool = False,
+              progress: Progress | None = None) -> ApplyResult:
+    """Plan, then execute: the ``apply`` command.
+
+    ``approve_live``: True (``--auto-approve``), False (refuse live), or a
+    callback asked once when the plan would write ``live``. Waiting for a
+    human restarts the run's clock, so every page is re-read before it is
+    written (see :mod:`reconciler.executor`).
+    """
+    started = time.monotonic()
+
+    async def go() -> ApplyResult:
+        settings, desired, agents = prepare(Path(root), options)
+        async with _client(settings) as api:
+            planned = await plan_with(api, settings, desired, agents, options, progress=progress)
+            allow_live, run_start = _decide_live(planned.plan, approve_live, started)
+            report = None if progress is None else (lambda done, total: progress("apply", done, total))
+            return await executor.apply_plan(planned.plan, api, settings=settings, desired=desired,
+                                             allow_live=allow_live, planned_at=planned.planned_at,
+                                             started_at_monotonic=run_start, progress=report)
+    return asyncio.run(go())
+
+
+def prepare(root: Path, options: RunOptions) -> tuple[Settings, DesiredState, tuple[str, ...]]:
+    """Settings, the validated repository and the agents this run covers (no network)."""
+    from reconciler import settings as settings_module
+    from reconciler import validation
+
+    settings = settings_module.load_settings(root, api_url=options.api_url, concurrency=options.concurrency)
+    desired = validation.validate_repository(root, agents=options.agents or None, envs=options.envs or None)
+    return settings, desired, select_agents(root, desired, options)
+
+
+async def plan_with(api: executor.AgentsApi, settings: Settings, desired: DesiredState,
+                    agents: tuple[str, ...], options: RunOptions, *, progress: Progress | None = None) -> Planned:
+    """Read live (one GET per agent), plan, then evaluate the change policies on the plan."""
+    from reconciler import planner, policy
+    from reconciler.api import fetch_live
+
+    planned_at = time.monotonic()
+    reader = api if progress is None else _CountingReader(api, len(agents), progress)
+    live, fetch_errors = await fetch_live(reader, agents, concurrency=settings.concurrency) if agents else ({}, {})
+    plan = planner.plan(desired, live, settings, fetch_errors=fetch_errors, agents=agents,
+                        envs=options.envs or None, target=getattr(api, "target", "local"))
+    plan = policy.check_plan(plan, desired.root, allow_large_change=options.allow_large_change,
+                             today=options.today)
+    return Planned(plan=plan, settings=settings, desired=desired, planned_at=planned_at)
+
+
+def select_agents(root: Path, desired: DesiredState, options: RunOptions) -> tuple[str, ...]:
+    """The agents of this run, sorted: all, or ``--agent``, narrowed by ``--changed-since``."""
+    known = sorted(desired.agents)
+    if options.agents:
+        unknown = [a for a in options.agents if a not in desired.agents]
+        if unknown:
+            raise errors.ConfigError(f"unknown agent(s) {', '.join(unknown)}: no configs/<agent> directory "
+                                     f"(known: {', '.join(known) or 'none'})", code="cli.unknown_agent")
+        known = sorted(set(options.agents))
+    if options.changed_since:
+        changed = changed_agents(root, options.changed_since)
+        if changed is not None:
+            known = [a for a in known if a in changed]
+    return tuple(known)
+
+
+def changed_agents(root: Path, ref: str) -> frozenset[str] | None:
+    """Agents whose files changed since ``ref``; None when every agent is concerned.
+
+    Compares the working tree (committed, staged, unstaged and untracked files)
+    with ``ref``, so a PR checkout and a local edit behave alike. A change under
+    ``policies/`` or to ``reconciler.yaml`` concerns every agent.
+    """
+    paths = _git(root, "diff", "--name-only", "--relative", ref, "--", *WATCHED_PATHS)
+    paths += _git(root, "ls-files", "--others", "--exclude-standard", "--", *WATCHED_PATHS)
+    agents: set[str] = set()
+    for line in paths:
+        parts = PurePosixPath(line).parts
+        if not parts:
+            continue
+        if parts[0] != "configs":
+            return None
+        if len(parts) >= 3:          # configs/<agent>/<env>/...; a stray file directly in configs/ is no agent
+            agents.add(parts[1])
+    return frozenset(agents)
+
+
+def _git(root: Path, *args: str) -> list[str]:
+    try:
+        proc = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise errors.ConfigError(f"--changed-since: cannot run git: {exc}", code="cli.changed_since") from exc
+    if proc.returncode != 0:
+        message = (proc.stderr.strip().splitlines() or ["git failed"])[0]
+        raise errors.ConfigError(f"--changed-since: git {args[0]} failed: {message}", code="cli.changed_since")
+    return [line for line in proc.stdout.splitlines() if line.strip()]
+
+
+def _decide_live(plan: Plan, approve_live: ApproveLive | bool, started: float) -> tuple[bool, float]:
+    """(may live be written, when this run's writes are considered to start)."""
+    if isinstance(approve_live, bool):
+        return approve_live, started
+    if not live_changes(plan):
+        return False, started
+    answer = approve_live(plan)
+    # A human may have taken minutes: anything read before now must be re-read before it is written.
+    return answer, time.monotonic()
+
+
+def _client(settings: Settings):
+    from reconciler.api import AgentsApi
+
+    return AgentsApi.from_settings(settings)
+
+
+class _CountingReader:
+    """Forwards ``get_agent`` and reports read progress (fetch_live knows nothing of progress bars)."""
+
+    def __init__(self, api: executor.AgentsApi, total: int, progress: Progress) -> None:
+        self._api, self._total, self._progress, self._done = api, total, progress, 0
+
+    async def get_agent(self, agent: str) -> LiveAgent:
+        try:
+            return await self._api.get_agent(agent)
+        finally:
+            self._done += 1
+            self._progress("read", self._done, self._total)
+
+
+def live_changes(plan: Plan) -> tuple[str, ...]:
+    """Agents whose ``live`` page the plan would write."""
+    return tuple(r.agent for r in plan.results if r.env is ClientEnv.LIVE and r.status.needs_apply and r.has_writes)
