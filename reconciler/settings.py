@@ -65,3 +65,247 @@ class Settings:
     @property
     def promotion_order(self) -> tuple[ClientEnv, ...]:
         return tuple(e.name for e in self.environments)
+
+
+# --------------------------------------------------------------------------------------------
+# Loading: reconciler.yaml (pydantic, unknown keys are errors) + environment + flags.
+# --------------------------------------------------------------------------------------------
+
+import os  # noqa: E402  (kept next to the loading code it serves)
+import re  # noqa: E402
+from collections.abc import Mapping  # noqa: E402
+from typing import Any, Literal  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+import pydantic  # noqa: E402
+
+from reconciler import yamlsafe  # noqa: E402
+from reconciler.errors import ConfigError  # noqa: E402
+from reconciler.model import SourceMap  # noqa: E402
+
+#: The settings file at the repository root.
+SETTINGS_FILE = "reconciler.yaml"
+ENV_API_URL = "RECONCILER_API_URL"
+ENV_CONCURRENCY = "RECONCILER_CONCURRENCY"
+ENV_API_KEY = "POLYAI_API_KEY"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+_NO_TARGET = ("no API target: set api.url or api.region in reconciler.yaml, "
+              f"{ENV_API_URL}, or --api-url")
+
+
+class _Strict(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True, populate_by_name=False)
+
+
+class _ApiFile(_Strict):
+    url: str | None = None
+    region: Literal["us", "uk", "eu", "studio"] | None = None
+    timeout: float | None = pydantic.Field(default=None, gt=0, le=600)
+
+    @pydantic.model_validator(mode="after")
+    def _one_target(self) -> "_ApiFile":
+        if self.url is not None and self.region is not None:
+            raise ValueError("set either api.url or api.region, not both")
+        return self
+
+
+class _EnvFile(_Strict):
+    sync: SyncMode = pydantic.Field(default=SyncMode.AUTO)
+    selfHeal: bool = False
+
+    @pydantic.field_validator("sync", mode="before")
+    @classmethod
+    def _sync_word(cls, value: Any) -> Any:
+        if value not in SyncMode.__members__.values() and value not in ("auto", "manual"):
+            raise ValueError("sync must be 'auto' or 'manual'")
+        return SyncMode(value)
+
+
+class _SettingsFile(_Strict):
+    api: _ApiFile | None = None
+    environments: dict[str, _EnvFile] | None = None
+    concurrency: int | None = pydantic.Field(default=None, ge=1, le=256)
+    resync: Any = None                       # "60s", "5m", "1h", or seconds; checked below
+
+    @pydantic.field_validator("resync")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if value is not None:
+            parse_duration(value)
+        return value
+
+
+def parse_duration(value: Any) -> float:
+    """``60`` / ``"60s"`` / ``"5m"`` / ``"1h30m"`` -> seconds (at least 1)."""
+    if isinstance(value, bool):
+        raise ValueError("resync must be a duration such as 60s, 5m or 1h")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value).strip())
+        if not match or not any(match.groups()):
+            raise ValueError(f"resync {value!r} is not a duration such as 60s, 5m or 1h")
+        h, m, s = (float(g) if g else 0.0 for g in match.groups())
+        seconds = h * 3600 + m * 60 + s
+    if seconds < 1:
+        raise ValueError("resync must be at least 1 second")
+    return seconds
+
+
+def check_api_url(url: str) -> str:
+    """Validate an API base URL (``local`` or http(s)); returns it without a trailing slash."""
+    url = url.strip()
+    if url == LOCAL:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"API URL {url!r} must be 'local' or an https:// URL (or use api.region)")
+    if parts.hostname == "api.poly.ai":
+        raise ValueError("the bare api.poly.ai has no API; set api.region (us, uk, eu or studio) "
+                         "or a regional URL such as https://api.us.poly.ai")
+    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
+        raise ValueError(f"API URL {url!r} must use https (plain http is only allowed on loopback)")
+    return url.rstrip("/")
+
+
+def region_url(region: str) -> str:
+    """``us`` -> ``https://api.us.poly.ai``."""
+    if region not in REGIONS:
+        raise ValueError(f"unknown region {region!r}; use one of {', '.join(REGIONS)}")
+    return f"https://api.{region}.poly.ai"
+
+
+def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | None = None,
+                  environ: Mapping[str, str] = os.environ, require_target: bool = True) -> Settings:
+    """Resolve Settings once: flag > environment variable > ``reconciler.yaml`` > defaults.
+
+    A missing ``reconciler.yaml`` is fine. Without any API target the result
+    has ``api.url == ""`` when ``require_target`` is false (offline
+    ``validate``); otherwise that is a :class:`ConfigError`. Every problem in
+    the file is a ConfigError at its file:line with code ``settings.invalid``
+    or ``settings.unknown_key``.
+    """
+    root = Path(root)
+    problems, parsed = read_settings_file(root)
+    if problems:
+        raise problems[0]
+    file_api = parsed.api if parsed and parsed.api else _ApiFile()
+    url = _resolve_url(api_url, environ, file_api, require_target)
+    api = ApiSettings(url=url) if file_api.timeout is None else ApiSettings(url=url, timeout=file_api.timeout)
+    return Settings(
+        root=root,
+        api=api,
+        environments=_environments(parsed.environments if parsed else None),
+        concurrency=_resolve_concurrency(concurrency, environ, parsed.concurrency if parsed else None),
+        resync=parse_duration(parsed.resync) if parsed and parsed.resync is not None else 60.0,
+        api_key=environ.get(ENV_API_KEY) or None,
+    )
+
+
+def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: _ApiFile,
+                 require_target: bool) -> str:
+    for source, value in (("--api-url", flag), (ENV_API_URL, environ.get(ENV_API_URL))):
+        if value:
+            try:
+                return check_api_url(value)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: {exc}", code="settings.invalid") from None
+    if file_api.url is not None:
+        return check_api_url(file_api.url)          # already checked while reading the file
+    if file_api.region is not None:
+        return region_url(file_api.region)
+    if require_target:
+        raise ConfigError(_NO_TARGET, code="settings.no_target")
+    return ""
+
+
+def _resolve_concurrency(flag: int | None, environ: Mapping[str, str], from_file: int | None) -> int:
+    if flag is not None:
+        value, source = flag, "--concurrency"
+    elif environ.get(ENV_CONCURRENCY):
+        raw = environ[ENV_CONCURRENCY].strip()
+        if not raw.isdigit():
+            raise ConfigError(f"{ENV_CONCURRENCY}={raw!r} is not an integer 1..256", code="settings.invalid")
+        value, source = int(raw), ENV_CONCURRENCY
+    else:
+        return from_file if from_file is not None else 16
+    if not 1 <= value <= 256:
+        raise ConfigError(f"{source}: concurrency must be 1..256, got {value}", code="settings.invalid")
+    return value
+
+
+def _environments(envs: dict[str, _EnvFile] | None) -> tuple[EnvironmentSettings, ...]:
+    if envs is None:
+        return tuple(EnvironmentSettings(e) for e in ClientEnv)
+    return tuple(EnvironmentSettings(ClientEnv(name), sync=env.sync, self_heal=env.selfHeal)
+                 for name, env in envs.items())
+
+
+def read_settings_file(root: Path) -> tuple[list[ConfigError], _SettingsFile | None]:
+    """Parse and check ``reconciler.yaml`` (absent: no problems, ``None``). Reports ALL problems."""
+    path = Path(root) / SETTINGS_FILE
+    if not path.exists() and not path.is_symlink():
+        return [], None
+    try:
+        data, smap = yamlsafe.load_yaml(path, Path(root))
+    except ConfigError as exc:
+        return [exc], None
+    problems = _check_env_names(data, smap) + _check_api_url_in_file(data, smap)
+    try:
+        parsed = _SettingsFile.model_validate(data)
+    except pydantic.ValidationError as exc:
+        return problems + [_pydantic_problem(err, smap) for err in exc.errors()], None
+    return problems, (parsed if not problems else None)
+
+
+def _check_env_names(data: Mapping, smap: SourceMap) -> list[ConfigError]:
+    envs = data.get("environments")
+    if not isinstance(envs, Mapping):
+        return []
+    problems = [ConfigError(f"unknown environment {name!r}; allowed: {', '.join(ClientEnv.names())}",
+                            file=smap.file, line=smap.key_line_of(("environments", name)),
+                            code="settings.invalid")
+                for name in envs if name not in ClientEnv.names()]
+    if not envs:
+        problems.append(ConfigError("environments must list at least one environment", file=smap.file,
+                                    line=smap.line_of(("environments",)), code="settings.invalid"))
+    return problems
+
+
+def _check_api_url_in_file(data: Mapping, smap: SourceMap) -> list[ConfigError]:
+    api = data.get("api")
+    url = api.get("url") if isinstance(api, Mapping) else None
+    if not isinstance(url, str):
+        return []
+    try:
+        check_api_url(url)
+    except ValueError as exc:
+        return [ConfigError(str(exc), file=smap.file, line=smap.line_of(("api", "url")),
+                            code="settings.invalid")]
+    return []
+
+
+def _pydantic_problem(err: Mapping[str, Any], smap: SourceMap) -> ConfigError:
+    loc = tuple(part for part in err["loc"] if isinstance(part, (str, int)))
+    # pydantic appends the tried type to the location of union members (e.g. "float"): drop them.
+    while loc and not _in_map(loc, smap) and err["type"] != "extra_forbidden":
+        loc = loc[:-1]
+    where = ".".join(str(p) for p in loc) or "top level"
+    if err["type"] == "extra_forbidden":
+        parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
+        return ConfigError(f"unknown key {loc[-1]!r} in {parent}{_allowed(loc[:-1])}", file=smap.file,
+                           line=smap.key_line_of(loc), code="settings.unknown_key")
+    message = err["msg"].removeprefix("Value error, ")
+    return ConfigError(f"{where}: {message}", file=smap.file, line=smap.line_of(loc), code="settings.invalid")
+
+
+def _in_map(loc: tuple, smap: SourceMap) -> bool:
+    return loc in smap.lines
+
+
+def _allowed(parent: tuple) -> str:
+    model: type[pydantic.BaseModel] | None = {(): _SettingsFile, ("api",): _ApiFile}.get(parent)
+    if model is None and len(parent) == 2 and parent[0] == "environments":
+        model = _EnvFile
+    return f"; allowed: {', '.join(model.model_fields)}" if model else ""
