@@ -1,0 +1,268 @@
+"""The planner: desired state + live state -> :class:`~reconciler.plan.Plan`. Pure.
+
+Called by the ``plan``/``apply``/``drift`` commands, the executor (re-plan of
+one agent when a page changed underneath) and the daemon. It does no I/O,
+reads no clock and no environment, and makes no HTTP call: the caller reads
+the live pages (one GET per agent) and passes them in, and the executor sends
+what the plan says, in the order the plan gives.
+
+Per agent x environment in promotion order (DESIGN.md §1, §3):
+
+1. unmanaged (no directory) -> ``unmanaged``; blocked by a finding here, by
+   an error in an earlier environment of the agent, by a run-wide error or by
+   a failed read of the agent -> ``error`` with nothing to send;
+2. schema: canonical text equal -> nothing, else PUT the whole desired schema;
+3. variables: the PATCH holds only the top-level keys whose canonical text
+   differs; live keys the repository lacks are orphans (PATCH cannot delete);
+4. prediction: the page after PUT + PATCH (live variables shallow-merged with
+   the PATCH) must validate against the effective schema, else ``error`` —
+   so an apply never meets REAL_TIME_CONFIG_INVALID_FOR_SCHEMA.
+
+Fast path: when the canonical texts are equal, deepdiff is not called at all.
+Diff rendering is left to :mod:`reconciler.diff` and :mod:`reconciler.report`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler import canonical, diff, errors, masking, regexguard
+from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, LiveAgent, LivePage, Severity,
+                             format_path)
+from reconciler.plan import EnvPlan, Plan, Status
+from reconciler.settings import Settings
+
+_NO_ERRORS: Mapping[str, errors.ApiError] = {}
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every environment of one agent shares while planning."""
+
+    agent: str
+    live: LiveAgent | None
+    fetch_error: errors.ApiError | None
+    run_errors: tuple[Finding, ...]
+    findings: tuple[Finding, ...]          # every finding of this agent
+
+
+def plan(desired: DesiredState, live: Mapping[str, LiveAgent], settings: Settings, *,
+         fetch_errors: Mapping[str, errors.ApiError] = _NO_ERRORS, agents: Iterable[str] | None = None,
+         envs: Iterable[str] | None = None, target: str = "local") -> Plan:
+    """Plan every (selected) agent x environment of ``settings.promotion_order``."""
+    order = settings.promotion_order
+    wanted_agents = None if agents is None else set(agents)
+    wanted_envs = None if envs is None else {str(e) for e in envs}
+    run_errors = desired.global_errors
+    results: list[EnvPlan] = []
+    for agent in sorted(desired.agents):
+        if wanted_agents is not None and agent not in wanted_agents:
+            continue
+        ctx = _Context(agent, live.get(agent), fetch_errors.get(agent), run_errors,
+                       desired.findings_for(agent))
+        # Plan every environment (an earlier one can block a later one), then filter.
+        for env_plan in plan_agent(desired.agents[agent].envs, ctx, order):
+            if wanted_envs is None or env_plan.env.value in wanted_envs:
+                results.append(env_plan)
+    run_findings = tuple(f for f in desired.findings if f.agent is None)
+    return Plan(results=tuple(results), target=target, environments=order, findings=run_findings)
+
+
+def plan_agent(envs: Mapping[ClientEnv, EnvDesired], ctx: _Context,
+               order: tuple[ClientEnv, ...]) -> list[EnvPlan]:
+    """One agent's environments in promotion order; an error blocks the later environments."""
+    out: list[EnvPlan] = []
+    blocked_by: ClientEnv | None = None
+    for env in order:
+        env_desired = envs.get(env)
+        if env_desired is None:
+            out.append(EnvPlan(agent=ctx.agent, env=env, status=Status.UNMANAGED))
+            continue
+        env_plan = _plan_env(env_desired, ctx, blocked_by)
+        if env_plan.status is Status.ERROR and blocked_by is None:
+            blocked_by = env
+        out.append(env_plan)
+    return out
+
+
+def _plan_env(desired: EnvDesired, ctx: _Context, blocked_by: ClientEnv | None) -> EnvPlan:
+    env = desired.env
+    own = tuple(f for f in ctx.findings if f.env in (None, env.value))
+    warnings = tuple(f for f in own if not f.blocks)
+    blocking = ctx.run_errors + tuple(f for f in own if f.blocks)
+    if blocked_by is not None:
+        blocking += (_finding(ctx.agent, env, "plan.blocked",
+                              f"blocked: {blocked_by.value} has errors (promotion order)"),)
+    if ctx.fetch_error is not None:
+        blocking += (_fetch_finding(ctx.agent, env, ctx.fetch_error),)
+    elif ctx.live is None:
+        blocking += (_finding(ctx.agent, env, "plan.no_live_state", "live state of the agent was not read"),)
+    if blocking:
+        return EnvPlan(agent=ctx.agent, env=env, status=Status.ERROR, errors=blocking, warnings=warnings)
+    page = ctx.live.pages.get(env) or LivePage(env=env, schema={}, variables={}, last_updated=None)
+    return _compare(desired, page, warnings)
+
+
+def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...]) -> EnvPlan:
+    """Steps 2-4 for one managed, unblocked environment."""
+    # Step 2: schema. Equal canonical text -> no PUT and no deepdiff call.
+    schema_put = None
+    if desired.schema is not None and (canonical.canonical_schema_text(desired.schema)
+                                       != canonical.canonical_schema_text(page.schema)):
+        schema_put = desired.schema
+    effective = desired.schema if desired.schema is not None else page.schema
+    # Step 3: variables (shallow merge): only differing top-level keys; orphans are reported.
+    patch, orphans = {}, ()
+    if desired.values is not None:
+        patch = {k: v for k, v in desired.values.items()
+                 if k not in page.variables or canonical.canonical_text(v) != canonical.canonical_text(page.variables[k])}
+        orphans = tuple(sorted(set(page.variables) - set(desired.values)))
+    mask_schemas = (effective, page.schema)
+    base = dict(agent=desired.agent, env=desired.env, orphans=orphans, live_last_updated=page.last_updated,
+                sensitive_keys=diff.sensitive_top_level_keys(effective) | diff.sensitive_top_level_keys(page.schema))
+    if schema_put is None and not patch:
+        return EnvPlan(status=Status.IN_SYNC, warnings=warnings, **base)
+    # Step 4: predict the page after PUT + PATCH, before anything is sent.
+    problems, notes = _predict(desired, page, patch, orphans)
+    schema_diff = diff.diff_schemas(page.schema, desired.schema) if schema_put is not None else ()
+    variables_diff = diff.diff_documents({k: page.variables[k] for k in patch if k in page.variables},
+                                         patch, schema=mask_schemas) if patch else ()
+    if problems:
+        return EnvPlan(status=Status.ERROR, schema_diff=schema_diff, variables_diff=variables_diff,
+                       errors=problems, warnings=warnings + notes, **base)
+    return EnvPlan(status=Status.CHANGES, schema_put=schema_put, schema_diff=schema_diff,
+                   variables_patch=patch, variables_diff=variables_diff,
+                   masked_patch=_mask_many(patch, mask_schemas), warnings=warnings + notes, **base)
+
+
+def _mask_many(values: Mapping[str, Any], schemas: tuple[Mapping[str, Any], ...]) -> Mapping[str, Any]:
+    for schema in schemas:
+        values = diff.mask(values, schema)
+    return values
+
+
+def _finding(agent: str, env: ClientEnv, code: str, message: str, severity: Severity = Severity.ERROR,
+             **where: Any) -> Finding:
+    return Finding(severity=severity, code=code, message=message, agent=agent, env=env.value, **where)
+
+
+def _fetch_finding(agent: str, env: ClientEnv, error: errors.ApiError) -> Finding:
+    code = f"api.{error.error_code or error.status or 'unreachable'}"
+    return _finding(agent, env, code, f"could not read the live config of {agent}: {error}")
+
+
+# --- step 4: prediction -------------------------------------------------------------------------
+
+
+def _predict(desired: EnvDesired, page: LivePage, patch: Mapping[str, Any],
+             orphans: tuple[str, ...]) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+    """(errors, warnings) about the page as it would be after the PUT and the PATCH."""
+    effective = desired.schema if desired.schema is not None else page.schema
+    try:
+        validator = regexguard.validator_for(effective)
+        if desired.values is None:
+            # Schema only: the PUT is accepted even if the live values stop validating; say so.
+            failing = _errors(validator, page.variables)
+            return (), ((_live_values_warning(desired, failing, effective),) if failing else ())
+        merged = {**page.variables, **patch}
+        failing = _errors(validator, merged)
+        if not failing:
+            return (), ()
+        desired_alone_ok = not _errors(validator, desired.values)
+    except Exception as exc:   # a schema the validator cannot run (bad pattern, regex timeout, ...)
+        return (_schema_unusable(desired, exc),), ()
+    return _explain(desired, failing, effective, merged, orphans, desired_alone_ok), ()
+
+
+def _errors(validator: Any, instance: Mapping[str, Any]) -> list[Any]:
+    return sorted(validator.iter_errors(dict(instance)), key=lambda e: (format_path(e.absolute_path), e.message))
+
+
+def _explain(desired: EnvDesired, failing: list[Any], schema: Mapping[str, Any], merged: Mapping[str, Any],
+             orphans: tuple[str, ...], desired_alone_ok: bool) -> tuple[Finding, ...]:
+    """Blame orphans where they cause the failure; report the rest by path."""
+    culprits: set[str] = set()
+    rest = []
+    for error in failing:
+        keys = _error_keys(error, schema) & set(orphans)
+        if keys:
+            culprits |= keys
+        else:
+            rest.append(error)
+    if rest and orphans and desired_alone_ok:
+        # The repository's values alone validate, so the orphans (all that merged adds) are the cause.
+        culprits |= set(orphans) if not culprits else set()
+        rest = []
+    out = [_orphan_finding(desired, sorted(culprits))] if culprits else []
+    secrets = _secrets(merged, schema)
+    out += [_invalid_finding(desired, error, secrets) for error in rest]
+    return tuple(out)
+
+
+def _error_keys(error: Any, schema: Mapping[str, Any]) -> set[str]:
+    """Top-level keys an error is about: its path's first part, or the unexpected keys at the root."""
+    if error.absolute_path:
+        return {str(error.absolute_path[0])}
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        props = schema.get("properties") or {}
+        patterns = list((schema.get("patternProperties") or {}))
+        return {k for k in error.instance if k not in props and not any(_matches(p, k) for p in patterns)}
+    return set()
+
+
+def _matches(pattern: str, key: str) -> bool:
+    try:
+        return regexguard.search(pattern, key)
+    except Exception:
+        return True
+
+
+def _orphan_finding(desired: EnvDesired, keys: list[str]) -> Finding:
+    names = ", ".join(f"`{k}`" for k in keys)
+    first = keys[0]
+    message = (f"live key(s) {names} not in values.yaml would not validate against the desired schema, "
+               f"so every PATCH would fail; keep `{first}` in schema.yaml (e.g. declare the property), "
+               "or delete it in the Configuration Builder UI; PATCH cannot delete keys")
+    source = desired.schema_map if desired.schema is not None else desired.values_map
+    line = None
+    if source is not None:
+        line = source.key_line_of(("additionalProperties",)) if desired.schema is not None else source.line_of(())
+    return _finding(desired.agent, desired.env, "plan.orphan_forbidden", message, path=first,
+                    file=source.file if source else None, line=line)
+
+
+def _invalid_finding(desired: EnvDesired, error: Any, secrets: list[str]) -> Finding:
+    path = format_path(error.absolute_path)
+    managed_schema = desired.schema is not None
+    code = "plan.invalid_result" if managed_schema else "values.invalid_for_live_schema"
+    what = "after the PUT and PATCH the page would not validate" if managed_schema \
+        else "values do not validate against the live schema (schema.yaml is not managed)"
+    source = desired.values_map
+    return _finding(desired.agent, desired.env, code,
+                    f"{what}: `{path or '(root)'}`: {masking.mask_message(error.message, secrets)}", path=path or None,
+                    file=source.file if source else None,
+                    line=source.line_of(tuple(error.absolute_path)) if source else None)
+
+
+def _live_values_warning(desired: EnvDesired, failing: list[Any], schema: Mapping[str, Any]) -> Finding:
+    paths = ", ".join(sorted({f"`{format_path(e.absolute_path) or '(root)'}`" for e in failing}))
+    source = desired.schema_map
+    return _finding(desired.agent, desired.env, "plan.live_values_invalid",
+                    f"live values would stop validating against the new schema at {paths}; values.yaml "
+                    "is not managed here, so the PUT is sent anyway (the UI will block publishing)",
+                    Severity.WARNING, file=source.file if source else None,
+                    line=source.line_of(()) if source else None)
+
+
+def _schema_unusable(desired: EnvDesired, exc: Exception) -> Finding:
+    source = desired.schema_map if desired.schema is not None else None
+    return _finding(desired.agent, desired.env, "plan.schema_unusable",
+                    f"cannot validate against the {'desired' if source else 'live'} schema: {exc}",
+                    file=source.file if source else None, line=source.line_of(()) if source else None)
+
+
+def _secrets(values: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """Text forms of the sensitive values in ``values``, to scrub from validator messages."""
+    return masking.sensitive_values(dict(values), schema) if isinstance(schema, Mapping) else []
