@@ -1,0 +1,70 @@
+"""Check ``e164``: every value at the rule's paths is a dialable phone number in E.164 form.
+
+Parsed by ``phonenumbers`` (libphonenumber's metadata, not a regex) with no
+default region, so the leading ``+`` and country code are required. The
+message says why a number fails: not in E.164 form, too short / too long,
+not a valid number, or from a region the rule does not allow.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import phonenumbers
+from phonenumbers import ValidationResult
+
+from reconciler.policy.checks.base import EnvContext, Violation
+
+NEEDS_PATHS = True
+
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+
+_POSSIBLE_REASONS = {
+    ValidationResult.TOO_SHORT: "is too short",
+    ValidationResult.TOO_LONG: "is too long",
+    ValidationResult.INVALID_LENGTH: "has an invalid length for its country",
+    ValidationResult.INVALID_COUNTRY_CODE: "has an unknown country code",
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "is only dialable locally (too short for an international number)",
+}
+
+
+def validate_args(args: object) -> list[str]:
+    if not isinstance(args, dict):
+        return ["'e164' takes a mapping, e.g. {regions: [GB, US]} or {}"]
+    known = phonenumbers.SUPPORTED_REGIONS
+    return [f"unknown region {r!r} in e164.regions (use ISO 3166 codes such as GB, US)"
+            for r in args.get("regions") or () if r not in known]
+
+
+def problem(value: object, regions: tuple[str, ...] = ()) -> str | None:
+    """Why ``value`` is not an acceptable E.164 number (a phrase to follow the value), or None when it is."""
+    if not isinstance(value, str):
+        return f"is a {type(value).__name__}, not a phone number string in E.164 form"
+    if not value.startswith("+"):
+        return "is not in E.164 form: it must start with '+' and the country code"
+    if not _E164.fullmatch(value):
+        if re.search(r"[\s\-().]", value):
+            return "is not in E.164 form: remove spaces, dashes, dots and brackets ('+' then digits only)"
+        return "is not in E.164 form: '+' then up to 15 digits, first digit not 0"
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException as exc:
+        return f"cannot be parsed as a phone number ({exc._msg})"
+    reason = phonenumbers.is_possible_number_with_reason(number)
+    if reason in _POSSIBLE_REASONS:
+        return _POSSIBLE_REASONS[reason]
+    region = phonenumbers.region_code_for_number(number)
+    if not phonenumbers.is_valid_number(number):
+        return f"is not a valid number{f' for region {region}' if region else ''}"
+    if regions and region not in regions:
+        return f"is a {region} number; allowed regions: {', '.join(regions)}"
+    return None
+
+
+def check(ctx: EnvContext) -> Iterator[Violation]:
+    regions = tuple((ctx.rule.args or {}).get("regions") or ())
+    for path, value in ctx.matched_values():
+        why = problem(value, regions)
+        if why:
+            yield Violation(f"{ctx.show(path, value)} {why}", path)
