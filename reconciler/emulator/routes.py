@@ -1,0 +1,125 @@
+"""The live API surface (DESIGN.md §1) as FastAPI routes under ``/v1``.
+
+The middleware has already counted the request, applied faults and checked the
+key. Here: agentId / clientEnv checks, body parsing (``body``), Draft 7 checks
+(``schemas``) and one store call per request, run in a worker thread because
+SQLite and jsonschema block.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from reconciler.emulator import body, schemas
+from reconciler.emulator.envelope import ApiProblem, json_response
+from reconciler.emulator.state import EmulatorState
+from reconciler.emulator.store import ENVS
+
+AGENT_ID = re.compile(r"[a-zA-Z0-9-]+")
+INVALID_SCHEMA = "REAL_TIME_CONFIG_INVALID_SCHEMA"
+INVALID_FOR_SCHEMA = "REAL_TIME_CONFIG_INVALID_FOR_SCHEMA"
+UNKNOWN_ENV = "REAL_TIME_CONFIG_UNKNOWN_CLIENT_ENVIRONMENT"
+
+router = APIRouter(prefix="/v1", tags=["real-time configs (live API surface)"])
+
+
+def _state(request: Request) -> EmulatorState:
+    return request.app.state.emulator
+
+
+def check_ids(agent_id: str, env: str | None = None) -> None:
+    """400 for a malformed agentId or an unknown clientEnv."""
+    if not AGENT_ID.fullmatch(agent_id):
+        raise ApiProblem(400, "INVALID_AGENT_ID", "agentId must match ^[a-zA-Z0-9-]+$")
+    if env is not None and env not in ENVS:
+        raise ApiProblem(400, UNKNOWN_ENV, f"unknown clientEnv {env[:100]!r}; expected one of {', '.join(ENVS)}")
+
+
+def not_found(agent_id: str) -> ApiProblem:
+    return ApiProblem(404, "AGENT_NOT_FOUND", f"agent {agent_id!r} not found")
+
+
+@router.get("/agents/{agentId}/real-time-configs")
+async def list_config_pages(request: Request, agentId: str) -> Response:
+    """One config page per environment, in the order sandbox, pre-release, live."""
+    state = _state(request)
+    check_ids(agentId)
+    pages = await run_in_threadpool(state.store.pages, agentId, create=state.auto_create)
+    if pages is None:
+        raise not_found(agentId)
+    return json_response({"configPages": pages})
+
+
+@router.get("/agents/{agentId}/real-time-configs/{clientEnv}")
+async def get_config_page(request: Request, agentId: str, clientEnv: str) -> Response:
+    """One environment's config page."""
+    state = _state(request)
+    check_ids(agentId, clientEnv)
+    page = await run_in_threadpool(state.store.page, agentId, clientEnv, create=state.auto_create)
+    if page is None:
+        raise not_found(agentId)
+    return json_response(page)
+
+
+@router.put("/agents/{agentId}/real-time-configs/{clientEnv}/schema")
+async def put_schema(request: Request, agentId: str, clientEnv: str) -> Response:
+    """Upsert the page's JSON Schema (Draft 7); accepted even if current variables stop validating."""
+    state = _state(request)
+    check_ids(agentId, clientEnv)
+    schema = body.require_object(await body.read_json_object(request), "schema")
+    reason = await run_in_threadpool(schemas.check_schema, schema)
+    if reason:
+        raise ApiProblem(400, INVALID_SCHEMA, f"schema is not a valid JSON Schema (Draft 7): {reason}")
+    page = await run_in_threadpool(state.store.update_page, agentId, clientEnv,
+                                   lambda current: {"schema": schema}, create=state.auto_create)
+    if page is None:
+        raise not_found(agentId)
+    return json_response(page)
+
+
+def _merge_checked(variables: dict[str, Any]):
+    """The store callback for PATCH: shallow merge, then validate against the current schema."""
+
+    def change(current: dict[str, Any]) -> dict[str, Any]:
+        merged = {**current["variables"], **variables}
+        try:
+            errors = schemas.variables_errors(current["schema"], merged)
+        except schemas.PatternTimeout as exc:
+            raise ApiProblem(400, INVALID_FOR_SCHEMA, f"pattern {exc.pattern[:200]!r} took too long to evaluate "
+                             f"(over {schemas.PATTERN_BUDGET_S} s); simplify the pattern") from None
+        except schemas.SchemaUnusable as exc:
+            raise ApiProblem(400, INVALID_FOR_SCHEMA, str(exc)) from None
+        if errors:
+            raise ApiProblem(400, INVALID_FOR_SCHEMA, schemas.summarize(errors))
+        return {"variables": merged}
+
+    return change
+
+
+@router.patch("/agents/{agentId}/real-time-configs/{clientEnv}/variables")
+async def patch_variables(request: Request, agentId: str, clientEnv: str) -> Response:
+    """Shallow-merge variables (top-level keys replace); the merged result must fit the current schema."""
+    state = _state(request)
+    check_ids(agentId, clientEnv)
+    variables = body.require_object(await body.read_json_object(request), "variables")
+    page = await run_in_threadpool(state.store.update_page, agentId, clientEnv,
+                                   _merge_checked(variables), create=state.auto_create)
+    if page is None:
+        raise not_found(agentId)
+    return json_response(page)
+
+
+@router.get("/agents/{agentId}/telephony/connectors")
+async def list_connectors(request: Request, agentId: str) -> Response:
+    """Every telephony connector of the agent's project."""
+    state = _state(request)
+    check_ids(agentId)
+    connectors = await run_in_threadpool(state.store.connectors, agentId, create=state.auto_create)
+    if connectors is None:
+        raise not_found(agentId)
+    return json_response({"connectors": connectors})
