@@ -61,7 +61,10 @@ def sensitive_top_level_keys(schema: Mapping[str, Any] | None) -> frozenset[str]
 def _deepdiff(t1: Any, t2: Any) -> DeepDiff:
     """The one place deepdiff is called: a seam tests use to count calls (the planner's fast path)."""
     # threshold_to_diff_deeper=0: always report per key, never "the whole mapping changed".
-    return DeepDiff(t1, t2, ignore_order=False, verbose_level=2, view="tree", threshold_to_diff_deeper=0)
+    # zip_ordered_iterables: compare lists index by index. deepdiff's default sequence matching
+    # uses Python ==, which would call [1, true] and [1, 1] equal (True == 1).
+    return DeepDiff(t1, t2, ignore_order=False, verbose_level=2, view="tree", threshold_to_diff_deeper=0,
+                    zip_ordered_iterables=True)
 
 
 def diff_documents(live: Any, desired: Any, *, schema: SchemaArg = None) -> tuple[DiffItem, ...]:
@@ -107,6 +110,11 @@ def _items(live: Any, desired: Any, is_sensitive, mask_doc) -> tuple[DiffItem, .
                 path=format_path(path), kind=kind, sensitive=sensitive,
                 live=None if kind is DiffKind.ADDED else _shown(shown_live, path, sensitive),
                 desired=None if kind is DiffKind.REMOVED else _shown(shown_desired, path, sensitive)))
+    if not items and canonical.canonical_text(live) != canonical.canonical_text(desired):
+        # Safety net: a difference deepdiff did not itemise is still a change, never silence.
+        sensitive = is_sensitive(())
+        items.append(DiffItem(path="", kind=DiffKind.CHANGED, sensitive=sensitive,
+                              live=_shown(shown_live, (), sensitive), desired=_shown(shown_desired, (), sensitive)))
     # deepdiff's own order depends on report types; sort by path for stable output.
     return tuple(sorted(items, key=lambda i: (_sort_key(i.path), i.kind.value)))
 
