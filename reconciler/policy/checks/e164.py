@@ -18,7 +18,14 @@ from reconciler.policy.checks.base import EnvContext, Violation
 
 NEEDS_PATHS = True
 
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+_DIGITS = re.compile(r"\+[0-9]+")
+
+_PARSE_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "has an unknown country code",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "is too short",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "is too short",
+    phonenumbers.NumberParseException.TOO_LONG: "is too long",
+}
 
 _POSSIBLE_REASONS = {
     ValidationResult.TOO_SHORT: "is too short",
@@ -43,20 +50,24 @@ def problem(value: object, regions: tuple[str, ...] = ()) -> str | None:
         return f"is a {type(value).__name__}, not a phone number string in E.164 form"
     if not value.startswith("+"):
         return "is not in E.164 form: it must start with '+' and the country code"
-    if not _E164.fullmatch(value):
+    if not _DIGITS.fullmatch(value):
         if re.search(r"[\s\-().]", value):
             return "is not in E.164 form: remove spaces, dashes, dots and brackets ('+' then digits only)"
-        return "is not in E.164 form: '+' then up to 15 digits, first digit not 0"
+        return "is not in E.164 form: '+' then the country code and digits only"
+    if len(value) > 16:
+        return "is too long (E.164 allows at most 15 digits)"
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException as exc:
-        return f"cannot be parsed as a phone number ({exc._msg})"
+        return _PARSE_REASONS.get(exc.error_type, "cannot be parsed as a phone number")
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason in _POSSIBLE_REASONS:
         return _POSSIBLE_REASONS[reason]
     region = phonenumbers.region_code_for_number(number)
     if not phonenumbers.is_valid_number(number):
-        return f"is not a valid number{f' for region {region}' if region else ''}"
+        country = phonenumbers.region_code_for_country_code(number.country_code)
+        where = f" for region {country}" if country and country != "ZZ" else ""
+        return f"is not a valid number{where} (no such number range)"
     if regions and region not in regions:
         return f"is a {region} number; allowed regions: {', '.join(regions)}"
     return None
