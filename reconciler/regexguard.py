@@ -20,6 +20,8 @@ planner (predicted merged values vs desired schema) and the emulator.
 from __future__ import annotations
 
 import functools
+import importlib
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -118,7 +120,7 @@ def _pattern_properties(validator, pattern_properties, instance, schema):
                 yield from validator.descend(value, subschema, path=key, schema_path=patrn)
 
 
-def _find_additional(instance: Mapping, schema: Mapping) -> list[str]:
+def find_additional_properties(instance: Mapping, schema: Mapping) -> list[str]:
     properties = schema.get("properties", {})
     patterns = list(schema.get("patternProperties", {}))
     extras = []
@@ -142,7 +144,7 @@ def _safe_search(patrn: str, text: str) -> bool:
 def _additional_properties(validator, aP, instance, schema):
     if not validator.is_type(instance, "object"):
         return
-    extras = _find_additional(instance, schema)
+    extras = find_additional_properties(instance, schema)
     if validator.is_type(aP, "object"):
         for extra in extras:
             yield from validator.descend(instance[extra], aP, path=extra)
@@ -151,6 +153,34 @@ def _additional_properties(validator, aP, instance, schema):
         verb = "was" if len(extras) == 1 else "were"
         yield js_exceptions.ValidationError(f"Additional properties are not allowed ({listed} {verb} unexpected)")
 
+
+@functools.cache
+def _rfc3987_syntax():
+    """rfc3987_syntax, imported on first use (reconciler/__init__ hides it from jsonschema's import)."""
+    if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
+        del sys.modules["rfc3987_syntax"]
+    try:
+        return importlib.import_module("rfc3987_syntax")
+    except ImportError:  # pragma: no cover - optional extra not installed
+        return None
+
+
+def _make_format_checker() -> jsonschema.FormatChecker:
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checkers = dict(jsonschema.Draft7Validator.FORMAT_CHECKER.checkers)
+    for name, term in (("iri", "iri"), ("iri-reference", "iri_reference")):
+        if name not in checker.checkers:
+            def check(instance: object, _term: str = term) -> bool:
+                module = _rfc3987_syntax()
+                if not isinstance(instance, str) or module is None:
+                    return True
+                return module.is_valid_syntax(_term, instance)
+            checker.checks(name, raises=ValueError)(check)
+    return checker
+
+
+#: Draft 7 format checks; "iri"/"iri-reference" load their parser only when a schema uses them.
+FORMAT_CHECKER = _make_format_checker()
 
 GuardedDraft7Validator = jsonschema.validators.extend(
     jsonschema.Draft7Validator,
@@ -164,7 +194,7 @@ GuardedDraft7Validator = jsonschema.validators.extend(
 
 def make_validator(schema: Mapping[str, Any]) -> jsonschema.Draft7Validator:
     """A Draft 7 validator with format checking and time-bounded patterns (not cached)."""
-    return GuardedDraft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    return GuardedDraft7Validator(schema, format_checker=FORMAT_CHECKER)
 
 
 def validator_for(schema: Mapping[str, Any]) -> jsonschema.Draft7Validator:

@@ -1,0 +1,235 @@
+"""Offline validation: load the repository, check every schema and values file, run the policies.
+
+Called by ``reconciler validate`` and by the plan/apply pipeline.
+:func:`validate_repository` returns the :class:`~reconciler.model.DesiredState`
+with all findings: the loader's, ``reconciler.yaml``'s, the per agent x
+environment checks below, then :func:`reconciler.policy.check_repository`'s.
+:func:`blocked_envs` turns findings into what may not be applied (DESIGN.md §3).
+
+Checks per agent x environment, each finding at file:line with a JSON path:
+
+- ``schema.invalid``        the schema does not satisfy the Draft 7 meta-schema
+- ``schema.bad_ref``        a ``$ref`` that is not local or does not resolve
+- ``schema.bad_regex``      a ``pattern`` / ``patternProperties`` key that does not compile
+- ``schema.regex_timeout``  a pattern that backtracks catastrophically on a probe input
+- ``values.invalid``        values vs schema: ALL errors, at the offending value
+                            (the parent mapping for a missing required key)
+- ``values.regex_timeout``  a ``pattern`` search on a value exceeded its time bound
+
+Values are only checked when the environment's schema is in the repository and
+has no error; a values.yaml without schema.yaml is checked by the planner
+against the live schema. Messages never contain a sensitive value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import referencing.exceptions
+from jsonschema import exceptions as js_exceptions
+
+from reconciler import loader, masking, policy, regexguard, settings
+from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap,
+                              format_path)
+
+_META = jsonschema.Draft7Validator(jsonschema.Draft7Validator.META_SCHEMA,
+                                   format_checker=regexguard.FORMAT_CHECKER)
+_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+_MAX_SHOWN = 160
+
+
+def validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs: Iterable[str] | None = None,
+                        today: _dt.date | None = None) -> DesiredState:
+    """Load + settings + schemas + values + policies; never raises for repository content."""
+    desired = loader.load_repository(Path(root), agents=agents, envs=envs)
+    findings = list(desired.findings) + settings_findings(Path(root))
+    for agent in desired.agents.values():
+        for env in agent.envs.values():
+            findings.extend(check_env(env))
+    desired = dataclasses.replace(desired, findings=tuple(findings))
+    policy_findings = tuple(policy.check_repository(desired, today=today))
+    return dataclasses.replace(desired, findings=desired.findings + policy_findings)
+
+
+def settings_findings(root: Path) -> list[Finding]:
+    """Problems in ``reconciler.yaml`` as run-wide findings (``agent=None``: they block everything)."""
+    problems, _ = settings.read_settings_file(root)
+    return [Finding(Severity.ERROR, p.code, p.message, file=p.file, line=p.line) for p in problems]
+
+
+def check_env(env: EnvDesired) -> list[Finding]:
+    """Schema then values of one agent x environment."""
+    out: list[Finding] = []
+    if env.schema is not None and env.schema_map is not None:
+        out.extend(check_schema(env.schema, env.schema_map))
+    if env.values is not None and env.values_map is not None and env.schema is not None and not out:
+        out.extend(check_values(env.values, env.values_map, env.schema))
+    return [dataclasses.replace(f, agent=env.agent, env=env.env.value) for f in out]
+
+
+# ---- schema --------------------------------------------------------------------------------
+
+def check_schema(schema: Mapping[str, Any], smap: SourceMap) -> list[Finding]:
+    """Draft 7 meta-schema, ``$ref`` targets and regexes of one schema document."""
+    out = [_meta_finding(err, smap) for err in _META.iter_errors(schema)
+           if not (err.validator == "format" and err.validator_value == "regex")]   # ours is better
+    out.extend(_check_refs(schema, smap))
+    out.extend(_check_patterns(schema, smap))
+    return sorted(out, key=lambda f: (f.line or 0, f.code))
+
+
+def _meta_finding(err: js_exceptions.ValidationError, smap: SourceMap) -> Finding:
+    path = tuple(err.absolute_path)
+    if path and path[-1] == "type" and err.validator == "anyOf":
+        message = f"{_short(err.instance)} is not a JSON Schema type; use one of: {', '.join(_TYPES)}"
+    else:
+        message = _shorten(err.message)
+    return _finding("schema.invalid", message, smap, path)
+
+
+def _walk(node: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Mapping]]:
+    """Every mapping in a schema document with its path (sub-schemas and everything else)."""
+    if isinstance(node, Mapping):
+        yield path, node
+        for key, value in node.items():
+            yield from _walk(value, path + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, path + (index,))
+
+
+def _check_refs(schema: Mapping, smap: SourceMap) -> Iterator[Finding]:
+    for path, node in _walk(schema):
+        ref = node.get("$ref")
+        if not isinstance(ref, str) or (path and path[-1] in ("properties", "patternProperties", "definitions")):
+            continue
+        if not ref.startswith("#"):
+            yield _finding("schema.bad_ref", f"$ref {ref!r} is not local; only references inside this schema "
+                           "(#/definitions/…) are supported", smap, path + ("$ref",))
+        elif ref != "#" and masking._resolve_ref(schema, ref) is None:
+            yield _finding("schema.bad_ref", f"$ref {ref!r} does not resolve to a schema in this document",
+                           smap, path + ("$ref",))
+
+
+def _check_patterns(schema: Mapping, smap: SourceMap) -> Iterator[Finding]:
+    for path, node in _walk(schema):
+        if path and path[-1] in ("properties", "patternProperties", "definitions"):
+            continue                                   # keys there are names, not keywords
+        if isinstance(node.get("pattern"), str):
+            yield from _check_one_pattern(node["pattern"], smap, path + ("pattern",), key=False)
+        if isinstance(node.get("patternProperties"), Mapping):
+            for pattern in node["patternProperties"]:
+                yield from _check_one_pattern(pattern, smap, path + ("patternProperties", pattern), key=True)
+
+
+def _check_one_pattern(pattern: str, smap: SourceMap, path: JsonPath, *, key: bool) -> Iterator[Finding]:
+    line = smap.key_line_of(path) if key else smap.line_of(path)
+    try:
+        regexguard.compile_pattern(pattern)
+    except regexguard.RegexError as exc:
+        yield Finding(Severity.ERROR, "schema.bad_regex", str(exc), file=smap.file, line=line,
+                      path=format_path(path))
+        return
+    if regexguard.looks_catastrophic(pattern):
+        yield Finding(Severity.ERROR, "schema.regex_timeout",
+                      f"pattern {pattern!r} backtracks catastrophically (a 41-character probe took over "
+                      "the time bound); rewrite it without nested or overlapping repetition",
+                      file=smap.file, line=line, path=format_path(path))
+
+
+# ---- values --------------------------------------------------------------------------------
+
+def check_values(values: Any, vmap: SourceMap, schema: Mapping[str, Any]) -> list[Finding]:
+    """ALL errors of ``values`` against ``schema`` (assumed valid), masked, each at its line."""
+    secrets = masking.sensitive_values(values, schema)
+    validator = regexguard.make_validator(schema)
+    out: list[Finding] = []
+    try:
+        for err in validator.iter_errors(values):
+            out.extend(_value_findings(err, vmap, schema, secrets))
+    except (js_exceptions.SchemaError, referencing.exceptions.Unresolvable) as exc:  # pragma: no cover - refs pre-checked
+        out.append(Finding(Severity.ERROR, "schema.bad_ref", _shorten(str(exc).splitlines()[0]),
+                           file=vmap.file, line=1))
+    return sorted(out, key=lambda f: (f.line or 0, f.path or ""))
+
+
+def _value_findings(err: js_exceptions.ValidationError, vmap: SourceMap, schema: Mapping,
+                    secrets: Sequence[str]) -> list[Finding]:
+    path = tuple(err.absolute_path)
+    if isinstance(err, regexguard.PatternTimeoutError):
+        return [_finding("values.regex_timeout", err.message, vmap, path)]
+    if err.validator == "additionalProperties" and err.validator_value is False \
+            and isinstance(err.instance, Mapping):
+        # One finding per unexpected key, at the key's own line.
+        extras = regexguard.find_additional_properties(err.instance, err.schema)
+        return [_finding("values.invalid", f"unexpected property {k!r}: the schema does not allow "
+                         "additional properties", vmap, path + (k,), key=True) for k in extras]
+    if masking.is_sensitive(schema, path):
+        message = _sensitive_message(err)
+    else:
+        message = _shorten(err.message)
+        if err.validator in ("anyOf", "oneOf") and err.context:
+            best = js_exceptions.best_match(err.context)
+            message += f" (closest: {_shorten(best.message)})"
+    return [_finding("values.invalid", masking.mask_message(message, secrets), vmap, path)]
+
+
+def _sensitive_message(err: js_exceptions.ValidationError) -> str:
+    """A message about a sensitive value that describes the rule, never the value."""
+    rule = err.validator
+    if rule in ("type", "pattern", "format", "minLength", "maxLength", "minimum", "maximum",
+                "exclusiveMinimum", "exclusiveMaximum", "multipleOf"):
+        return f"sensitive value (masked) fails {rule}: {_short(err.validator_value)}"
+    return f"sensitive value (masked) fails {rule}"
+
+
+# ---- shared --------------------------------------------------------------------------------
+
+def _finding(code: str, message: str, smap: SourceMap, path: JsonPath, *, key: bool = False) -> Finding:
+    line = smap.key_line_of(path) if key else smap.line_of(path)
+    return Finding(Severity.ERROR, code, message, file=smap.file, line=line, path=format_path(path) or None)
+
+
+def _short(value: Any) -> str:
+    return _shorten(repr(value))
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+
+
+# ---- how far errors reach --------------------------------------------------------------------
+
+def blocked_envs(desired: DesiredState, promotion_order: Sequence[ClientEnv] = tuple(ClientEnv),
+                 ) -> dict[str, set[ClientEnv]]:
+    """Per agent, the environments that must not be applied (DESIGN.md §3).
+
+    A blocking finding (error, not waived) in agent x env blocks that env and
+    every later one in ``promotion_order``; one without an env (bad agent
+    directory) blocks the whole agent; one without an agent (settings,
+    malformed policy file) blocks everything. Every agent of ``desired`` and
+    every agent named by a finding is a key (empty set: nothing blocked).
+    """
+    order = list(promotion_order)
+    everything = set(order) | set(ClientEnv)
+    names = set(desired.agents) | {f.agent for f in desired.findings if f.agent}
+    if desired.global_errors:
+        return {name: set(everything) for name in names}
+    out: dict[str, set[ClientEnv]] = {name: set() for name in names}
+    for finding in desired.findings:
+        if not finding.blocks or finding.agent is None:
+            continue
+        blocked = out[finding.agent]
+        if finding.env is None:
+            blocked |= everything
+            continue
+        env = ClientEnv(finding.env)
+        blocked.add(env)
+        if env in order:
+            blocked.update(order[order.index(env):])
+    return out
