@@ -67,7 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and ``python -m reconciler``."""
     _register_commands()
     try:
-        app(args=argv, prog_name="reconciler", standalone_mode=False)
+        # With standalone_mode=False, click *returns* the code of a typer.Exit instead of raising it.
+        result = app(args=argv, prog_name="reconciler", standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool):
+            return _finish(result)
     except SystemExit as exc:               # typer.Exit / click's own exits
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         return _finish(code)
