@@ -1,7 +1,91 @@
-"""`reconciler validate`: placeholder until its issue lands."""
+"""`reconciler validate`: offline checks of a config repository, findings at file:line.
+
+Thin on purpose (STYLE §9): :func:`reconciler.validation.validate_repository`
+does the work, :mod:`reconciler.report.findings` renders. Exit 0 when nothing
+blocks (warnings and waived errors allowed), 1 on any error.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from reconciler import validation
+from reconciler.errors import ConfigError
+from reconciler.model import ClientEnv, DesiredState
+from reconciler.report import findings as render
+
+
+class ValidateFormat(enum.StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    GITHUB = "github"
+
+
+_HELP = """Check a config repository offline: YAML safety, Draft 7 schemas, values vs schema,
+reconciler.yaml and policies. Every problem is reported at its file:line.
+
+Exit codes: 0 valid (warnings allowed), 1 any error.
+
+\b
+Examples:
+  reconciler validate                       # the current directory
+  reconciler validate path/to/repo --agent acme-support --env live
+  reconciler validate . --format json --out validate.json
+  reconciler validate . --format github     # annotations on a pull request's diff
+"""
+
+
+def validate_command(
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="The config repository.")] = Path("."),
+    agent: Annotated[list[str] | None, typer.Option("--agent", "-a", metavar="ID",
+                                                    help="Only this agent (repeatable).")] = None,
+    env: Annotated[list[ClientEnv] | None, typer.Option(
+        "--env", "-e", metavar="ENV", help="Only this environment: sandbox, pre-release or live (repeatable).")] = None,
+    fmt: Annotated[ValidateFormat, typer.Option("--format", "-f", help="Report format.")] = ValidateFormat.TEXT,
+    out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE",
+                                             help="Write the report to FILE; stdout gets the summary line.")] = None,
+) -> None:
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: not a directory", code="usage")
+    desired = validation.validate_repository(directory, agents=agent or None,
+                                             envs=[e.value for e in env] if env else None)
+    _report(desired, fmt, out)
+    raise typer.Exit(1 if any(f.blocks for f in desired.findings) else 0)
+
+
+def _summary(desired: DesiredState) -> str:
+    envs = sum(len(a.envs) for a in desired.agents.values())
+    counts = render.summary_line(desired.findings)
+    verdict = "invalid" if any(f.blocks for f in desired.findings) else "valid"
+    return f"{verdict}: {len(desired.agents)} agents, {envs} environments checked; {counts}"
+
+
+def _report(desired: DesiredState, fmt: ValidateFormat, out: Path | None) -> None:
+    summary = _summary(desired)
+    if fmt is ValidateFormat.JSON:
+        text = render.render_json(desired.findings, command="validate")
+    elif fmt is ValidateFormat.GITHUB:
+        text = render.render_github(desired.findings)
+    elif out is not None:
+        text = render.render_text(desired.findings, summary=summary)
+    else:
+        render.print_text(desired.findings, sys.stdout, summary=summary)
+        return
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc.strerror}", code="usage") from None
+    typer.echo(summary)
+
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the app."""
+    """Add ``validate`` to the app."""
+    app.command("validate", help=_HELP, no_args_is_help=False)(validate_command)
