@@ -64,10 +64,15 @@ def _locate(policy: Policy, rule: Rule, env: EnvDesired, v: Violation, secrets: 
         line = smap.key_line_of(v.path) if v.where == "schema" and v.path else smap.line_of(v.path)
     message = masking.mask_message(v.message, secrets) if secrets else v.message
     return Finding(severity=v.severity or policy.severity_of(rule), code=v.code or f"policy.{rule.check}",
-                   message=f"{policy.name}/{rule.id}: {message}", file=smap.file if smap else None,
+                   message=f"{_origin(policy, rule)}: {message}", file=smap.file if smap else None,
                    line=line, path=format_path(v.path) or None,
                    agent=env.agent, env=env.env.value, policy=policy.name, rule=rule.id,
                    rule_file=policy.file, rule_line=rule.line)
+
+
+def _origin(policy: Policy, rule: Rule) -> str:
+    # Every report format shows the message, so the rule's own file:line travels in it as well.
+    return f"{policy.name}/{rule.id} ({policy.file}:{rule.line})"
 
 
 def _secrets(env: EnvDesired) -> list[str]:
@@ -105,9 +110,10 @@ def _blast_findings(plan: Plan, policy: Policy, rule: Rule, allow: bool) -> Iter
             message = (f"{what}; refusing to change these agents in '{excess.env}' in one run: "
                        "split the change, or re-run with --allow-large-change")
         for agent in excess.agents:
-            yield Finding(severity=severity, code="policy.blast_radius", message=f"{policy.name}/{rule.id}: {message}",
-                          file=policy.file, line=rule.line, agent=agent, env=excess.env, policy=policy.name,
-                          rule=rule.id, rule_file=policy.file, rule_line=rule.line)
+            yield Finding(severity=severity, code="policy.blast_radius",
+                          message=f"{_origin(policy, rule)}: {message}", file=policy.file, line=rule.line,
+                          agent=agent, env=excess.env, policy=policy.name, rule=rule.id,
+                          rule_file=policy.file, rule_line=rule.line)
 
 
 def _attach(result: EnvPlan, findings: list[Finding]) -> EnvPlan:
