@@ -111,7 +111,7 @@ def _blast_findings(plan: Plan, policy: Policy, rule: Rule, allow: bool) -> Iter
                        "split the change, or re-run with --allow-large-change")
         for agent in excess.agents:
             yield Finding(severity=severity, code="policy.blast_radius",
-                          message=f"{_origin(policy, rule)}: {message}", file=policy.file, line=rule.line,
+                          message=f"{policy.name}/{rule.id}: {message}", file=policy.file, line=rule.line,
                           agent=agent, env=excess.env, policy=policy.name, rule=rule.id,
                           rule_file=policy.file, rule_line=rule.line)
 
