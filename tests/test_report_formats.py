@@ -64,8 +64,8 @@ def test_text_is_terraform_like_with_summary_and_file_line():
     assert '    ~ sites[0].phone: "+441234567890" → "+441234567899"' in out
     assert '    + sites[1]: {"name": "b", "phone": "+15550100", "pin": "***"}' in out
     assert "orphans (live only; PATCH cannot delete them): old_key" in out
-    assert "configs/b2/sandbox/schema.yaml:9:" in out and "[plan.orphan_forbidden]" in out
-    assert "warning x.yaml:3: policy.hygiene here [policy.hygiene]" in out
+    assert "configs/b2/sandbox/schema.yaml:9: error [plan.orphan_forbidden] old_key: live key(s)" in out
+    assert "x.yaml:3: warning [policy.hygiene] policy.hygiene here" in out
     assert "a1 / pre-release: in sync" in out          # shown: it has a warning
     assert "a1: unmanaged (live)" in out                 # folded: nothing to say
     assert out.rstrip().splitlines()[-1] == "Plan: 1 to change, 1 in sync, 1 error."
@@ -174,10 +174,10 @@ def test_github_annotations_are_escaped_and_run_wide_errors_written_once():
                             env_desired("a1", PR, {"type": "object"}, {"x": 1}), findings=(run_wide,))
     live = {"a1": live_agent("a1", {SB: ({"type": "object"}, {}), PR: ({"type": "object"}, {})})}
     out = report.render(planner.plan(desired, live, SETTINGS), "github", command="plan")
-    assert out.count("::error file=x.yaml,line=3,title=settings.invalid::settings.invalid here") == 1
+    assert out.count("::error file=x.yaml,line=3,title=settings.invalid::settings.invalid here\n") == 1
     weird = github.annotation(Finding(severity=Severity.WARNING, code="c", message="50%\nnext",
                                       file="a,b:c.yaml", line=2, agent="a1", env="sandbox"))
-    assert weird == "::warning file=a%2Cb%3Ac.yaml,line=2,title=c (a1/sandbox)::50%25%0Anext"
+    assert weird == "::warning file=a%2Cb%3Ac.yaml,line=2,title=c::a1/sandbox: 50%25%0Anext"
     assert out.rstrip().splitlines()[-1].startswith("Plan: ")
 
 

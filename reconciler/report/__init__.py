@@ -8,7 +8,6 @@ to stdout or ``--out`` is the CLI's job.
 
 from __future__ import annotations
 
-import os
 import sys
 
 from reconciler.plan import ApplyResult, Plan
@@ -44,8 +43,6 @@ def render(value: Plan | ApplyResult, fmt: str, *, command: str, color: bool | N
 
 def want_color(stream=None) -> bool:
     """Colour only on a terminal, and never when ``NO_COLOR`` is set to anything non-empty."""
-    stream = sys.stdout if stream is None else stream
-    if os.environ.get("NO_COLOR"):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty())
+    from reconciler.report import findings
+
+    return findings.use_color(sys.stdout if stream is None else stream)

@@ -16,6 +16,7 @@ from typing import Any
 
 from reconciler.model import MASK, Finding
 from reconciler.plan import ApplyResult, DiffItem, DiffKind, EnvPlan, Outcome, OutcomeState, Plan, Status
+from reconciler.report import findings
 
 COMMANDS = ("plan", "apply", "drift")
 
@@ -83,16 +84,12 @@ def diff_line(item: DiffItem) -> tuple[str, str]:
 
 def where(finding: Finding) -> str:
     """``file:line`` (or ``file``, or empty) of a finding."""
-    if not finding.file:
-        return ""
-    return f"{finding.file}:{finding.line}" if finding.line else finding.file
+    return findings.location(finding)
 
 
 def finding_line(finding: Finding) -> str:
-    """``error configs/a/sandbox/values.yaml:4: message [code]``."""
-    loc = where(finding)
-    waived = f" (waived: {finding.waived})" if finding.waived else ""
-    return f"{finding.severity.value} {loc + ': ' if loc else ''}{finding.message} [{finding.code}]{waived}"
+    """``configs/a/sandbox/values.yaml:4: error [code] path: message`` (the validate report's line)."""
+    return findings.text_line(finding)
 
 
 def plural(n: int, word: str) -> str:

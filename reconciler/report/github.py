@@ -11,6 +11,7 @@ from __future__ import annotations
 from reconciler.model import Finding
 from reconciler.plan import ApplyResult, Plan, Status
 from reconciler.report import common
+from reconciler.report import findings as findings_report
 
 
 def render(value: Plan | ApplyResult, *, command: str) -> str:
@@ -44,23 +45,5 @@ def _actions(r) -> str:
 
 
 def annotation(finding: Finding) -> str:
-    """One workflow command; ``file``/``line`` only where known."""
-    level = "error" if finding.blocks else "warning"
-    props = []
-    if finding.file:
-        props.append(f"file={_escape_property(finding.file)}")
-        if finding.line:
-            props.append(f"line={finding.line}")
-    scope = "/".join(x for x in (finding.agent, finding.env) if x)
-    title = f"{finding.code}" + (f" ({scope})" if scope else "")
-    props.append(f"title={_escape_property(title)}")
-    return f"::{level} {','.join(props)}::{_escape_data(finding.message)}"
-
-
-def _escape_data(text: str) -> str:
-    # https://github.com/actions/toolkit/blob/main/packages/core/src/command.ts (escapeData)
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    """One workflow command; ``file``/``line`` only where known (the validate report's format)."""
+    return findings_report.github_line(finding)
