@@ -176,7 +176,9 @@ def _value_findings(err: js_exceptions.ValidationError, vmap: SourceMap, schema:
         if err.validator in ("anyOf", "oneOf") and err.context:
             best = js_exceptions.best_match(err.context)
             message += f" (closest: {_shorten(best.message)})"
-    return [_finding("values.invalid", masking.mask_message(message, secrets), vmap, path)]
+    # A missing required key points at its parent's key line ("transfer:"), where it must be added.
+    return [_finding("values.invalid", masking.mask_message(message, secrets), vmap, path,
+                     key=err.validator == "required")]
 
 
 def _sensitive_message(err: js_exceptions.ValidationError) -> str:

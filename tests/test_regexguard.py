@@ -1,0 +1,59 @@
+"""regexguard: invalid patterns are readable errors, slow ones time out, the validator uses both."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from reconciler import regexguard
+
+
+def test_invalid_pattern_is_a_readable_error() -> None:
+    with pytest.raises(regexguard.RegexError, match=r"invalid regular expression '\(abc'"):
+        regexguard.compile_pattern("(abc")
+    assert issubclass(regexguard.RegexError, ValueError)
+
+
+def test_search_is_unanchored_like_json_schema() -> None:
+    assert regexguard.search(r"\d{3}", "abc123def")
+    assert not regexguard.search(r"^\d{3}$", "abc123def")
+
+
+def test_catastrophic_search_times_out_instead_of_hanging() -> None:
+    started = time.perf_counter()
+    with pytest.raises(regexguard.RegexTimeout, match="catastrophic"):
+        regexguard.search(r"^(a|aa)+$", "a" * 60 + "!", timeout=0.05)
+    assert time.perf_counter() - started < 2
+
+
+@pytest.mark.parametrize("pattern,bad", [(r"^(a|aa)+$", True), (r"^(\w|\w\w)*$", True),
+                                         (r"^\+[1-9]\d{6,14}$", False),
+                                         (r"^(closed|([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)$", False)])
+def test_probe_flags_exponential_patterns_only(pattern: str, bad: bool) -> None:
+    assert regexguard.looks_catastrophic(pattern) is bad
+
+
+def test_validator_reports_timeouts_with_their_path() -> None:
+    validator = regexguard.validator_for({"properties": {"p": {"type": "string", "pattern": "^(a|aa)+$"}}})
+    [error] = list(validator.iter_errors({"p": "a" * 60 + "!"}))
+    assert isinstance(error, regexguard.PatternTimeoutError)
+    assert list(error.absolute_path) == ["p"]
+
+
+def test_validator_pattern_properties_and_additional_properties() -> None:
+    schema = {"type": "object", "patternProperties": {"^x_": {"type": "integer"}},
+              "properties": {"name": {"type": "string", "pattern": "^[A-Z]"}}, "additionalProperties": False}
+    validator = regexguard.make_validator(schema)
+    errors = sorted((list(e.absolute_path), e.message) for e in validator.iter_errors(
+        {"x_a": "s", "name": "lower", "zzz": 1, "x_b": 2}))
+    assert errors == [([], "Additional properties are not allowed ('zzz' was unexpected)"),
+                      (["name"], "'lower' does not match '^[A-Z]'"),
+                      (["x_a"], "'s' is not of type 'integer'")]
+
+
+def test_validator_checks_formats() -> None:
+    validator = regexguard.make_validator({"format": "email"})
+    assert [e.message for e in validator.iter_errors("nope")] == ["'nope' is not a 'email'"]
+    assert not list(regexguard.make_validator({"format": "date"}).iter_errors("2025-01-31"))
+    assert list(regexguard.make_validator({"format": "iri"}).iter_errors("http://exa mple.com/"))
