@@ -114,3 +114,16 @@ def test_policies_command_exits_1_on_a_malformed_file_with_its_line(tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
     validate = reconciler("validate", ".", cwd=repo)
     assert validate.returncode == 1 and "policies/broken.yaml:3" in validate.stdout + validate.stderr
+
+
+def test_parity_still_compares_with_pre_release_when_only_live_is_selected(tmp_path):
+    from reconciler import validation
+    repo = copy_example(tmp_path)
+    assert not [f for f in validation.validate_repository(repo, envs=["live"]).findings
+                if f.code == "policy.parity"]
+    schema = repo / "configs" / "acme-support" / "pre-release" / "schema.yaml"
+    schema.write_text(schema.read_text().replace("minLength: 1\n    maxLength: 200", "minLength: 2\n    maxLength: 200"))
+    found = [f for f in validation.validate_repository(repo, envs=["live"]).findings if f.code == "policy.parity"]
+    assert [(f.agent, f.env, f.file) for f in found] == [("acme-support", "live",
+                                                          "configs/acme-support/live/schema.yaml")]
+    assert "properties.opening_hours" in found[0].message

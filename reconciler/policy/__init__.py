@@ -30,8 +30,19 @@ from reconciler.policy import engine, loader
 
 def check_repository(desired: DesiredState, *, today: _dt.date | None = None) -> tuple[Finding, ...]:
     policy_set = loader.load_policies(desired.root)
-    found = engine.evaluate_repository(desired, policy_set, today or _dt.date.today())
+    found = engine.evaluate_repository(desired, policy_set, today or _dt.date.today(),
+                                       references=_references(desired, policy_set))
     return policy_set.findings + found
+
+
+def _references(desired: DesiredState, policy_set) -> DesiredState | None:
+    # A run narrowed with --env live still compares live with pre-release: load just those references
+    # (through the repository loader, the only reader of configs/); their own problems are not reported here.
+    agents, envs = engine.missing_references(desired, policy_set)
+    if not agents:
+        return None
+    from reconciler import loader as repo_loader
+    return repo_loader.load_repository(Path(desired.root), agents=sorted(agents), envs=sorted(envs))
 
 
 def check_plan(plan: Plan, root, *, allow_large_change: bool = False, today: _dt.date | None = None) -> Plan:

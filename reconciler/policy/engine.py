@@ -27,14 +27,19 @@ from reconciler.policy.model import Policy, PolicySet, Rule
 
 # -- value rules, on the repository ----------------------------------------------------------------
 
-def evaluate_repository(desired: DesiredState, policy_set: PolicySet, today: _dt.date) -> tuple[Finding, ...]:
-    """Every finding of every value rule for every matched agent x environment, waivers applied."""
+def evaluate_repository(desired: DesiredState, policy_set: PolicySet, today: _dt.date, *,
+                        references: DesiredState | None = None) -> tuple[Finding, ...]:
+    """Every finding of every value rule for every matched agent x environment, waivers applied.
+
+    ``references``: environments this run did not select (``--env live``) that parity rules compare against.
+    """
     out: list[Finding] = []
     for policy in policy_set.policies:
         rules = [r for r in policy.rules if not r.is_change_rule]
         if not rules:
             continue
-        raw = [f for env in _matched_envs(desired, policy) for f in _check_env(desired, policy, rules, env)]
+        raw = [f for env in _matched_envs(desired, policy)
+               for f in _check_env(desired, policy, rules, env, references)]
         out.extend(waivers.apply(policy, raw, {r.id for r in rules}, today))
     return tuple(out)
 
@@ -47,11 +52,12 @@ def _matched_envs(desired: DesiredState, policy: Policy) -> Iterator[EnvDesired]
                 yield envs[env]
 
 
-def _check_env(desired: DesiredState, policy: Policy, rules: list[Rule], env: EnvDesired) -> list[Finding]:
+def _check_env(desired: DesiredState, policy: Policy, rules: list[Rule], env: EnvDesired,
+               references: DesiredState | None) -> list[Finding]:
     secrets = _secrets(env)
     out = []
     for rule in rules:
-        ctx = EnvContext(desired=desired, env=env, rule=rule)
+        ctx = EnvContext(desired=desired, env=env, rule=rule, references=references)
         for violation in CHECKS[rule.check].check(ctx):
             out.append(_locate(policy, rule, env, violation, secrets))
     return out
@@ -80,6 +86,20 @@ def _secrets(env: EnvDesired) -> list[str]:
     if not env.schema or env.values is None:
         return []
     return masking.sensitive_values(env.values, env.schema)
+
+
+def missing_references(desired: DesiredState, policy_set: PolicySet) -> tuple[set[str], set[str]]:
+    """(agents, envs) whose parity reference environment this run did not load (an --env selection)."""
+    agents: set[str] = set()
+    envs: set[str] = set()
+    for policy in policy_set.policies:
+        for rule in (r for r in policy.rules if r.check == "parity"):
+            reference = ClientEnv(rule.args["reference"])
+            for env in _matched_envs(desired, policy):
+                if reference not in desired.agents[env.agent].envs:
+                    agents.add(env.agent)
+                    envs.add(reference.value)
+    return agents, envs
 
 
 # -- change rules, on the plan ---------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reconciler import masking
-from reconciler.model import MASK, DesiredState, EnvDesired, JsonPath, Severity
+from reconciler.model import MASK, ClientEnv, DesiredState, EnvDesired, JsonPath, Severity
 from reconciler.policy import paths as _paths
 from reconciler.policy.model import Rule
 
@@ -34,6 +34,16 @@ class EnvContext:
     desired: DesiredState
     env: EnvDesired
     rule: Rule
+    #: Environments outside this run's --agent/--env selection, loaded only to serve as references (parity).
+    references: DesiredState | None = None
+
+    def other_env(self, env: ClientEnv) -> EnvDesired | None:
+        """Another environment of the same agent: from this run, else from the reference-only load."""
+        for state in (self.desired, self.references):
+            agent = state.agents.get(self.env.agent) if state is not None else None
+            if agent is not None and env in agent.envs:
+                return agent.envs[env]
+        return None
 
     def matched_values(self) -> Iterator[tuple[JsonPath, Any]]:
         """Every (json_path, value) the rule's paths match in this environment's values (none if unmanaged)."""

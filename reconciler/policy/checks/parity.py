@@ -49,8 +49,7 @@ def check(ctx: EnvContext) -> Iterator[Violation]:
     env = ctx.env
     if env.env is reference or env.schema is None:
         return
-    agent = ctx.desired.agents[env.agent]
-    ref = agent.envs.get(reference)
+    ref = ctx.other_env(reference)
     if ref is None or ref.schema is None:
         state = "is unmanaged (no directory)" if ref is None else "has no schema.yaml"
         yield Violation(f"cannot check parity with '{reference}': it {state} for agent '{env.agent}'",
