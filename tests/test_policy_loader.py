@@ -56,14 +56,14 @@ def test_the_issue_example_loads():
     ("name: p\nrules:\n  - id: r\n    schema_hygiene: {}\nexceptions:\n  - rule: r\n    reason: x\n"
      "    expires: '2026-02-30'\n", 8, "not a real date"),
     ("name: p\nrules:\n  - id: r\n    schema_hygiene: {}\nexceptions:\n  - rule: r\n    reason: x\n"
-     "    expires: 'next week'\n", 8, "expires"),
+     "    expires: 'next week'\n", 8, "not a date in YYYY-MM-DD form"),
     ("name: p\nrules:\n  - id: r\n    schema_hygiene: {}\nexceptions:\n  - rule: other\n    reason: x\n"
      "    expires: '2026-01-01'\n", 6, "does not have"),
     ("name: p\nrules:\n  - id: r\n    schema_hygiene: {}\n  - id: r\n    schema_hygiene: {}\n", 5, "duplicate rule id"),
     ("name: p\nrules:\n  - id: r\n    paths: [a]\n    jsonschema: {type: strung}\n", 5, "not valid Draft 7"),
     ("name: p\nrules:\n  - id: r\n    paths: [a]\n    e164: {regions: [XX]}\n", 5, "unknown region"),
-    ("name: p\nrules:\n  - id: r\n    blast_radius: {}\n", 4, "blast_radius"),
-    ("rules:\n  - id: r\n    schema_hygiene: {}\n", None, "'name' is a required property"),
+    ("name: p\nrules:\n  - id: r\n    blast_radius: {}\n", 4, "needs max_agents and/or max_percent"),
+    ("rules:\n  - id: r\n    schema_hygiene: {}\n", 1, "'name' is a required property"),
 ])
 def test_malformed_policy_is_invalid_with_line(text, line, needle):
     found = problems(text)
@@ -120,3 +120,11 @@ def test_shipped_default_policies_are_valid():
     assert policy_set.findings == ()
     assert {p.name for p in policy_set.policies} >= {"phone-numbers", "schema-hygiene", "environment-parity",
                                                      "blast-radius"}
+
+
+def test_unquoted_expiry_date_is_accepted():
+    from test_policy_support import policy
+    parsed = policy("name: p\nrules:\n  - {id: r, schema_hygiene: {}}\nexceptions:\n"
+                    "  - {rule: r, reason: why, expires: 2026-12-31}\n")
+    assert parsed.exceptions[0].expires.isoformat() == "2026-12-31"
+    assert parsed.exceptions[0].selector.agents == ("*",)

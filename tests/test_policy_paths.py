@@ -66,3 +66,35 @@ def test_missing_reports_each_absent_place():
     assert paths.missing(DOC, "**.transfer_target") == []
     assert paths.missing(DOC, "**.nowhere") == [("nowhere",)]
     assert paths.missing({"sites": []}, "sites[*].phone") == []
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+KEYS = st.sampled_from(["a", "b", "phone", "sites"])
+DOCS = st.recursive(st.one_of(st.none(), st.integers(), st.text(max_size=3)),
+                    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=3)),
+                    max_leaves=20)
+
+
+def _get(doc, where):
+    for part in where:
+        doc = doc[part]
+    return doc
+
+
+@settings(max_examples=200, deadline=None)
+@given(DOCS)
+def test_any_depth_finds_exactly_every_key_with_that_name(doc):
+    found = paths.resolve(doc, "**.phone")
+    for where, value in found:
+        assert where[-1] == "phone" and _get(doc, where) is value
+
+    def count(node):
+        if isinstance(node, dict):
+            return ("phone" in node) + sum(count(v) for v in node.values())
+        if isinstance(node, list):
+            return sum(count(v) for v in node)
+        return 0
+
+    assert len(found) == count(doc)
+    assert (paths.missing(doc, "**.phone") == []) == bool(found)

@@ -96,8 +96,9 @@ def _normalise(data: Any) -> Any:
     return data
 
 
-def _line(smap: SourceMap, where: JsonPath) -> int | None:
-    return smap.key_line_of(where) if where and isinstance(where[-1], str) else smap.line_of(where)
+def _line(smap: SourceMap, where: JsonPath) -> int:
+    line = smap.key_line_of(where) if where and isinstance(where[-1], str) else smap.line_of(where)
+    return line or 1                # a problem with the file as a whole points at its first line
 
 
 def _invalid(message: str, file: str, line: int | None, where: JsonPath = (), policy: str | None = None) -> Finding:
@@ -131,6 +132,10 @@ def _explain(error: jsonschema.ValidationError) -> Iterator[tuple[JsonPath, str]
             yield where, f"{rule} has no check; give exactly one of: {', '.join(CHECK_KEYS)}"
         elif len(present) > 1:
             yield where, f"{rule} has {len(present)} checks ({', '.join(present)}); a rule has exactly one"
+    elif where and where[-1] == "expires" and error.validator in ("pattern", "type"):
+        yield where, f"expires {instance!r} is not a date in YYYY-MM-DD form (quote it: \"2026-12-31\")"
+    elif error.validator == "minProperties" and where and where[-1] == "blast_radius":
+        yield where, "blast_radius needs max_agents and/or max_percent, e.g. {max_percent: 25, max_agents: 1}"
     elif error.validator == "required":
         yield where, f"{error.message} ({_context(where)})"
     else:

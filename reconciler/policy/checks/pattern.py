@@ -24,7 +24,7 @@ def validate_args(args: object) -> list[str]:
     try:
         regexguard.compile_pattern(args)
     except regexguard.RegexError as exc:
-        return [f"invalid regular expression {args!r}: {exc}"]
+        return [str(exc)]
     return []
 
 
