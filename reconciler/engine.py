@@ -104,7 +104,8 @@ def prepare(root: Path, options: RunOptions) -> tuple[Settings, DesiredState, tu
     from reconciler import validation
 
     settings = settings_module.load_settings(root, api_url=options.api_url, concurrency=options.concurrency)
-    desired = validation.validate_repository(root, agents=options.agents or None, envs=options.envs or None)
+    desired = validation.validate_repository(root, agents=options.agents or None, envs=options.envs or None,
+                                              today=options.today)
     return settings, desired, select_agents(root, desired, options)
 
 

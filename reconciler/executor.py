@@ -119,7 +119,7 @@ async def _apply_agent(run: _Run, plans: tuple[EnvPlan, ...]) -> tuple[tuple[Out
     i = 0
     while i < len(plans):
         env_plan = plans[i]
-        if stop is not None:
+        if stop is not None and env_plan.status is not Status.UNMANAGED:
             outcomes.append(dataclasses.replace(_skipped(env_plan, stop), replanned=replanned is not None))
             i += 1
             continue

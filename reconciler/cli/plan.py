@@ -120,7 +120,7 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     approve: engine.ApproveLive | bool = True if auto_approve else (_ask_live if _interactive() else False)
     with _ProgressBar() as bar:
         result = engine.run_apply(directory, options, approve_live=approve, progress=bar.update)
-    _emit(_render(result, fmt, "apply"), out, _apply_summary(result, out))
+    _emit(_render(result, fmt, "apply", out), out, _apply_summary(result, out))
     _explain_refusals(result, asked=approve is _ask_live)
     raise typer.Exit(0 if result.ok else 1)
 
@@ -130,14 +130,15 @@ def _plan_like(command: str, directory: Path, options: engine.RunOptions, fmt: R
     with _ProgressBar() as bar:
         planned = engine.run_plan(directory, options, progress=bar.update)
     plan = planned.plan
-    _emit(_render(plan, fmt, command), out, _plan_summary(command, plan, out))
+    _emit(_render(plan, fmt, command, out), out, _plan_summary(command, plan, out))
     raise typer.Exit(1 if plan.has_errors else 2 if plan.has_changes else 0)
 
 
-def _render(value: Plan | ApplyResult, fmt: ReportFormat, command: str) -> str:
+def _render(value: Plan | ApplyResult, fmt: ReportFormat, command: str, out: Path | None) -> str:
     from reconciler import report
 
-    return report.render(value, fmt.value, command=command)
+    # No colour codes in a file; on stdout the report module decides (TTY, NO_COLOR).
+    return report.render(value, fmt.value, command=command, color=False if out is not None else None)
 
 
 def _emit(text: str, out: Path | None, summary: str) -> None:
@@ -184,7 +185,7 @@ def _ask_live(plan: Plan) -> bool:
     agents = engine.live_changes(plan)
     live_only = dataclasses.replace(plan, results=tuple(
         r for r in plan.results if r.env is ClientEnv.LIVE and r.agent in agents))
-    typer.echo(report.render(live_only, "text", command="plan"), err=True)
+    typer.echo(report.render(live_only, "text", command="plan", color=report.want_color(sys.stderr)), err=True)
     answer = typer.prompt(f"Write these changes to live for {len(agents)} agent(s)? Only 'yes' is accepted",
                           default="", show_default=False, err=True)
     return answer.strip() == "yes"
