@@ -42,6 +42,36 @@ _SCHEMA_ONE = frozenset({"additionalProperties", "additionalItems", "contains", 
 _SCHEMA_LISTS = frozenset({"allOf", "anyOf", "oneOf"})
 
 
+def equal(a: Any, b: Any) -> bool:
+    """The same JSON value: :func:`same` (fast, exact) or, failing that, equal canonical text."""
+    return same(a, b) or canonical_text(a) == canonical_text(b)
+
+
+def schema_equal(a: Any, b: Any) -> bool:
+    """The same schema by these rules: :func:`same`, or equal canonical schema text."""
+    return same(a, b) or canonical_schema_text(a) == canonical_schema_text(b)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Strict structural equality: the same Python types all the way down, and ``==`` on leaves.
+
+    ``True`` implies equal canonical text (so it is a safe fast path); ``False``
+    only means "not obviously equal" (``1`` vs ``1.0``, tuple vs list), and the
+    caller falls back to canonical text. Unlike ``==`` it never equates ``True``
+    and ``1``.
+    """
+    ta = type(a)
+    if ta is not type(b):
+        return False
+    if ta is dict:
+        return a.keys() == b.keys() and all(same(v, b[k]) for k, v in a.items())
+    if ta is list:
+        return len(a) == len(b) and all(map(same, a, b))
+    if ta in (str, int, bool, float) or a is None:
+        return a == b
+    return False
+
+
 def canonical(value: Any) -> Any:
     """A plain-JSON copy of ``value`` with one spelling per JSON value (see module rules)."""
     if isinstance(value, bool) or value is None or isinstance(value, str):

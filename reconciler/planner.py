@@ -24,6 +24,7 @@ Diff rendering is left to :mod:`reconciler.diff` and :mod:`reconciler.report`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,36 @@ class _Context:
     fetch_error: errors.ApiError | None
     run_errors: tuple[Finding, ...]
     findings: tuple[Finding, ...]          # every finding of this agent
+    memo: _Memo
+
+
+class _Memo:
+    """Per-plan() cache of what is costly to derive from a schema (fleets share a few schemas).
+
+    Lives only as long as one plan() call, so the planner stays a pure function.
+    """
+
+    def __init__(self) -> None:
+        self._sensitive: dict[str, frozenset[str]] = {}
+        self._validators: dict[str, Any] = {}
+
+    @staticmethod
+    def _key(schema: Any) -> str:
+        return json.dumps(schema, sort_keys=True, default=str)
+
+    def sensitive_keys(self, schema: Mapping[str, Any] | None) -> frozenset[str]:
+        key = self._key(schema)
+        if key not in self._sensitive:
+            # Most schemas mark nothing: a substring test (C speed) saves the schema walk.
+            marked = '"x-sensitive"' in key or '"writeOnly"' in key
+            self._sensitive[key] = diff.sensitive_top_level_keys(schema) if marked else frozenset()
+        return self._sensitive[key]
+
+    def validator(self, schema: Mapping[str, Any]) -> Any:
+        key = self._key(schema)
+        if key not in self._validators:
+            self._validators[key] = regexguard.validator_for(schema)
+        return self._validators[key]
 
 
 def plan(desired: DesiredState, live: Mapping[str, LiveAgent], settings: Settings, *,
@@ -56,12 +87,17 @@ def plan(desired: DesiredState, live: Mapping[str, LiveAgent], settings: Setting
     wanted_agents = None if agents is None else set(agents)
     wanted_envs = None if envs is None else {str(e) for e in envs}
     run_errors = desired.global_errors
+    memo = _Memo()
+    by_agent: dict[str, list[Finding]] = {}
+    for f in desired.findings:            # grouped once: findings_for() per agent would be quadratic
+        if f.agent is not None:
+            by_agent.setdefault(f.agent, []).append(f)
     results: list[EnvPlan] = []
     for agent in sorted(desired.agents):
         if wanted_agents is not None and agent not in wanted_agents:
             continue
         ctx = _Context(agent, live.get(agent), fetch_errors.get(agent), run_errors,
-                       desired.findings_for(agent))
+                       tuple(by_agent.get(agent, ())), memo)
         # Plan every environment (an earlier one can block a later one), then filter.
         for env_plan in plan_agent(desired.agents[agent].envs, ctx, order):
             if wanted_envs is None or env_plan.env.value in wanted_envs:
@@ -102,30 +138,29 @@ def _plan_env(desired: EnvDesired, ctx: _Context, blocked_by: ClientEnv | None) 
     if blocking:
         return EnvPlan(agent=ctx.agent, env=env, status=Status.ERROR, errors=blocking, warnings=warnings)
     page = ctx.live.pages.get(env) or LivePage(env=env, schema={}, variables={}, last_updated=None)
-    return _compare(desired, page, warnings)
+    return _compare(desired, page, warnings, ctx.memo)
 
 
-def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...]) -> EnvPlan:
+def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...], memo: "_Memo") -> EnvPlan:
     """Steps 2-4 for one managed, unblocked environment."""
     # Step 2: schema. Equal canonical text -> no PUT and no deepdiff call.
     schema_put = None
-    if desired.schema is not None and (canonical.canonical_schema_text(desired.schema)
-                                       != canonical.canonical_schema_text(page.schema)):
+    if desired.schema is not None and not canonical.schema_equal(desired.schema, page.schema):
         schema_put = desired.schema
     effective = desired.schema if desired.schema is not None else page.schema
     # Step 3: variables (shallow merge): only differing top-level keys; orphans are reported.
     patch, orphans = {}, ()
     if desired.values is not None:
         patch = {k: v for k, v in desired.values.items()
-                 if k not in page.variables or canonical.canonical_text(v) != canonical.canonical_text(page.variables[k])}
+                 if k not in page.variables or not canonical.equal(v, page.variables[k])}
         orphans = tuple(sorted(set(page.variables) - set(desired.values)))
     mask_schemas = (effective, page.schema)
     base = dict(agent=desired.agent, env=desired.env, orphans=orphans, live_last_updated=page.last_updated,
-                sensitive_keys=diff.sensitive_top_level_keys(effective) | diff.sensitive_top_level_keys(page.schema))
+                sensitive_keys=memo.sensitive_keys(effective) | memo.sensitive_keys(page.schema))
     if schema_put is None and not patch:
         return EnvPlan(status=Status.IN_SYNC, warnings=warnings, **base)
     # Step 4: predict the page after PUT + PATCH, before anything is sent.
-    problems, notes = _predict(desired, page, patch, orphans)
+    problems, notes = _predict(desired, page, patch, orphans, memo)
     schema_diff = diff.diff_schemas(page.schema, desired.schema) if schema_put is not None else ()
     variables_diff = diff.diff_documents({k: page.variables[k] for k in patch if k in page.variables},
                                          patch, schema=mask_schemas) if patch else ()
@@ -156,12 +191,12 @@ def _fetch_finding(agent: str, env: ClientEnv, error: errors.ApiError) -> Findin
 # --- step 4: prediction -------------------------------------------------------------------------
 
 
-def _predict(desired: EnvDesired, page: LivePage, patch: Mapping[str, Any],
-             orphans: tuple[str, ...]) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
+def _predict(desired: EnvDesired, page: LivePage, patch: Mapping[str, Any], orphans: tuple[str, ...],
+             memo: _Memo) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
     """(errors, warnings) about the page as it would be after the PUT and the PATCH."""
     effective = desired.schema if desired.schema is not None else page.schema
     try:
-        validator = regexguard.validator_for(effective)
+        validator = memo.validator(effective)
         if desired.values is None:
             # Schema only: the PUT is accepted even if the live values stop validating; say so.
             failing = _errors(validator, page.variables)

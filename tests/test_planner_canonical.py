@@ -113,3 +113,15 @@ def test_diff_is_deterministic_and_naturally_ordered():
     # Lists are compared index by index, in natural index order.
     paths = [i.path for i in diff.diff_documents({"l": list(range(12))}, {"l": [x + 1 for x in range(12)]})]
     assert paths == [f"l[{i}]" for i in range(12)]
+
+
+@pytest.mark.parametrize("a, b, expected", [
+    ({"a": [1, {"b": None}]}, {"a": [1, {"b": None}]}, True),
+    (True, 1, False), ([1], [True], False), (0, False, False), (1, 1.0, True), ((1,), [1], True),
+    ({"a": 1}, {"a": 1, "b": None}, False), (float("nan"), float("nan"), True),
+])
+def test_equal_uses_a_strict_fast_check_then_canonical_text(a, b, expected):
+    assert canonical.equal(a, b) is expected
+    assert canonical.equal(a, b) == (canonical.canonical_text(a) == canonical.canonical_text(b))
+    if canonical.same(a, b):          # the fast check never claims more than canonical text
+        assert canonical.canonical_text(a) == canonical.canonical_text(b)
