@@ -9,7 +9,9 @@ Rules (pinned by ``tests/test_planner_canonical.py``):
 - Mapping key order never matters (``sort_keys``).
 - A change of JSON type is always a change: ``true`` ≠ ``1`` ≠ ``"1"`` ≠ ``null``,
   even though Python says ``True == 1``; so equality is decided on canonical
-  *text*, never with ``==``.
+  *text*, never with ``==``. :func:`equal` first tries :func:`same` (strict
+  types all the way down, which implies equal text) to skip the text on the
+  common in-sync case.
 - ``1`` and ``1.0`` are the same JSON number (JSON has one number type and the
   API's JSON round trip does not keep the difference), so an integral float is
   written as an int. ``1.5`` stays a float.
