@@ -18,10 +18,11 @@ venv: $(STAMP)
 demo: $(STAMP)
 	@echo "==> reconciler validate ."
 	$(BIN)/reconciler validate .
-	@echo "==> reconciler plan . (changes expected on a fresh machine)"
-	$(BIN)/reconciler plan . || test $$? -eq 2
-	@echo "==> reconciler apply . --auto-approve"
-	$(BIN)/reconciler apply . --auto-approve
+	@echo "==> reconciler plan . --allow-large-change (changes expected on a fresh machine)"
+	@echo "    (a first apply changes every agent's live page: more than the blast-radius policy allows by default)"
+	$(BIN)/reconciler plan . --allow-large-change || test $$? -eq 2
+	@echo "==> reconciler apply . --auto-approve --allow-large-change"
+	$(BIN)/reconciler apply . --auto-approve --allow-large-change
 	@echo "==> reconciler plan . (in sync expected)"
 	$(BIN)/reconciler plan .
 
