@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler import cli
 from reconciler.validation import validate_repository
 
 AGENT = "configs/agent-a"
@@ -159,6 +160,17 @@ def test_bad_repository_is_reported_at_file_and_line(tmp_path: Path, case: str) 
         assert finding.line == line, finding
     assert finding.blocks
     assert finding.message and "Traceback" not in finding.message
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_repository_exits_1_through_the_command(tmp_path: Path, case: str, capsys) -> None:
+    # The real command path (options, rendering, exit code) in-process; a few run as subprocesses below.
+    files, code, file, line = CASES[case]
+    write_repo(tmp_path, files)
+    assert cli.main(["validate", str(tmp_path), "--format", "json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert any(e["code"] == code and e["file"] == file and (line is None or e["line"] == line)
+               for e in doc["errors"]), doc
 
 
 def test_catalogue_is_large_enough() -> None:
