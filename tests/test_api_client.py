@@ -198,26 +198,24 @@ def test_a_429_closes_the_gate_for_every_other_request_of_the_client(emulator):
         emulator.seed(agent)
     emulator.set_faults(rate_limit_rate=1.0, retry_after_s=1)
 
-    async def wait_for_total(n: int) -> None:
-        while emulator.stats()["total"] < n:
-            await asyncio.sleep(0.005)
-
     async def go():
         async with client(emulator) as api:
             first = asyncio.create_task(api.get_agent("a1"))
-            await wait_for_total(1)
-            await asyncio.sleep(0.05)                # let the client read the 429
-            limited_at = time.monotonic()
+            while api.gate.pauses == 0:              # until the client has read the 429
+                await asyncio.sleep(0.005)
+            closed_for = api.gate.remaining()
+            started = time.monotonic()
             emulator.set_faults()                    # the server would now answer anything
             second = asyncio.create_task(api.get_agent("a2"))   # another agent, same run
-            await asyncio.sleep(0.6)
+            await asyncio.sleep(max(0.0, closed_for - 0.2))
             during_pause = emulator.stats()["total"]
             await asyncio.gather(first, second)
-            return during_pause, time.monotonic() - limited_at, api.gate.pauses
+            return during_pause, time.monotonic() - started, closed_for, api.gate.pauses
 
-    during_pause, elapsed, pauses = run(go())
+    during_pause, elapsed, closed_for, pauses = run(go())
+    assert 0.5 < closed_for <= 1.0 and pauses == 1
     assert during_pause == 1                         # a2 waited on the gate instead of going out
-    assert elapsed >= 0.9 and pauses == 1
+    assert elapsed >= closed_for - 0.01
     log = emulator.requests()
     assert [r["status"] for r in log] == [429, 200, 200]
     assert {r["path"] for r in log[1:]} == {"/v1/agents/a1/real-time-configs", "/v1/agents/a2/real-time-configs"}
