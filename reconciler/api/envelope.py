@@ -1,8 +1,8 @@
 """Turn an error answer (or no answer) from the Agents API into a typed error.
 
 Called only by :mod:`reconciler.api.client`, which catches httpx's exceptions
-and hands the response (or the transport failure) here. This module does not
-import httpx: it reads a response through ``status_code``/``headers``/``content``
+and hands the response (or the transport failure) here. This module never
+imports httpx itself: it reads a response through ``status_code``/``headers``/``content``
 only, so it stays a pure function of the answer and is tested with plain
 ``httpx.Response`` objects. The classes come from :mod:`reconciler.errors`::
 
