@@ -33,7 +33,7 @@ from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, Finding, JsonPath, Severity, SourceMap, format_path
 from reconciler.policy import paths as _paths
 from reconciler.policy.checks import CHECKS
-from reconciler.policy.model import CHECK_KEYS, Policy, PolicySet, Rule, Selector, Waiver
+from reconciler.policy.model import CHECK_KEYS, Policy, PolicySet, Rule, Selector, Waiver, matches_any
 
 POLICY_DIR = "policies"
 _AGENT_GLOB = re.compile(r"^[A-Za-z0-9*?!\[\]-]+$")
@@ -184,15 +184,14 @@ def _selector_errors(selector: dict[str, Any], where: JsonPath) -> list[tuple[Js
         if not _AGENT_GLOB.match(glob) or glob.count("[") != glob.count("]"):
             out.append((where + ("agents", k), f"bad agent glob {glob!r} (letters, digits, '-', and * ? [ ])"))
     for k, glob in enumerate(selector.get("environments") or ()):
-        if not any(_fnmatch(env, glob) for env in ClientEnv.names()):
+        if not matches_any_env(glob):
             out.append((where + ("environments", k),
                         f"environment glob {glob!r} matches no environment ({', '.join(ClientEnv.names())})"))
     return out
 
 
-def _fnmatch(name: str, glob: str) -> bool:
-    from reconciler.policy.model import matches_any
-    return matches_any(name, (glob,))
+def matches_any_env(glob: str) -> bool:
+    return any(matches_any(env, (glob,)) for env in ClientEnv.names())
 
 
 def _waiver_errors(waiver: dict[str, Any], where: JsonPath, rule_ids: set[str]) -> list[tuple[JsonPath, str]]:
