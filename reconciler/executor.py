@@ -114,44 +114,55 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
 async def _apply_agent(run: _Run, plans: tuple[EnvPlan, ...]) -> tuple[tuple[Outcome, ...], tuple[EnvPlan, ...]]:
     """One agent, environments in plan order; returns its outcomes and the env plans it executed."""
     outcomes: list[Outcome] = []
-    stop: str | None = None          # why later environments are skipped
-    replanned: Finding | None = None
+    stop: str | None = None              # why later environments are skipped
+    replanned: Finding | None = None     # the warning, once the agent was re-planned
     i = 0
     while i < len(plans):
         env_plan = plans[i]
         if stop is not None and env_plan.status is not Status.UNMANAGED:
-            outcomes.append(dataclasses.replace(_skipped(env_plan, stop), replanned=replanned is not None))
-            i += 1
+            outcome: Outcome | _Replanned = _skipped(env_plan, stop)
+        else:
+            outcome = (_settle_without_writes(env_plan, run.allow_live)
+                       or await _write_env(run, plans, i, replanned=replanned is not None))
+        if isinstance(outcome, _Replanned):
+            # Execute the fresh plan from this environment on (earlier ones are done).
+            plans, replanned = plans[:i] + outcome.rest, outcome.warning
             continue
-        outcome = _settle_without_writes(env_plan, run.allow_live)
-        if outcome is None:
-            try:
-                if run.reread:
-                    await _check_unchanged(run.api, env_plan)
-                outcome = await _write(run.api, env_plan)
-            except _PageMoved as moved:
-                if replanned is not None:
-                    outcome = _moved_again(env_plan, moved)
-                else:
-                    # Someone edited the page after it was planned: plan the agent again, once.
-                    try:
-                        plans = plans[:i] + await _replan_agent(run, plans[i:])
-                    except errors.ApiError as exc:
-                        outcome = _failed(env_plan, exc)
-                    else:
-                        replanned = _replanned_warning(env_plan, moved)
-                        continue
-            except errors.ApiError as exc:
-                outcome = _failed(env_plan, exc)
         if replanned is not None:
             # The warning goes on the environment that saw the change; later ones only carry the flag.
             note = () if any(o.replanned for o in outcomes) else (replanned,)
             outcome = dataclasses.replace(outcome, replanned=True, warnings=outcome.warnings + note)
         outcomes.append(outcome)
-        if outcome.state.is_failure:
+        if stop is None and outcome.state.is_failure:
             stop = f"not attempted: {env_plan.env} {outcome.state}"
         i += 1
     return tuple(outcomes), plans
+
+
+@dataclasses.dataclass(frozen=True)
+class _Replanned:
+    """The page moved: the agent's remaining env plans, planned again, and the warning to report."""
+
+    rest: tuple[EnvPlan, ...]
+    warning: Finding
+
+
+async def _write_env(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned: bool) -> Outcome | _Replanned:
+    """Re-read the page when the rule says so, then write it; a moved page asks for one re-plan."""
+    env_plan = plans[i]
+    try:
+        if run.reread:
+            await _check_unchanged(run.api, env_plan)
+        return await _write(run.api, env_plan)
+    except _PageMoved as moved:
+        if replanned:
+            return _moved_again(env_plan, moved)
+        try:
+            return _Replanned(await _replan_agent(run, plans[i:]), _replanned_warning(env_plan, moved))
+        except errors.ApiError as exc:
+            return _failed(env_plan, exc)
+    except errors.ApiError as exc:
+        return _failed(env_plan, exc)
 
 
 def _settle_without_writes(env_plan: EnvPlan, allow_live: bool) -> Outcome | None:
