@@ -123,3 +123,15 @@ async def _in_process(tmp_path):
         r = await client.patch("/v1/agents/other/real-time-configs/sandbox/variables", json={"variables": {"a": 1}})
         assert r.status_code == 200 and r.json()["variables"] == {"a": 1}
     assert (tmp_path / "nested" / ".reconciler" / "local.db").exists()
+
+
+def test_an_unexpected_failure_is_a_500_envelope_not_a_crash(tmp_path):
+    app = create_app(tmp_path / "broken.db")
+    app.state.emulator.store.close()                          # every store call now fails inside the app
+    transport = httpx.ASGITransport(app=app)
+
+    async def call():
+        async with httpx.AsyncClient(transport=transport, base_url="http://local") as client:
+            return await client.get("/v1/agents/a/real-time-configs", headers={"x-api-key": "k"})
+
+    assert_error(asyncio.run(call()), 500, "INTERNAL_SERVER_ERROR")

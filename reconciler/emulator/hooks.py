@@ -17,7 +17,7 @@ from starlette.responses import Response
 from reconciler.emulator import body
 from reconciler.emulator.envelope import ApiProblem, json_response
 from reconciler.emulator.faults import Faults
-from reconciler.emulator.routes import check_ids, not_found
+from reconciler.emulator.routes import check_env, check_ids, not_found
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import ENVS
 
@@ -39,7 +39,7 @@ def _seed_pages(raw: Any) -> dict[str, dict[str, Any]]:
         raise _bad("'pages' must be an object keyed by clientEnv")
     pages: dict[str, dict[str, Any]] = {}
     for env, page in raw.items():
-        check_ids("x", env)
+        check_env(env)
         if not isinstance(page, dict):
             raise _bad(f"pages.{env} must be an object")
         pages[env] = _page_fields(page, f"pages.{env}")

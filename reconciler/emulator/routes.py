@@ -32,12 +32,22 @@ def _state(request: Request) -> EmulatorState:
     return request.app.state.emulator
 
 
-def check_ids(agent_id: str, env: str | None = None) -> None:
-    """400 for a malformed agentId or an unknown clientEnv."""
+def check_agent_id(agent_id: str) -> None:
+    """400 for an agentId outside ``^[a-zA-Z0-9-]+$``."""
     if not AGENT_ID.fullmatch(agent_id):
         raise ApiProblem(400, "INVALID_AGENT_ID", "agentId must match ^[a-zA-Z0-9-]+$")
-    if env is not None and env not in ENVS:
+
+
+def check_env(env: str) -> None:
+    """400 REAL_TIME_CONFIG_UNKNOWN_CLIENT_ENVIRONMENT for anything but sandbox, pre-release, live."""
+    if env not in ENVS:
         raise ApiProblem(400, UNKNOWN_ENV, f"unknown clientEnv {env[:100]!r}; expected one of {', '.join(ENVS)}")
+
+
+def check_ids(agent_id: str, env: str | None = None) -> None:
+    check_agent_id(agent_id)
+    if env is not None:
+        check_env(env)
 
 
 def not_found(agent_id: str) -> ApiProblem:
