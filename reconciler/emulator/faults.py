@@ -66,7 +66,7 @@ class Faults:
                 raise ValueError(f"{name} must be between 0 and 1")
         for name in ("latency_ms", "jitter_ms", "retry_after_s"):
             if not 0 <= getattr(self, name) <= 3_600_000:
-                raise ValueError(f"{name} must be >= 0")
+                raise ValueError(f"{name} must be between 0 and 3600000")
         if int(self.retry_after_s) != self.retry_after_s:
             raise ValueError("retry_after_s must be a whole number of seconds")
 

@@ -9,6 +9,7 @@ SQLite and jsonschema block.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -92,7 +93,7 @@ async def put_schema(request: Request, agentId: str, clientEnv: str) -> Response
     return json_response(page)
 
 
-def _merge_checked(variables: dict[str, Any]):
+def _merge_checked(variables: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """The store callback for PATCH: shallow merge, then validate against the current schema."""
 
     def change(current: dict[str, Any]) -> dict[str, Any]:
