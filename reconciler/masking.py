@@ -138,8 +138,19 @@ def _mask(value: Any, root: Mapping, nodes: list[Mapping]) -> Any:
     return copy.deepcopy(value)
 
 
+def has_sensitive(schema: Any) -> bool:
+    """Whether any node of ``schema`` is marked ``x-sensitive: true`` or ``writeOnly: true``."""
+    if isinstance(schema, Mapping):
+        return _marked(schema) or any(has_sensitive(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(has_sensitive(v) for v in schema)
+    return False
+
+
 def sensitive_values(values: Any, schema: Mapping) -> list[str]:
     """The text forms of every sensitive value in ``values`` (feed them to :func:`mask_message`)."""
+    if not has_sensitive(schema):
+        return []                        # the common case: nothing to look for
     found: list[Any] = []
     _collect(values, schema, _expand(schema, [schema]) if isinstance(schema, Mapping) else [], found)
     texts: set[str] = set()

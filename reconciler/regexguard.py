@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -198,5 +199,23 @@ def make_validator(schema: Mapping[str, Any]) -> jsonschema.Draft7Validator:
 
 
 def validator_for(schema: Mapping[str, Any]) -> jsonschema.Draft7Validator:
-    """Alias of :func:`make_validator`, the name other modules use."""
-    return make_validator(schema)
+    """A guarded validator for ``schema``, shared by every caller with the same schema text.
+
+    Validators are immutable, so one per distinct schema serves the whole run: a
+    fleet repeats the same few schemas across thousands of agent x environments.
+    """
+    try:
+        text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):          # pragma: no cover - schemas are JSON data
+        return make_validator(schema)
+    validator = _VALIDATORS.get(text)
+    if validator is None:
+        validator = make_validator(schema)
+        if len(_VALIDATORS) >= _VALIDATOR_CACHE_SIZE:
+            _VALIDATORS.pop(next(iter(_VALIDATORS)))
+        _VALIDATORS[text] = validator
+    return validator
+
+
+_VALIDATORS: dict[str, jsonschema.Draft7Validator] = {}
+_VALIDATOR_CACHE_SIZE = 1024

@@ -33,6 +33,7 @@ supported; explicit keys win over merged ones.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -113,6 +114,30 @@ def load_yaml(path: Path, root: Path, *, require_mapping: bool = True) -> tuple[
 
 def parse_yaml(text: str, file: str, *, require_mapping: bool = True) -> tuple[Any, SourceMap]:
     """Parse YAML text already read (``file`` is only used in errors and the source map)."""
+    # A fleet repeats the same schema text across agents and environments: parse each distinct
+    # text once. The cached form is JSON text, so every caller gets its own fresh copy of the data.
+    key = (text, require_mapping)
+    hit = _PARSED.get(key)
+    if hit is not None:
+        data_json, lines, key_lines = hit
+        return json.loads(data_json), SourceMap(file=file, lines=lines, key_lines=key_lines)
+    data, smap = _parse_uncached(text, file, require_mapping=require_mapping)
+    try:
+        data_json = json.dumps(data)
+    except (TypeError, ValueError):           # pragma: no cover - the builder only makes JSON data
+        return data, smap
+    if len(_PARSED) >= _PARSE_CACHE_SIZE:
+        _PARSED.pop(next(iter(_PARSED)))
+    _PARSED[key] = (data_json, smap.lines, smap.key_lines)
+    return data, smap
+
+
+#: text -> (data as JSON text, lines, key_lines); errors are not cached (they carry the file name).
+_PARSED: dict[tuple[str, bool], tuple[str, Any, Any]] = {}
+_PARSE_CACHE_SIZE = 512
+
+
+def _parse_uncached(text: str, file: str, *, require_mapping: bool) -> tuple[Any, SourceMap]:
     node = _compose(text, file)
     if node is None:
         raise ConfigError("file has no YAML document; write {} for an empty mapping", file=file,
@@ -121,7 +146,8 @@ def parse_yaml(text: str, file: str, *, require_mapping: bool = True) -> tuple[A
         kind = "a list" if isinstance(node, yaml.SequenceNode) else "a scalar"
         raise ConfigError(f"top level must be a mapping (key: value), found {kind}", file=file,
                           line=_line(node), code="yaml.not_mapping")
-    _check_expansion(node, file)
+    if "*" in text:                         # no alias, no expansion: the tree is as big as the text
+        _check_expansion(node, file)
     builder = _Builder(file)
     data = builder.build(node, ())
     return data, SourceMap(file=file, lines=builder.lines, key_lines=builder.key_lines)
@@ -226,6 +252,8 @@ class _Builder:
                              "\"billion laughs\"?); refusing it", node, "yaml.alias_limit")
         if id(node) in self.stack:
             raise self.error("recursive alias: a node contains itself", node, "yaml.alias_limit")
+        if len(path) > MAX_DEPTH:
+            raise self.error(f"nesting deeper than {MAX_DEPTH} levels", node, "yaml.too_deep")
         # An alias re-uses the anchored node, whose mark is the anchor's; callers pass a better line.
         self.lines[path] = line if (line is not None and id(node) in self.seen) else _line(node)
         self.seen.add(id(node))

@@ -1,0 +1,69 @@
+"""Fleet-scale caches (parse by text, schema checks by text, validators by text) never share state.
+
+A fleet repeats the same schema across agents and environments, so the loader
+parses each distinct text once and validation checks each distinct schema once.
+These tests pin what must still hold: every caller gets its own data, every
+finding names its own file, and the guards still fire.
+"""
+
+import pytest
+
+from reconciler import masking, regexguard, validation, yamlsafe
+from reconciler.errors import ConfigError
+
+SCHEMA = "type: object\nproperties:\n  n:\n    type: string\n    title: N\n    description: d\n"
+
+
+def test_same_text_parsed_twice_gives_independent_data_and_own_file():
+    first, first_map = yamlsafe.parse_yaml(SCHEMA, "configs/a/live/schema.yaml")
+    first["properties"]["n"]["type"] = "integer"           # a caller mutating its copy
+    second, second_map = yamlsafe.parse_yaml(SCHEMA, "configs/b/live/schema.yaml")
+    assert second["properties"]["n"]["type"] == "string"
+    assert (first_map.file, second_map.file) == ("configs/a/live/schema.yaml", "configs/b/live/schema.yaml")
+    assert second_map.line_of(("properties", "n", "type")) == 4
+
+
+def test_errors_are_not_cached_and_name_each_file():
+    bad = "a: 1\na: 2\n"
+    for name in ("one.yaml", "two.yaml"):
+        with pytest.raises(ConfigError) as info:
+            yamlsafe.parse_yaml(bad, name)
+        assert (info.value.file, info.value.code, info.value.line) == (name, "yaml.duplicate_key", 2)
+
+
+def test_deep_nesting_without_aliases_is_still_refused():
+    text = "a: " + "[" * 150 + "]" * 150 + "\n"
+    assert "*" not in text                                  # the alias pass is skipped for this text
+    with pytest.raises(ConfigError) as info:
+        yamlsafe.parse_yaml(text, "deep.yaml")
+    assert info.value.code == "yaml.too_deep"
+
+
+def test_identical_invalid_schemas_each_get_a_finding_at_their_own_file_and_line():
+    text = "type: object\nproperties:\n  n:\n    type: strng\n"
+    placed = []
+    for name in ("configs/a/sandbox/schema.yaml", "configs/b/sandbox/schema.yaml"):
+        schema, smap = yamlsafe.parse_yaml(text, name)
+        placed.extend(validation.check_schema(schema, smap))
+    assert [(f.file, f.line, f.code) for f in placed] == [
+        ("configs/a/sandbox/schema.yaml", 4, "schema.invalid"),
+        ("configs/b/sandbox/schema.yaml", 4, "schema.invalid"),
+    ]
+
+
+def test_validator_is_shared_per_schema_text_and_distinct_otherwise():
+    a = regexguard.validator_for({"type": "object", "required": ["x"]})
+    b = regexguard.validator_for({"required": ["x"], "type": "object"})      # same schema, other key order
+    c = regexguard.validator_for({"type": "object", "required": ["y"]})
+    assert a is b and a is not c
+    assert [e.message for e in c.iter_errors({"x": 1})] == ["'y' is a required property"]
+
+
+@pytest.mark.parametrize("schema, expected", [
+    ({"properties": {"pin": {"type": "string"}}}, False),
+    ({"properties": {"pin": {"type": "string", "x-sensitive": True}}}, True),
+    ({"definitions": {"s": {"writeOnly": True}}, "properties": {"pin": {"$ref": "#/definitions/s"}}}, True),
+    ({"properties": {"pin": {"x-sensitive": "yes"}}}, False),
+])
+def test_has_sensitive(schema, expected):
+    assert masking.has_sensitive(schema) is expected
