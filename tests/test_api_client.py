@@ -300,3 +300,36 @@ def test_a_wrong_key_is_an_auth_error_without_the_key(tmp_path, caplog):
         run(go())
     assert info.value.status == 401 and info.value.error_code == "UNAUTHORIZED"
     assert KEY not in str(info.value) and KEY not in caplog.text
+
+
+@pytest.mark.parametrize("concurrency", [1, 7, 8, 9, 20, 32])
+def test_connections_are_split_into_small_pools_never_more_than_concurrency(concurrency):
+    async def build():
+        api = AgentsApi("http://127.0.0.1:9", api_key="k", concurrency=concurrency)
+        try:
+            limits = [http._transport._pool._max_connections for http in api._pools]
+            return limits, api._slots.qsize()
+        finally:
+            await api.aclose()
+
+    limits, slots = asyncio.run(build())
+    assert slots == concurrency                       # in flight at once: exactly `concurrency`
+    assert max(limits) <= 8                           # small pools: httpcore scans each on every checkout
+    assert sum(limits) >= concurrency and len(limits) == -(-concurrency // 8)
+
+
+def test_in_flight_requests_never_exceed_concurrency_across_pools(emulator):
+    emulator.set_faults(latency_ms=50)
+    for i in range(30):
+        emulator.seed(f"pooled-{i}")
+
+    async def run():
+        async with AgentsApi(emulator.url, api_key="test-key", concurrency=12) as api:
+            await asyncio.gather(*(api.get_agent(f"pooled-{i}") for i in range(30)))
+            return api.request_count
+
+    started = time.perf_counter()
+    assert asyncio.run(run()) == 30
+    # 30 requests at 50 ms with 12 at once need 3 rounds: more than 2 rounds proves the bound holds,
+    # fewer than 30 rounds proves the pools run side by side.
+    assert 0.1 < time.perf_counter() - started < 1.5
