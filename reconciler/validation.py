@@ -183,11 +183,13 @@ def _check_one_pattern(pattern: str, path: JsonPath, *, key: bool) -> Iterator[_
 
 def check_values(values: Any, vmap: SourceMap, schema: Mapping[str, Any]) -> list[Finding]:
     """ALL errors of ``values`` against ``schema`` (assumed valid), masked, each at its line."""
-    secrets = masking.sensitive_values(values, schema)
     validator = regexguard.validator_for(schema)
     out: list[Finding] = []
+    secrets: Sequence[str] | None = None          # only needed to mask messages: found on the first error
     try:
         for err in validator.iter_errors(values):
+            if secrets is None:
+                secrets = masking.sensitive_values(values, schema)
             out.extend(_value_findings(err, vmap, schema, secrets))
     except (js_exceptions.SchemaError, referencing.exceptions.Unresolvable) as exc:  # pragma: no cover - refs pre-checked
         out.append(Finding(Severity.ERROR, "schema.bad_ref", _shorten(str(exc).splitlines()[0]),

@@ -60,6 +60,9 @@ _MERGE_TAG = f"{_T}merge"
 
 def relative_name(path: Path, root: Path) -> str:
     """``path`` relative to ``root`` with forward slashes (as written, symlinks not resolved)."""
+    text, base = os.fspath(path), os.fspath(root).rstrip(os.sep)
+    if base and text.startswith(base + os.sep):     # the loader's paths are root / …: no syscalls needed
+        return text[len(base) + 1:].replace(os.sep, "/")
     try:
         return Path(os.path.relpath(path, root)).as_posix()
     except ValueError:  # pragma: no cover - different drive on Windows
@@ -70,16 +73,18 @@ def check_inside(path: Path, root: Path) -> Path:
     """Resolve symlinks; refuse a path that lands outside ``root``. Returns the resolved path."""
     rel = relative_name(path, root)
     try:
-        resolved = path.resolve(strict=True)
+        resolved = os.path.realpath(path, strict=True)
     except FileNotFoundError:
         raise ConfigError("dangling symlink or missing file", file=rel, code="path.not_file") from None
     except (OSError, RuntimeError) as exc:  # symlink loop
         raise ConfigError(f"cannot resolve path: {exc.__class__.__name__}", file=rel,
                           code="path.symlink_escape") from None
-    if not resolved.is_relative_to(root.resolve()):
+    # Resolved on every call, not cached: git-sync swaps the repository by flipping a symlink.
+    real_root = os.path.realpath(root)
+    if resolved != real_root and not resolved.startswith(real_root.rstrip(os.sep) + os.sep):
         raise ConfigError("symlink points outside the repository; refusing to read it",
                           file=rel, code="path.symlink_escape")
-    return resolved
+    return Path(resolved)
 
 
 def read_text(path: Path, root: Path) -> str:
