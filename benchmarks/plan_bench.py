@@ -26,6 +26,7 @@ import json
 import math
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -198,7 +199,7 @@ def by_method(stats: dict) -> dict[str, int]:
     return counts
 
 
-def measure(n: int, latency_ms: int, concurrency: int, workdir: Path) -> dict:
+def measure(n: int, latency_ms: int, concurrency: int, workdir: Path, repeat: int = 3) -> dict:
     emu = Emulator(workdir / "emulator.db", latency_ms)
     try:
         root = workdir / "repo"
@@ -207,9 +208,13 @@ def measure(n: int, latency_ms: int, concurrency: int, workdir: Path) -> dict:
         emu.faults(0)                       # converge fast (--auto-create makes the agents); measure with latency
         run_cli(root, "apply", "--auto-approve")
         emu.faults(latency_ms)
-        emu.reset_stats()
-        plan_s, plan_code = run_cli(root, "plan")
-        plan_stats = emu.stats()
+        runs = []                           # this VM is noisy: report the median of `repeat` plans
+        for _ in range(repeat):
+            emu.reset_stats()
+            seconds, plan_code = run_cli(root, "plan")
+            runs.append((seconds, emu.stats()["total"]))
+        plan_s = statistics.median(seconds for seconds, _ in runs)
+        plan_stats = {"total": max(requests for _, requests in runs)}     # every run must be N: show the worst
         phases = plan_phases(root)
         bump_one_variable(root, n)
         emu.reset_stats()
@@ -223,6 +228,7 @@ def measure(n: int, latency_ms: int, concurrency: int, workdir: Path) -> dict:
     bound = 1.5 * math.ceil(n / concurrency) * latency_ms / 1000 + 2
     return {"agents": n, "latency_ms": latency_ms, "concurrency": concurrency,
             "plan": {"seconds": round(plan_s, 2), "requests": plan_stats["total"], "exit": plan_code,
+                     "runs_seconds": [round(seconds, 2) for seconds, _ in runs],
                      "target_seconds": round(bound, 2), **phases},
             "apply": {"seconds": round(apply_s, 2), "requests": apply_stats["total"], "exit": apply_code,
                       "by_method": by_method(apply_stats)},
@@ -236,7 +242,7 @@ def table(r: dict) -> str:
     apply_methods = ", ".join(f"{k} {v}" for k, v in sorted(r["apply"]["by_method"].items()))
     rows = [
         ("step", "wall (s)", "requests", "target"),
-        ("reconciler plan (in sync)", f"{r['plan']['seconds']:.2f}", str(r["plan"]["requests"]),
+        (f"reconciler plan (in sync), median of {len(r['plan']['runs_seconds'])}", f"{r['plan']['seconds']:.2f}", str(r["plan"]["requests"]),
          f"requests = {n}, wall <= {r['plan']['target_seconds']:.2f} s"),
         ("  of which: load + validate (local)", f"{r['plan']['local_seconds']:.2f}", "0", "-"),
         ("  of which: read live + plan + policies", f"{r['plan']['live_seconds']:.2f}", str(n),
@@ -259,10 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=1000)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--repeat", type=int, default=3, help="plans to run; the median is reported")
     parser.add_argument("--json", action="store_true", help="also print the measurements as one JSON line")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="plan-bench-") as tmp:
-        result = measure(args.agents, args.latency_ms, args.concurrency, Path(tmp))
+        result = measure(args.agents, args.latency_ms, args.concurrency, Path(tmp), repeat=max(1, args.repeat))
     print(table(result))
     plan = result["plan"]
     checks = {
@@ -270,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         "apply = N GET + N PATCH": result["apply"]["by_method"] == {"GET": args.agents, "PATCH": args.agents},
         "live phase wall <= target": plan["live_seconds"] <= plan["target_seconds"],
         "end-to-end plan wall <= target": plan["seconds"] <= plan["target_seconds"],
+        ">= 20x faster than the naive script, end to end": (result["ratio"] or 0) >= 20,
     }
     for name, met in checks.items():
         print(f"{'met    ' if met else 'MISSED '} {name}")

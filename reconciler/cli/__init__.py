@@ -22,7 +22,7 @@ from reconciler import __version__, errors
 
 app = typer.Typer(
     name="reconciler",
-    help="Config-as-code for PolyAI real-time configuration: validate, plan, apply, watch.",
+    help="Config-as-code for PolyAI real-time configuration: validate, plan, apply, drift.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
