@@ -2,10 +2,8 @@
 
 One run, in one direction (STYLE "the flow runs one way")::
 
-    settings -> validate_repository ┐ (side by side: a worker thread validates
-             fetch_live (ONE GET   ┘  while the agents are read)
-             per listed agent)   -> select agents -> planner.plan -> policy.check_plan
-             -> [approve live] -> executor.apply_plan
+    settings -> validate_repository -> select agents -> fetch_live (ONE GET per agent)
+             -> planner.plan -> policy.check_plan -> [approve live] -> executor.apply_plan
 
 Called by ``reconciler.cli.plan`` (and usable from the daemon or a script).
 Loading, validating, planning, policy, HTTP and rendering belong to their own
@@ -18,18 +16,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as _dt
-import re
 import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from reconciler import errors, executor
-from reconciler.model import AGENT_ID_PATTERN, ClientEnv, DesiredState, LiveAgent
+from reconciler.model import ClientEnv, DesiredState, LiveAgent
 from reconciler.plan import ApplyResult, Plan
 from reconciler.settings import Settings
-
-_AGENT_ID = re.compile(AGENT_ID_PATTERN)
 
 #: Paths whose changes ``--changed-since`` looks at; policies/settings concern every agent.
 WATCHED_PATHS = ("configs", "policies", "reconciler.yaml")
@@ -74,9 +69,9 @@ class Planned:
 def run_plan(root: Path | str, options: RunOptions = RunOptions(), *, progress: Progress | None = None) -> Planned:
     """validate + read live + diff + policies: the ``plan`` and ``drift`` commands."""
     async def go() -> Planned:
-        settings = load_run_settings(Path(root), options)
+        settings, desired, agents = prepare(Path(root), options)
         async with _client(settings) as api:
-            return await validate_and_plan(api, settings, Path(root), options, progress=progress)
+            return await plan_with(api, settings, desired, agents, options, progress=progress)
     return asyncio.run(go())
 
 
@@ -92,10 +87,9 @@ def run_apply(root: Path | str, options: RunOptions = RunOptions(), *, approve_l
     started = time.monotonic()
 
     async def go() -> ApplyResult:
-        settings = load_run_settings(Path(root), options)
+        settings, desired, agents = prepare(Path(root), options)
         async with _client(settings) as api:
-            planned = await validate_and_plan(api, settings, Path(root), options, progress=progress)
-            desired = planned.desired
+            planned = await plan_with(api, settings, desired, agents, options, progress=progress)
             allow_live, run_start = _decide_live(planned.plan, approve_live, started)
             report = None if progress is None else (lambda done, total: progress("apply", done, total))
             return await executor.apply_plan(planned.plan, api, settings=settings, desired=desired,
@@ -104,70 +98,26 @@ def run_apply(root: Path | str, options: RunOptions = RunOptions(), *, approve_l
     return asyncio.run(go())
 
 
-def load_run_settings(root: Path, options: RunOptions) -> Settings:
-    """Settings for a run that talks to the API (an invalid reconciler.yaml stops it before any request)."""
-    from reconciler import settings as settings_module
-
-    return settings_module.load_settings(root, api_url=options.api_url, concurrency=options.concurrency)
-
-
 def prepare(root: Path, options: RunOptions) -> tuple[Settings, DesiredState, tuple[str, ...]]:
     """Settings, the validated repository and the agents this run covers (no network)."""
+    from reconciler import settings as settings_module
     from reconciler import validation
 
-    settings = load_run_settings(root, options)
+    settings = settings_module.load_settings(root, api_url=options.api_url, concurrency=options.concurrency)
     desired = validation.validate_repository(root, agents=options.agents or None, envs=options.envs or None,
                                               today=options.today)
     return settings, desired, select_agents(root, desired, options)
 
 
-async def validate_and_plan(api: executor.AgentsApi, settings: Settings, root: Path, options: RunOptions, *,
-                            progress: Progress | None = None) -> Planned:
-    """Validate the repository while live state is read, then plan: CPU and round trips overlap.
-
-    Validation is CPU-bound and reading live state mostly waits on the network,
-    so the agents the directory listing names are read (GET only: nothing is
-    written before the plan exists) while a worker thread validates. At fleet
-    scale this hides most of the round trips (see the README's performance
-    section). An agent the listing missed is read afterwards; a read agent the
-    run does not cover is dropped.
-    """
-    from reconciler import validation
-
-    changed = changed_agents(root, options.changed_since) if options.changed_since else None
-    guess = _listed_agents(root, options, changed)
-    planned_at = time.monotonic()
-    reading = asyncio.ensure_future(_read_live(api, guess, settings, progress))
-    try:
-        desired = await asyncio.to_thread(validation.validate_repository, root, agents=options.agents or None,
-                                          envs=options.envs or None, today=options.today)
-        agents = select_agents(root, desired, options, changed=changed)
-    except BaseException:
-        reading.cancel()
-        await asyncio.gather(reading, return_exceptions=True)
-        raise
-    live, fetch_errors = await reading
-    missing = tuple(a for a in agents if a not in live and a not in fetch_errors)
-    if missing:
-        more, more_errors = await _read_live(api, missing, settings, progress)
-        live, fetch_errors = {**live, **more}, {**fetch_errors, **more_errors}
-    live = {a: live[a] for a in agents if a in live}
-    fetch_errors = {a: fetch_errors[a] for a in agents if a in fetch_errors}
-    return _plan_from(api, settings, desired, agents, options, planned_at, live, fetch_errors)
-
-
 async def plan_with(api: executor.AgentsApi, settings: Settings, desired: DesiredState,
                     agents: tuple[str, ...], options: RunOptions, *, progress: Progress | None = None) -> Planned:
-    """Read live (one GET per agent) for an already validated repository, plan, then the change policies."""
-    planned_at = time.monotonic()
-    live, fetch_errors = await _read_live(api, agents, settings, progress)
-    return _plan_from(api, settings, desired, agents, options, planned_at, live, fetch_errors)
-
-
-def _plan_from(api, settings: Settings, desired: DesiredState, agents: tuple[str, ...], options: RunOptions,
-               planned_at: float, live, fetch_errors) -> Planned:
+    """Read live (one GET per agent), plan, then evaluate the change policies on the plan."""
     from reconciler import planner, policy
+    from reconciler.api import fetch_live
 
+    planned_at = time.monotonic()
+    reader = api if progress is None else _CountingReader(api, len(agents), progress)
+    live, fetch_errors = await fetch_live(reader, agents, concurrency=settings.concurrency) if agents else ({}, {})
     plan = planner.plan(desired, live, settings, fetch_errors=fetch_errors, agents=agents,
                         envs=options.envs or None, target=getattr(api, "target", "local"))
     plan = policy.check_plan(plan, desired.root, allow_large_change=options.allow_large_change,
@@ -175,34 +125,8 @@ def _plan_from(api, settings: Settings, desired: DesiredState, agents: tuple[str
     return Planned(plan=plan, settings=settings, desired=desired, planned_at=planned_at)
 
 
-def _listed_agents(root: Path, options: RunOptions, changed: frozenset[str] | None) -> tuple[str, ...]:
-    """The agents a run will most likely cover, from the directory listing alone (no YAML read)."""
-    try:
-        names = sorted(p.name for p in (root / "configs").iterdir() if _AGENT_ID.match(p.name) and p.is_dir())
-    except OSError:
-        return ()
-    return tuple(a for a in names if (not options.agents or a in options.agents)
-                 and (changed is None or a in changed))
-
-
-async def _read_live(api, agents, settings: Settings, progress: Progress | None):
-    from reconciler.api import fetch_live
-
-    if not agents:
-        return {}, {}
-    reader = api if progress is None else _CountingReader(api, len(agents), progress)
-    return await fetch_live(reader, agents, concurrency=settings.concurrency)
-
-
-_NOT_COMPUTED = frozenset({"\0"})
-
-
-def select_agents(root: Path, desired: DesiredState, options: RunOptions, *,
-                  changed: frozenset[str] | None = _NOT_COMPUTED) -> tuple[str, ...]:
-    """The agents of this run, sorted: all, or ``--agent``, narrowed by ``--changed-since``.
-
-    ``changed``: :func:`changed_agents` already computed for this run (git is asked once).
-    """
+def select_agents(root: Path, desired: DesiredState, options: RunOptions) -> tuple[str, ...]:
+    """The agents of this run, sorted: all, or ``--agent``, narrowed by ``--changed-since``."""
     known = sorted(desired.agents)
     if options.agents:
         unknown = [a for a in options.agents if a not in desired.agents]
@@ -211,8 +135,7 @@ def select_agents(root: Path, desired: DesiredState, options: RunOptions, *,
                                      f"(known: {', '.join(known) or 'none'})", code="cli.unknown_agent")
         known = sorted(set(options.agents))
     if options.changed_since:
-        if changed is _NOT_COMPUTED:
-            changed = changed_agents(root, options.changed_since)
+        changed = changed_agents(root, options.changed_since)
         if changed is not None:
             known = [a for a in known if a in changed]
     return tuple(known)
