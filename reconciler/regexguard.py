@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import json
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -29,6 +28,8 @@ from typing import Any
 import jsonschema
 import regex
 from jsonschema import exceptions as js_exceptions
+
+from reconciler import memo
 
 #: Default bound for one search, seconds.
 DEFAULT_TIMEOUT = 0.1
@@ -204,18 +205,7 @@ def validator_for(schema: Mapping[str, Any]) -> jsonschema.Draft7Validator:
     Validators are immutable, so one per distinct schema serves the whole run: a
     fleet repeats the same few schemas across thousands of agent x environments.
     """
-    try:
-        text = json.dumps(schema, sort_keys=True, separators=(",", ":"))
-    except (TypeError, ValueError):          # pragma: no cover - schemas are JSON data
-        return make_validator(schema)
-    validator = _VALIDATORS.get(text)
-    if validator is None:
-        validator = make_validator(schema)
-        if len(_VALIDATORS) >= _VALIDATOR_CACHE_SIZE:
-            _VALIDATORS.pop(next(iter(_VALIDATORS)))
-        _VALIDATORS[text] = validator
-    return validator
+    return _VALIDATORS.get(schema, make_validator)
 
 
-_VALIDATORS: dict[str, jsonschema.Draft7Validator] = {}
-_VALIDATOR_CACHE_SIZE = 1024
+_VALIDATORS: memo.JsonMemo[jsonschema.Draft7Validator] = memo.JsonMemo(1024)

@@ -67,3 +67,18 @@ def test_validator_is_shared_per_schema_text_and_distinct_otherwise():
 ])
 def test_has_sensitive(schema, expected):
     assert masking.has_sensitive(schema) is expected
+
+
+def test_json_memo_computes_once_per_text_and_evicts_the_oldest():
+    from reconciler.memo import JsonMemo
+
+    calls = []
+    cache = JsonMemo(size=2)
+    compute = lambda doc: calls.append(doc) or len(calls)      # noqa: E731 - a counting stand-in
+    assert cache.get({"a": 1, "b": 2}, compute) == 1
+    assert cache.get({"b": 2, "a": 1}, compute) == 1            # same text once keys are sorted
+    assert cache.get({"a": True}, compute) == 2                 # True is not 1: another text
+    assert cache.get({"c": 3}, compute) == 3                    # evicts {"a": 1, "b": 2}
+    assert cache.get({"a": 1, "b": 2}, compute) == 4
+    assert cache.get({"x": {1, 2}}, compute) == 5               # not JSON: computed, never stored
+    assert cache.get({"x": {1, 2}}, compute) == 6

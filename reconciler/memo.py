@@ -1,0 +1,38 @@
+"""A bounded memo keyed by a document's canonical JSON text.
+
+Fleets repeat the same few schemas across thousands of agent x environments;
+validation and the planner compute per-schema things (meta-schema problems, a
+compiled validator) once per distinct text through :class:`JsonMemo`. Used by
+``regexguard`` and ``validation``; values must be immutable or never mutated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class JsonMemo(Generic[T]):
+    """``get(document, compute)``: ``compute(document)`` once per distinct JSON text (oldest evicted first)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._items: dict[str, T] = {}
+
+    def get(self, document: Any, compute: Callable[[Any], T]) -> T:
+        try:
+            key = json.dumps(document, sort_keys=True, separators=(",", ":"))
+        except (TypeError, ValueError):      # not JSON data: nothing to share
+            return compute(document)
+        try:
+            return self._items[key]
+        except KeyError:
+            pass
+        value = compute(document)
+        if len(self._items) >= self._size:
+            self._items.pop(next(iter(self._items)), None)
+        self._items[key] = value
+        return value
