@@ -80,9 +80,9 @@ def test_filters_limit_what_is_checked(tmp_path: Path) -> None:
 
 def test_usage_errors(tmp_path: Path) -> None:
     bad_env = run(str(tmp_path), "--env", "staging")
-    assert bad_env.returncode == 2 and "Traceback" not in bad_env.stderr
+    assert bad_env.returncode == 1 and "Traceback" not in bad_env.stderr
     missing = run(str(tmp_path / "nope"))
-    assert missing.returncode == 1 and "not a directory" in missing.stderr
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
 
 
 def test_help_has_examples() -> None:

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 import reconciler
 
 
@@ -21,5 +23,16 @@ def test_version_from_console_entry_point():
 def test_unknown_command_is_a_usage_error_not_a_traceback():
     out = subprocess.run([sys.executable, "-m", "reconciler", "no-such-command"],
                          capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2
+    assert out.returncode == 1
+    assert "No such command" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("args", [["plan", "--no-such-flag"], ["drift", "--format", "yaml"],
+                                  ["plan", "/no/such/repository"], ["validate", "/no/such/repository"]])
+def test_usage_errors_exit_1_never_2_which_means_changes_pending(args):
+    out = subprocess.run([sys.executable, "-m", "reconciler", *args],
+                         capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert out.returncode == 1, (out.stdout, out.stderr)
     assert "Traceback" not in out.stderr
+    if "/no/such/repository" in args:
+        assert "does not exist" in out.stderr

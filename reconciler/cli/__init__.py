@@ -4,8 +4,10 @@ Each command module (``cli/validate.py``, ``cli/plan.py``, …) parses options,
 builds Settings, calls one library function, renders a report and returns an
 exit code. :func:`main` is the only place that turns exceptions into exit codes:
 a :class:`~reconciler.errors.ReconcilerError` becomes a one-line message and
-exit 1, Ctrl-C exit 130, and anything unexpected a short message plus a crash
-log (never a traceback on the terminal).
+exit 1, a usage error (unknown option, missing directory) exit 1 too — never
+2, which ``plan``/``drift`` reserve for "changes pending" — Ctrl-C exit 130,
+and anything unexpected a short message plus a crash log (never a traceback
+on the terminal).
 """
 
 from __future__ import annotations
@@ -83,9 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("aborted", err=True)
         return _finish(1)
-    except typer.TyperException as exc:      # usage errors: typer's own message and exit code (2)
+    except typer.TyperException as exc:      # usage errors: typer's own message, exit 1
+        # Not click's usual 2: for plan/drift, 2 means "changes pending", and a CI job must never
+        # read a mistyped flag as drift (DESIGN.md §4: any error is 1).
         exc.show()
-        return _finish(getattr(exc, "exit_code", 2))
+        return _finish(1)
     except Exception as exc:
         log = _write_crash_log(exc)
         typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (this is a bug; details in {log})", err=True)

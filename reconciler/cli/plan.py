@@ -33,7 +33,7 @@ class ReportFormat(enum.StrEnum):
 
 
 DirArg = Annotated[Path, typer.Argument(metavar="DIR", help="The config repository (holds reconciler.yaml).",
-                                        show_default=True)]
+                                        show_default=True, exists=True, file_okay=False, dir_okay=True)]
 AgentOpt = Annotated[list[str] | None, typer.Option("--agent", "-a", metavar="ID",
                                                     help="Only this agent (repeatable).")]
 EnvOpt = Annotated[list[ClientEnv] | None, typer.Option(

@@ -29,7 +29,8 @@ class ListFormat(enum.StrEnum):
     JSON = "json"
 
 
-DirArg = Annotated[Path, typer.Argument(metavar="DIR", help="The config repository (holds policies/).")]
+DirArg = Annotated[Path, typer.Argument(metavar="DIR", help="The config repository (holds policies/).",
+                                                exists=True, file_okay=False, dir_okay=True)]
 FormatOpt = Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")]
 TodayOpt = Annotated[str | None, typer.Option("--today", metavar="YYYY-MM-DD",
                                               help="Judge waiver expiry as of this date (default: today).")]

@@ -41,7 +41,8 @@ Examples:
 
 
 def validate_command(
-    directory: Annotated[Path, typer.Argument(metavar="DIR", help="The config repository.")] = Path("."),
+    directory: Annotated[Path, typer.Argument(metavar="DIR", help="The config repository.", exists=True, file_okay=False,
+                                                  dir_okay=True)] = Path("."),
     agent: Annotated[list[str] | None, typer.Option("--agent", "-a", metavar="ID",
                                                     help="Only this agent (repeatable).")] = None,
     env: Annotated[list[ClientEnv] | None, typer.Option(
@@ -50,8 +51,6 @@ def validate_command(
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE",
                                              help="Write the report to FILE; stdout gets the summary line.")] = None,
 ) -> None:
-    if not directory.is_dir():
-        raise ConfigError(f"{directory}: not a directory", code="usage")
     desired = validation.validate_repository(directory, agents=agent or None,
                                              envs=[e.value for e in env] if env else None)
     _report(desired, fmt, out)
