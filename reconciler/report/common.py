@@ -82,6 +82,32 @@ def diff_line(item: DiffItem) -> tuple[str, str]:
     return marker, f"{path}: {value_text(item.live)} → {value_text(item.desired)}"
 
 
+#: An added or removed mapping wider than this on one line is shown key by key (display only).
+WIDE = 100
+
+
+def diff_lines(item: DiffItem) -> list[tuple[str, str]]:
+    """:func:`diff_line`, with a wide added/removed mapping expanded one key per line, recursively.
+
+    A brand-new schema would otherwise print ``properties`` as one line of
+    thousands of characters. Only the rendering changes: JSON reports keep the item whole.
+    """
+    if item.sensitive or item.kind is DiffKind.CHANGED:
+        return [diff_line(item)]
+    value = item.desired if item.kind is DiffKind.ADDED else item.live
+    return [(MARKERS[item.kind], text) for text in _expanded(item.path or "(root)", value)]
+
+
+def _expanded(path: str, value: Any) -> list[str]:
+    one = f"{path}: {value_text(value)}"
+    if not isinstance(value, Mapping) or not value or len(one) <= WIDE:
+        return [one]
+    lines: list[str] = []
+    for key, child in value.items():
+        lines += _expanded(f"{path}.{key}" if path != "(root)" else str(key), child)
+    return lines
+
+
 def where(finding: Finding) -> str:
     """``file:line`` (or ``file``, or empty) of a finding."""
     return findings.location(finding)

@@ -77,10 +77,10 @@ def _env_section(r: EnvPlan, outcome: Outcome | None, words: common.Wording) -> 
     lines = []
     if r.schema_diff:
         lines.append("# " + common.schema_action(r))
-        lines += [_diff(item) for item in r.schema_diff]
+        lines += [line for item in r.schema_diff for line in _diff(item)]
     if r.variables_diff:
         lines.append("# " + common.variables_action(r))
-        lines += [_diff(item) for item in r.variables_diff]
+        lines += [line for item in r.variables_diff for line in _diff(item)]
     out = [title + "\n"]
     if lines:
         out.append(_fenced("\n".join(lines)))
@@ -91,9 +91,8 @@ def _env_section(r: EnvPlan, outcome: Outcome | None, words: common.Wording) -> 
     return "\n".join(out)
 
 
-def _diff(item) -> str:
-    marker, text = common.diff_line(item)
-    return f"{_DIFF_MARKERS[marker]} {text}"
+def _diff(item) -> list[str]:
+    return [f"{_DIFF_MARKERS[marker]} {text}" for marker, text in common.diff_lines(item)]
 
 
 def _fenced(body: str) -> str:

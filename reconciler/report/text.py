@@ -63,10 +63,10 @@ def _env_block(r: EnvPlan, outcome: Outcome | None, words: common.Wording) -> li
     lines = [head]
     if r.schema_diff:
         lines.append(Text("  " + common.schema_action(r)))
-        lines += [_diff(item) for item in r.schema_diff]
+        lines += [line for item in r.schema_diff for line in _diff(item)]
     if r.variables_diff:
         lines.append(Text("  " + common.variables_action(r)))
-        lines += [_diff(item) for item in r.variables_diff]
+        lines += [line for item in r.variables_diff for line in _diff(item)]
     if r.orphans:
         lines.append(Text(f"  orphans (live only; PATCH cannot delete them): {', '.join(r.orphans)}",
                           style="magenta"))
@@ -75,9 +75,8 @@ def _env_block(r: EnvPlan, outcome: Outcome | None, words: common.Wording) -> li
     return lines
 
 
-def _diff(item) -> Text:
-    marker, text = common.diff_line(item)
-    return Text(f"    {marker} {text}", style=_MARKER_STYLES[marker])
+def _diff(item) -> list[Text]:
+    return [Text(f"    {marker} {text}", style=_MARKER_STYLES[marker]) for marker, text in common.diff_lines(item)]
 
 
 def _finding(finding) -> Text:
