@@ -58,7 +58,6 @@ class _Memo:
 
     def __init__(self) -> None:
         self._sensitive: dict[str, frozenset[str]] = {}
-        self._validators: dict[str, Any] = {}
 
     @staticmethod
     def _key(schema: Any) -> str:
@@ -72,11 +71,9 @@ class _Memo:
             self._sensitive[key] = diff.sensitive_top_level_keys(schema) if marked else frozenset()
         return self._sensitive[key]
 
-    def validator(self, schema: Mapping[str, Any]) -> Any:
-        key = self._key(schema)
-        if key not in self._validators:
-            self._validators[key] = regexguard.validator_for(schema)
-        return self._validators[key]
+    @staticmethod
+    def validator(schema: Mapping[str, Any]) -> Any:
+        return regexguard.validator_for(schema)      # shared per schema text by regexguard's memo
 
 
 def plan(desired: DesiredState, live: Mapping[str, LiveAgent], settings: Settings, *,
