@@ -53,8 +53,13 @@ class ApiError(ReconcilerError):
     """An error answer (or no answer) from the Agents API."""
 
     def __init__(self, message: str, *, status: int | None = None, error_code: str | None = None,
-                 error_id: str | None = None, method: str | None = None, path: str | None = None) -> None:
+                 error_id: str | None = None, method: str | None = None, path: str | None = None,
+                 detail: str | None = None) -> None:
         self.message = message
+        self.detail = detail
+        """The server's whole message before ``message`` was cut short (None: not cut). It may echo
+        values sent, so a caller that knows the secrets masks THIS, then shortens (see
+        :func:`reconciler.masking.api_error_text`)."""
         self.status = status
         self.error_code = error_code
         self.error_id = error_id
@@ -63,6 +68,10 @@ class ApiError(ReconcilerError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
+        return self.describe(self.message)
+
+    def describe(self, message: str) -> str:
+        """``METHOD path HTTP status CODE: message (error_id …)`` with ``message`` in place of the own one."""
         parts = []
         if self.method and self.path:
             parts.append(f"{self.method} {self.path}")
@@ -72,7 +81,7 @@ class ApiError(ReconcilerError):
             parts.append(self.error_code)
         head = " ".join(parts)
         tail = f" (error_id {self.error_id})" if self.error_id else ""
-        return f"{head}: {self.message}{tail}" if head else f"{self.message}{tail}"
+        return f"{head}: {message}{tail}" if head else f"{message}{tail}"
 
 
 class ClientError(ApiError):

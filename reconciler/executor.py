@@ -37,7 +37,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from reconciler import errors
+from reconciler import errors, masking
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, LivePage, Severity
 from reconciler.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
 from reconciler.settings import Settings
@@ -247,7 +247,21 @@ def _skipped(env_plan: EnvPlan, reason: str) -> Outcome:
 
 
 def _failed(env_plan: EnvPlan, exc: errors.ApiError) -> Outcome:
-    return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, api_error_code(exc), str(exc))
+    # The server's message may quote what was sent: mask the whole of it, then shorten.
+    return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, api_error_code(exc),
+                    masking.api_error_text(exc, _sent_secrets(env_plan)))
+
+
+def _sent_secrets(env_plan: EnvPlan) -> list[Any]:
+    """The sensitive values this environment's writes carry (PATCH body, sensitive schema constants)."""
+    patch = env_plan.variables_patch
+    if env_plan.masked_patch is not None:
+        found = masking.masked_leaves(patch, env_plan.masked_patch)
+    else:
+        found = [patch[k] for k in env_plan.sensitive_keys if k in patch]
+    if env_plan.schema_put is not None:
+        found += masking.sensitive_values({}, env_plan.schema_put)
+    return found
 
 
 def _moved_again(env_plan: EnvPlan, moved: _PageMoved) -> Outcome:

@@ -148,11 +148,17 @@ def has_sensitive(schema: Any) -> bool:
 
 
 def sensitive_values(values: Any, schema: Mapping) -> list[str]:
-    """The text forms of every sensitive value in ``values`` (feed them to :func:`mask_message`)."""
+    """The text forms of every sensitive value in ``values`` (feed them to :func:`mask_message`).
+
+    The instance keywords of sensitive subschemas (``const``, ``enum``, ``default``,
+    ``examples``) count too: a validator message quoting "'X' was expected" about a
+    sensitive property would otherwise show the value it is meant to hide.
+    """
     if not has_sensitive(schema):
         return []                        # the common case: nothing to look for
     found: list[Any] = []
     _collect(values, schema, _expand(schema, [schema]) if isinstance(schema, Mapping) else [], found)
+    _collect_schema_constants(schema, False, found)
     texts: set[str] = set()
     for value in found:
         texts.update(_text_forms(value))
@@ -169,6 +175,29 @@ def _collect(value: Any, root: Mapping, nodes: list[Mapping], found: list[Any]) 
     elif isinstance(value, list):
         for i, v in enumerate(value):
             _collect(v, root, _expand(root, _children(nodes, i)), found)
+
+
+_INSTANCE_KEYWORDS = ("const", "default")
+_INSTANCE_LISTS = ("enum", "examples")
+
+
+def _collect_schema_constants(node: Any, inside: bool, found: list[Any]) -> None:
+    """Instance keywords (``const``, ``enum`` items…) of every sensitive subschema of ``node``."""
+    if isinstance(node, list):
+        for item in node:
+            _collect_schema_constants(item, inside, found)
+        return
+    if not isinstance(node, Mapping):
+        return
+    inside = inside or _marked(node)
+    if inside:
+        found.extend(node[k] for k in _INSTANCE_KEYWORDS if k in node)
+        for key in _INSTANCE_LISTS:
+            if isinstance(node.get(key), list):
+                found.extend(node[key])
+    for value in node.values():
+        if isinstance(value, (Mapping, list)):
+            _collect_schema_constants(value, inside, found)
 
 
 def _text_forms(value: Any) -> set[str]:
@@ -192,10 +221,49 @@ def _text_forms(value: Any) -> set[str]:
 
 
 def mask_message(message: str, secrets: Iterable[Any]) -> str:
-    """Replace every occurrence of each secret (longest first) in ``message`` by :data:`MASK`."""
+    """Replace every occurrence of each secret (longest first) in ``message`` by :data:`MASK`.
+
+    Always mask the WHOLE message, then shorten it (:func:`safe_text`): a secret cut
+    in half by a truncation no longer matches and would leak its first characters.
+    """
     texts: set[str] = set()
     for secret in secrets:
         texts |= {secret} if isinstance(secret, str) else _text_forms(secret)
     for text in sorted((t for t in texts if t), key=len, reverse=True):
         message = message.replace(text, MASK)
     return message
+
+
+#: Longest message text shown for one finding (after masking).
+MAX_SHOWN = 160
+
+
+def shorten(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis. Only ever call it on masked text."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def safe_text(message: str, secrets: Iterable[Any], limit: int | None = MAX_SHOWN) -> str:
+    """Mask ``message`` first, then shorten it: the one order that never shows a fragment of a secret."""
+    masked = mask_message(message, secrets)
+    return masked if limit is None else shorten(masked, limit)
+
+
+def masked_leaves(original: Any, masked: Any) -> list[Any]:
+    """The values of ``original`` that ``masked`` (its masked copy) replaced by :data:`MASK`."""
+    if masked == MASK and original != MASK:
+        return [original]
+    if isinstance(original, Mapping) and isinstance(masked, Mapping):
+        return [v for k in original if k in masked for v in masked_leaves(original[k], masked[k])]
+    if isinstance(original, list) and isinstance(masked, list):
+        return [v for o, m in zip(original, masked) for v in masked_leaves(o, m)]
+    return []
+
+
+def api_error_text(exc: Any, secrets: Iterable[Any], limit: int = 800) -> str:
+    """``str(exc)`` of an :class:`~reconciler.errors.ApiError` whose server message may echo the values
+    sent: the whole message (``exc.detail``, before the client cut it short) is masked, then shortened."""
+    full = getattr(exc, "detail", None) or getattr(exc, "message", None)
+    if full is None or not hasattr(exc, "describe"):
+        return safe_text(str(exc), secrets, limit)
+    return exc.describe(safe_text(full, secrets, limit))

@@ -192,28 +192,29 @@ def _predict(desired: EnvDesired, page: LivePage, patch: Mapping[str, Any], orph
              memo: _Memo) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
     """(errors, warnings) about the page as it would be after the PUT and the PATCH."""
     effective = desired.schema if desired.schema is not None else page.schema
+    merged = {**page.variables, **patch}
     try:
         validator = memo.validator(effective)
         if desired.values is None:
             # Schema only: the PUT is accepted even if the live values stop validating; say so.
             failing = _errors(validator, page.variables)
             return (), ((_live_values_warning(desired, failing, effective),) if failing else ())
-        merged = {**page.variables, **patch}
         failing = _errors(validator, merged)
         if not failing:
             return (), ()
         desired_alone_ok = not _errors(validator, desired.values)
     except Exception as exc:   # a schema the validator cannot run (bad pattern, regex timeout, ...)
-        return (_schema_unusable(desired, exc),), ()
-    return _explain(desired, failing, effective, merged, orphans, desired_alone_ok), ()
+        return (_schema_unusable(desired, exc, _secrets(merged, effective, page.schema)),), ()
+    return _explain(desired, failing, effective, orphans, desired_alone_ok,
+                    _secrets(merged, effective, page.schema)), ()
 
 
 def _errors(validator: Any, instance: Mapping[str, Any]) -> list[Any]:
     return sorted(validator.iter_errors(dict(instance)), key=lambda e: (format_path(e.absolute_path), e.message))
 
 
-def _explain(desired: EnvDesired, failing: list[Any], schema: Mapping[str, Any], merged: Mapping[str, Any],
-             orphans: tuple[str, ...], desired_alone_ok: bool) -> tuple[Finding, ...]:
+def _explain(desired: EnvDesired, failing: list[Any], schema: Mapping[str, Any], orphans: tuple[str, ...],
+             desired_alone_ok: bool, secrets: list[str]) -> tuple[Finding, ...]:
     """Blame orphans where they cause the failure; report the rest by path."""
     culprits: set[str] = set()
     rest = []
@@ -228,7 +229,6 @@ def _explain(desired: EnvDesired, failing: list[Any], schema: Mapping[str, Any],
         culprits |= set(orphans) if not culprits else set()
         rest = []
     out = [_orphan_finding(desired, sorted(culprits))] if culprits else []
-    secrets = _secrets(merged, schema)
     out += [_invalid_finding(desired, error, secrets) for error in rest]
     return tuple(out)
 
@@ -273,7 +273,8 @@ def _invalid_finding(desired: EnvDesired, error: Any, secrets: list[str]) -> Fin
         else "values do not validate against the live schema (schema.yaml is not managed)"
     source = desired.values_map
     return _finding(desired.agent, desired.env, code,
-                    f"{what}: `{path or '(root)'}`: {masking.mask_message(error.message, secrets)}", path=path or None,
+                    masking.safe_text(f"{what}: `{path or '(root)'}`: {error.message}", secrets, limit=400),
+                    path=path or None,
                     file=source.file if source else None,
                     line=source.line_of(tuple(error.absolute_path)) if source else None)
 
@@ -288,13 +289,15 @@ def _live_values_warning(desired: EnvDesired, failing: list[Any], schema: Mappin
                     line=source.line_of(()) if source else None)
 
 
-def _schema_unusable(desired: EnvDesired, exc: Exception) -> Finding:
+def _schema_unusable(desired: EnvDesired, exc: Exception, secrets: list[str]) -> Finding:
     source = desired.schema_map if desired.schema is not None else None
     return _finding(desired.agent, desired.env, "plan.schema_unusable",
-                    f"cannot validate against the {'desired' if source else 'live'} schema: {exc}",
+                    masking.safe_text(f"cannot validate against the {'desired' if source else 'live'} schema: "
+                                      f"{type(exc).__name__ if not str(exc) else exc}", secrets, limit=400),
                     file=source.file if source else None, line=source.line_of(()) if source else None)
 
 
-def _secrets(values: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
-    """Text forms of the sensitive values in ``values``, to scrub from validator messages."""
-    return masking.sensitive_values(dict(values), schema) if isinstance(schema, Mapping) else []
+def _secrets(values: Mapping[str, Any], *schemas: Mapping[str, Any]) -> list[str]:
+    """Text forms of the values sensitive under any of ``schemas``, to scrub from validator messages."""
+    return [text for schema in schemas if isinstance(schema, Mapping)
+            for text in masking.sensitive_values(dict(values), schema)]

@@ -40,7 +40,6 @@ from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, Json
 _META = jsonschema.Draft7Validator(jsonschema.Draft7Validator.META_SCHEMA,
                                    format_checker=regexguard.FORMAT_CHECKER)
 _TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
-_MAX_SHOWN = 160
 
 
 def validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs: Iterable[str] | None = None,
@@ -86,7 +85,10 @@ class _Problem:
 
 def check_schema(schema: Mapping[str, Any], smap: SourceMap) -> list[Finding]:
     """Draft 7 meta-schema, ``$ref`` targets and regexes of one schema document."""
-    out = [_place(p, smap) for p in _schema_problems(schema)]
+    problems = _schema_problems(schema)
+    # A sensitive property's const/enum/default may be quoted by a meta-schema message: masked first.
+    secrets = masking.sensitive_values({}, schema) if problems else []
+    out = [_place(p, smap, secrets) for p in problems]
     return sorted(out, key=lambda f: (f.line or 0, f.code))
 
 
@@ -107,16 +109,17 @@ def _compute_schema_problems(schema: Mapping[str, Any]) -> tuple[_Problem, ...]:
     return tuple(out)
 
 
-def _place(problem: _Problem, smap: SourceMap) -> Finding:
-    return _finding(problem.code, problem.message, smap, problem.path, key=problem.key)
+def _place(problem: _Problem, smap: SourceMap, secrets: Sequence[str]) -> Finding:
+    return _finding(problem.code, masking.safe_text(problem.message, secrets), smap, problem.path,
+                    key=problem.key)
 
 
 def _meta_problem(err: js_exceptions.ValidationError) -> _Problem:
     path = tuple(err.absolute_path)
     if path and path[-1] == "type" and err.validator == "anyOf":
-        message = f"{_short(err.instance)} is not a JSON Schema type; use one of: {', '.join(_TYPES)}"
+        message = f"{err.instance!r} is not a JSON Schema type; use one of: {', '.join(_TYPES)}"
     else:
-        message = _shorten(err.message)
+        message = err.message                       # shortened by _place, after masking
     return _Problem("schema.invalid", message, path)
 
 
@@ -180,7 +183,8 @@ def check_values(values: Any, vmap: SourceMap, schema: Mapping[str, Any]) -> lis
                 secrets = masking.sensitive_values(values, schema)
             out.extend(_value_findings(err, vmap, schema, secrets))
     except (js_exceptions.SchemaError, referencing.exceptions.Unresolvable) as exc:  # pragma: no cover - refs pre-checked
-        out.append(Finding(Severity.ERROR, "schema.bad_ref", _shorten(str(exc).splitlines()[0]),
+        out.append(Finding(Severity.ERROR, "schema.bad_ref",
+                           masking.safe_text(str(exc).splitlines()[0], secrets or ()),
                            file=vmap.file, line=1))
     return sorted(out, key=lambda f: (f.line or 0, f.path or ""))
 
@@ -196,16 +200,19 @@ def _value_findings(err: js_exceptions.ValidationError, vmap: SourceMap, schema:
         extras = regexguard.find_additional_properties(err.instance, err.schema)
         return [_finding("values.invalid", f"unexpected property {k!r}: the schema does not allow "
                          "additional properties", vmap, path + (k,), key=True) for k in extras]
-    if masking.is_sensitive(schema, path):
-        message = _sensitive_message(err)
-    else:
-        message = _shorten(err.message)
-        if err.validator in ("anyOf", "oneOf") and err.context:
-            best = js_exceptions.best_match(err.context)
-            message += f" (closest: {_shorten(best.message)})"
+    message = _masked_message(err, schema, secrets)
+    if err.validator in ("anyOf", "oneOf") and err.context and not masking.is_sensitive(schema, path):
+        best = js_exceptions.best_match(err.context)
+        message += f" (closest: {_masked_message(best, schema, secrets)})"
     # A missing required key points at its parent's key line ("transfer:"), where it must be added.
-    return [_finding("values.invalid", masking.mask_message(message, secrets), vmap, path,
-                     key=err.validator == "required")]
+    return [_finding("values.invalid", message, vmap, path, key=err.validator == "required")]
+
+
+def _masked_message(err: js_exceptions.ValidationError, schema: Mapping, secrets: Sequence[str]) -> str:
+    """The error's message, masked BEFORE it is shortened (a cut secret would no longer match)."""
+    if masking.is_sensitive(schema, tuple(err.absolute_path)):
+        return _sensitive_message(err)
+    return masking.safe_text(err.message, secrets)
 
 
 def _sensitive_message(err: js_exceptions.ValidationError) -> str:
@@ -225,11 +232,7 @@ def _finding(code: str, message: str, smap: SourceMap, path: JsonPath, *, key: b
 
 
 def _short(value: Any) -> str:
-    return _shorten(repr(value))
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
+    return masking.shorten(repr(value))
 
 
 # ---- how far errors reach --------------------------------------------------------------------

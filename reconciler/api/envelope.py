@@ -41,6 +41,8 @@ from reconciler.errors import (
 
 #: How much of a body that is not the JSON envelope goes into a message.
 MAX_BODY_CHARS = 200
+#: How much of the server's text is kept whole in ``ApiError.detail`` (masked by callers, then shortened).
+MAX_DETAIL_CHARS = 64 * 1024
 CORRELATION_HEADER = "X-PolyAI-Correlation-Id"
 
 
@@ -114,19 +116,23 @@ def error_for_response(response: ResponseLike, *, method: str, path: str,
     status = response.status_code
     envelope = _read_envelope(response.content)
     error_code = error_id = None
+    detail = None
     if envelope is not None:
         error_code = envelope.get("error_code") if isinstance(envelope.get("error_code"), str) else None
         error_id = envelope.get("error_id") if isinstance(envelope.get("error_id"), str) else None
         message = envelope.get("error_message") or envelope.get("error") or _short_body(response.content)
         message = str(message)
         if len(message) > 4 * MAX_BODY_CHARS:
+            detail = message[:MAX_DETAIL_CHARS]
             message = message[: 4 * MAX_BODY_CHARS] + "… (cut short)"
     else:
         message = _short_body(response.content)
+        if message.endswith("cut short)"):
+            detail = " ".join(response.content[:MAX_DETAIL_CHARS].decode("utf-8", errors="replace").split())
     error_id = error_id or response.headers.get(CORRELATION_HEADER)
     cls = _pick_class(status, error_code)
     kwargs: dict[str, Any] = dict(status=status, error_code=error_code, error_id=error_id,
-                                  method=method, path=path)
+                                  method=method, path=path, detail=redact(detail) if detail else None)
     if issubclass(cls, RateLimitedError):
         kwargs["retry_after"] = parse_retry_after(response.headers.get("Retry-After"))
     return cls(redact(message), **kwargs)
