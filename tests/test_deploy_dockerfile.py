@@ -85,11 +85,12 @@ def test_entrypoint_is_the_console_script_and_cmd_is_a_watch_the_flags_allow():
     assert port in _last("EXPOSE").value
 
 
-def test_default_cmd_is_accepted_by_the_real_watch_command():
+def test_default_cmd_is_accepted_by_the_real_watch_command(tmp_path):
     if real_watch_command() is None:
         pytest.skip("`reconciler watch` is not in this build yet (issue 8): CMD was checked against the "
                     "documented flag list only; this test runs for real once the command exists")
-    assert parse_with_real_cli(_exec_form("CMD"))
+    params = parse_with_real_cli(_exec_form("CMD"), existing_dir=str(tmp_path))
+    assert "0.0.0.0:8080" in params.values()
 
 
 def test_installs_the_project_with_pip():

@@ -54,9 +54,17 @@ def real_watch_command() -> Any | None:
     return getattr(group, "commands", {}).get("watch")
 
 
-def parse_with_real_cli(args: list[str]) -> dict[str, Any]:
-    """Parse ``args`` (starting with "watch") with the real command; click errors propagate."""
+def parse_with_real_cli(args: list[str], existing_dir: str | None = None) -> dict[str, Any]:
+    """Parse ``args`` (starting with "watch") with the real command; click errors propagate.
+
+    The command checks that DIR exists; in a pod it does (git-sync-init clones it first), here it does not,
+    so ``existing_dir`` stands in for it (DIR right after ``watch``, as the deployment files write it). Values the command checks only when it runs (``--shard``,
+    ``--listen``) are not checked by parsing.
+    """
     command = real_watch_command()
     assert command is not None, "reconciler watch is not registered"
-    with command.make_context("watch", list(args[1:])) as ctx:
+    rest = list(args[1:])
+    if existing_dir is not None and rest and not rest[0].startswith("-"):
+        rest[0] = existing_dir
+    with command.make_context("watch", rest) as ctx:
         return dict(ctx.params)
