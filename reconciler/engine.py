@@ -18,7 +18,7 @@ import dataclasses
 import datetime as _dt
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from reconciler import errors, executor
@@ -112,17 +112,31 @@ def prepare(root: Path, options: RunOptions) -> tuple[Settings, DesiredState, tu
 async def plan_with(api: executor.AgentsApi, settings: Settings, desired: DesiredState,
                     agents: tuple[str, ...], options: RunOptions, *, progress: Progress | None = None) -> Planned:
     """Read live (one GET per agent), plan, then evaluate the change policies on the plan."""
-    from reconciler import planner, policy
     from reconciler.api import fetch_live
 
     planned_at = time.monotonic()
     reader = api if progress is None else _CountingReader(api, len(agents), progress)
     live, fetch_errors = await fetch_live(reader, agents, concurrency=settings.concurrency) if agents else ({}, {})
-    plan = planner.plan(desired, live, settings, fetch_errors=fetch_errors, agents=agents,
-                        envs=options.envs or None, target=getattr(api, "target", "local"))
-    plan = policy.check_plan(plan, desired.root, allow_large_change=options.allow_large_change,
-                             today=options.today)
+    plan = plan_from_live(desired, live, fetch_errors, settings, agents, envs=options.envs or None,
+                          target=getattr(api, "target", "local"), allow_large_change=options.allow_large_change,
+                          today=options.today)
     return Planned(plan=plan, settings=settings, desired=desired, planned_at=planned_at)
+
+
+def plan_from_live(desired: DesiredState, live: Mapping[str, LiveAgent], fetch_errors: Mapping[str, errors.ApiError],
+                   settings: Settings, agents: Sequence[str], *, envs: Sequence[ClientEnv] | None = None,
+                   target: str = "local", allow_large_change: bool = False, today: _dt.date | None = None,
+                   policy_set: object | None = None) -> Plan:
+    """The planner, then the change policies on its plan: shared by plan/apply/drift and the daemon's passes.
+
+    ``policy_set``: policies already loaded (the daemon keeps them between passes); default: read them.
+    """
+    from reconciler import planner, policy
+
+    plan = planner.plan(desired, live, settings, fetch_errors=fetch_errors, agents=agents, envs=envs,
+                        target=target)
+    return policy.check_plan(plan, desired.root, allow_large_change=allow_large_change, today=today,
+                             policy_set=policy_set)
 
 
 def select_agents(root: Path, desired: DesiredState, options: RunOptions) -> tuple[str, ...]:

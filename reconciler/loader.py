@@ -67,6 +67,17 @@ def load_repository(root: Path, *, agents: Iterable[str] | None = None,
     return DesiredState(root=root, agents=loaded, findings=tuple(findings))
 
 
+def agent_ids(root: Path) -> list[str]:
+    """Names of the agent directories under ``root/configs``, sorted (not validated; [] without configs/).
+
+    Lets a caller that owns only part of the fleet (the daemon's ``--shard``) load just its agents.
+    """
+    configs = Path(root) / CONFIGS_DIR
+    if not _is_dir(configs):
+        return []
+    return [entry.name for entry in _entries(configs) if _is_dir(entry)]
+
+
 def _load_agent(directory: Path, root: Path, wanted_envs: set[ClientEnv] | None,
                 findings: list[Finding]) -> AgentDesired | None:
     name = directory.name

@@ -70,7 +70,8 @@ class AgentsApi:
                  backoffs: Sequence[float] = (0.5, 1, 2, 4, 8), max_retry_seconds: float = 120.0,
                  concurrency: int = 16, logger: logging.Logger | None = None,
                  sleep: Sleep = asyncio.sleep, rng: Callable[[], float] = random.random,
-                 clock: Clock = time.monotonic, target: str | None = None) -> None:
+                 clock: Clock = time.monotonic, target: str | None = None,
+                 observer: Callable[[str, str], None] | None = None) -> None:
         if not api_key:
             # Checked before anything is sent: a request without a key can only fail.
             raise ConfigError("POLYAI_API_KEY is not set", code="api.no_key")
@@ -80,6 +81,9 @@ class AgentsApi:
         self.target = target or self.base_url
         self.request_count = 0
         """Requests actually sent (retries included), for reports and benchmarks."""
+        self._observer = observer
+        """``observer(method, code)`` after every attempt: the HTTP status, or ``"error"`` with no answer
+        (the daemon's ``reconciler_api_requests_total``)."""
         self._secret = api_key
         self._log = logger or _LOG
         self._sleep = sleep
@@ -196,11 +200,13 @@ class AgentsApi:
             try:
                 response = await self._pools[pool].request(method, path, json=body)
             except httpx.TransportError as exc:   # connect/read/write errors, timeouts, dropped connections
+                self._observe(method, "error")
                 raise_api_error(method=method, path=path, cause=exc, redact=self._redact)
             except httpx.RequestError as exc:     # e.g. a body that cannot be decoded: not transient
                 raise ApiError(self._redact(f"{type(exc).__name__}: {exc}"), method=method, path=path) from exc
         finally:
             self._slots.put_nowait(pool)
+        self._observe(method, str(response.status_code))
         try:
             response.raise_for_status()
         except httpx.HTTPStatusError as exc:
@@ -212,6 +218,10 @@ class AgentsApi:
         except ValueError as exc:
             raise ApiError(self._redact("response is not JSON"), status=response.status_code,
                            method=method, path=path) from exc
+
+    def _observe(self, method: str, code: str) -> None:
+        if self._observer is not None:
+            self._observer(method, code)
 
     def _page(self, data: Any, method: str, path: str) -> LivePage:
         return self._parse(data, LivePage.from_json, method, path)

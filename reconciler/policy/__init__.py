@@ -45,8 +45,11 @@ def _references(desired: DesiredState, policy_set) -> DesiredState | None:
     return repo_loader.load_repository(Path(desired.root), agents=sorted(agents), envs=sorted(envs))
 
 
-def check_plan(plan: Plan, root, *, allow_large_change: bool = False, today: _dt.date | None = None) -> Plan:
+def check_plan(plan: Plan, root, *, allow_large_change: bool = False, today: _dt.date | None = None,
+               policy_set=None) -> Plan:
+    """``policy_set``: policies already loaded (the daemon keeps them between passes); default: read ``root``."""
     # Malformed files are not reported again here: validation already made them run-wide errors.
-    policy_set = loader.load_policies(Path(root))
+    if policy_set is None:
+        policy_set = loader.load_policies(Path(root))
     return engine.evaluate_plan(plan, policy_set, allow_large_change=allow_large_change,
                                 today=today or _dt.date.today())

@@ -1,0 +1,20 @@
+"""The daemon (``reconciler watch``): a long-running driver over the same engine as the CLI.
+
+Modules, in the order a change flows through them::
+
+    watcher (watchfiles, symlink flips) ─┐
+    resync timer (jittered) ─────────────┼─▶ workqueue (keyed by agent) ─▶ reconcile (one agent's pass)
+    repository (snapshot of the checkout)┘        loader/validation ─▶ planner ─▶ decide ─▶ executor
+                                                                                         │
+    state (what was applied, contested keys; on disk)  ◀──────────────────────────────────┤
+    status (the board) ─▶ http (/healthz /readyz /metrics /status /) ─▶ page (HTML), metrics
+
+``loop`` wires them together; ``sharding`` decides which agents one replica
+owns; ``logs`` formats the log lines. Nothing here speaks to the Agents API
+except through :mod:`reconciler.api`, and nothing reads ``configs/`` except
+through the loader.
+"""
+
+from reconciler.daemon.loop import WatchOptions, run
+
+__all__ = ["WatchOptions", "run"]

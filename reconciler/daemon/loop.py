@@ -1,0 +1,310 @@
+"""``reconciler watch``: the daemon's loop — wiring, tasks, readiness and a clean stop.
+
+Called by ``reconciler.cli.watch``. It owns the tasks that make the daemon:
+
+- the HTTP surface (:mod:`reconciler.daemon.http`), started first so
+  ``/healthz`` answers while the first sync runs;
+- the reloader: file events (:mod:`reconciler.daemon.watcher`) reload only the
+  agents whose files changed (a flip, ``policies/`` or ``reconciler.yaml``: the
+  whole checkout, then only agents that differ) and put them on the work queue;
+- ``concurrency`` workers, each taking one agent at a time from the
+  :class:`~reconciler.daemon.workqueue.WorkQueue` and running
+  :func:`reconciler.daemon.reconcile.reconcile_agent`;
+- the resync timer (jittered) putting every agent on the queue;
+- the persister writing the state record after passes that changed it.
+
+A *round* is "every agent once": the first one ends in ``ready``; each ends
+by setting ``last_full_sync``. A pass that failed transiently does not count:
+its agent is requeued with backoff, so an API that is down at start keeps
+``/readyz`` at 503 until it answers. SIGTERM/SIGINT: no new work, writes in
+flight finish (a PUT is never left without its PATCH), the record is saved,
+exit 0 within the grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import signal
+import time
+from pathlib import Path
+
+from reconciler import errors
+from reconciler.daemon import http, logs, repository, state as state_module
+from reconciler.daemon.metrics import Metrics
+from reconciler.daemon.reconcile import Context, Ending, reconcile_agent
+from reconciler.daemon.sharding import Shard
+from reconciler.daemon.status import Board
+from reconciler.daemon.watcher import watch
+from reconciler.daemon.workqueue import WorkQueue
+
+STATE_DIR = ".reconciler"
+PERSIST_EVERY = 0.2
+
+
+@dataclasses.dataclass(frozen=True)
+class WatchOptions:
+    root: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+    resync: float | None = None
+    shard: Shard = Shard(0, 1)
+    state_dir: Path | None = None
+    log_format: str | None = None
+    api_url: str | None = None
+    concurrency: int | None = None
+    grace: float = 20.0
+    """Seconds between SIGTERM and exit, at most."""
+
+    def state_path(self) -> Path:
+        directory = self.state_dir or (self.root / STATE_DIR)
+        suffix = "" if self.shard.count == 1 else f"-shard-{self.shard.index}-of-{self.shard.count}"
+        return directory / f"watch-state{suffix}.json"
+
+
+@dataclasses.dataclass
+class _Round:
+    pending: set[str]
+    created: float
+    done: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    started_wall: float = dataclasses.field(default_factory=time.time)
+
+
+def run(options: WatchOptions) -> int:
+    """Run the daemon until SIGTERM/SIGINT; 0 after a clean stop."""
+    return asyncio.run(Daemon(options).run())
+
+
+class Daemon:
+    def __init__(self, options: WatchOptions) -> None:
+        self.options = options
+        self.log: logging.Logger = logging.getLogger("reconciler.daemon")
+        self.repo_options = repository.Options(api_url=options.api_url, concurrency=options.concurrency,
+                                               resync=options.resync)
+        self.board = Board(options.shard)
+        self.metrics = Metrics(self.board)
+        self.snapshot: repository.Snapshot | None = None
+        self._rounds: list[_Round] = []
+        self._pending: set[str] = set()
+        self._pending_all = False
+        self._pending_at: float | None = None
+        self._wake = asyncio.Event()
+        self._dirty = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._workers: list[asyncio.Task] = []
+
+    # -- start and stop ---------------------------------------------------------------------
+
+    async def run(self) -> int:
+        self.log = logs.setup(self.options.log_format)
+        real = repository.resolve(self.options.root)
+        settings = repository.load_settings(real, self.repo_options)      # a ConfigError here: exit 1
+        self.record, warning = state_module.load(self.options.state_path())
+        if warning:
+            self.log.warning(warning, extra={"event": "state_unknown"})
+        from reconciler.api import AgentsApi
+
+        self.api = AgentsApi.from_settings(settings, observer=self.metrics.observe_request)
+        self.queue = WorkQueue()
+        server, server_task = await self._serve()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        self.ctx = Context(api=self.api, board=self.board, record=self.record, metrics=self.metrics, log=self.log,
+                           snapshot=lambda: self.snapshot, record_changed=self._dirty.set)
+        start = asyncio.create_task(self._start(settings.concurrency))
+        await self._stop.wait()
+        await self._shutdown(start, server, server_task)
+        return 0
+
+    async def _serve(self):
+        from reconciler.emulator import server as serving   # the same uvicorn set-up as `reconciler emulator`
+
+        try:
+            sock = serving.bind(self.options.host, self.options.port)
+        except OSError as exc:
+            raise errors.ReconcilerError(f"cannot listen on {self.options.host}:{self.options.port}: "
+                                         f"{exc.strerror or exc}") from None
+        app = http.create_app(self.board, self.metrics, self._alive)
+        server = serving._Server(serving._config(app, "warning"))
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        url = serving.url_of(sock)
+        self.log.info(f"listening on {url}", extra={"event": "listening", "url": url})
+        return server, task
+
+    async def _start(self, concurrency: int) -> None:
+        """Load the repository, start every task, and run the first full sync."""
+        started = time.monotonic()
+        self.snapshot = await asyncio.to_thread(repository.load_full, self.options.root, self.options.shard,
+                                                self.repo_options, None)
+        self.board.revision = self.snapshot.revision
+        self.log.info(f"loaded {len(self.snapshot.desired.agents)} agents (shard {self.options.shard}) "
+                      f"from {self.snapshot.real_root}",
+                      extra={"event": "loaded", "revision": self.snapshot.revision, "count": len(self.snapshot.agents)})
+        self._workers = [asyncio.create_task(self._worker()) for _ in range(concurrency)]
+        self._watch_stop = asyncio.Event()
+        self._tasks = [asyncio.create_task(watch(self.options.root, self._on_change, self._on_flip, self._watch_stop)),
+                       asyncio.create_task(self._reloader()), asyncio.create_task(self._persister())]
+        first = self._start_round(self.snapshot.agents)
+        await first.done.wait()
+        self.board.ready = True
+        self.log.info(f"ready: first full sync of {len(self.snapshot.agents)} agents took "
+                      f"{time.monotonic() - started:.2f}s", extra={"event": "ready",
+                                                                  "seconds": round(time.monotonic() - started, 3)})
+        self._tasks.append(asyncio.create_task(self._resync()))
+
+    async def _shutdown(self, start: asyncio.Task, server, server_task: asyncio.Task) -> None:
+        deadline = time.monotonic() + max(1.0, self.options.grace - 2.0)
+        self.log.info("stopping: no new work; letting writes in flight finish", extra={"event": "stopping"})
+        if hasattr(self, "_watch_stop"):
+            self._watch_stop.set()
+        if hasattr(self, "queue"):
+            self.queue.shutdown()
+        start.cancel()
+        for task in self._tasks:
+            if task is not self._tasks[0]:
+                task.cancel()
+        if self._workers:
+            _, late = await asyncio.wait(self._workers, timeout=max(0.1, deadline - time.monotonic()))
+            if late:
+                self.log.warning(f"{len(late)} passes did not finish within the grace period; stopping them",
+                                 extra={"event": "grace_exceeded", "count": len(late)})
+                for task in late:
+                    task.cancel()
+        await asyncio.gather(*self._tasks, start, return_exceptions=True)
+        if hasattr(self, "record"):
+            await asyncio.to_thread(state_module.write, self.record.to_json(), self.options.state_path())
+        server.should_exit = True
+        try:
+            await asyncio.wait_for(server_task, 3)
+        except (asyncio.TimeoutError, Exception):       # noqa: BLE001 - stopping anyway
+            server_task.cancel()
+        await self.api.aclose()
+        self.log.info("stopped", extra={"event": "stopped"})
+
+    def _alive(self) -> bool:
+        return not any(t.done() for t in self._tasks) and not any(t.done() for t in self._workers) \
+            or self._stop.is_set()
+
+    # -- rounds (every agent once) ------------------------------------------------------------
+
+    def _start_round(self, agents) -> _Round:
+        round_ = _Round(set(agents), time.monotonic())
+        self._rounds.append(round_)
+        for agent in agents:
+            self.queue.add(agent)
+        self._check_round(round_)
+        return round_
+
+    def _pass_done(self, agent: str, started: float) -> None:
+        for round_ in list(self._rounds):
+            if started >= round_.created:
+                round_.pending.discard(agent)
+                self._check_round(round_)
+
+    def _check_round(self, round_: _Round) -> None:
+        if not round_.pending and not round_.done.is_set():
+            round_.done.set()
+            self._rounds.remove(round_)
+            self.board.last_full_sync = time.time()
+
+    async def _resync(self) -> None:
+        """Every ``resync`` (+-10 % jitter, so replicas drift apart): every agent again, from a fresh read."""
+        while True:
+            period = self.snapshot.settings.resync
+            await asyncio.sleep(period * random.uniform(0.9, 1.1))
+            if any(not r.done.is_set() for r in self._rounds):
+                continue                                 # the previous round is still running
+            self._start_round(self.snapshot.agents)
+
+    # -- work ---------------------------------------------------------------------------------------
+
+    async def _worker(self) -> None:
+        while True:
+            item = await self.queue.get()
+            if item is None:
+                return
+            agent, work = item
+            started = time.monotonic()
+            ending = Ending.TRANSIENT
+            try:
+                ending = await reconcile_agent(self.ctx, agent, work.event_at)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:                     # noqa: BLE001 - a bug in one pass must not stop the daemon
+                self.log.error(f"{agent}: unexpected {type(exc).__name__} in a pass; retrying with backoff",
+                               extra={"event": "pass_failed", "agent": agent})
+            finally:
+                self.queue.done(agent)
+            if ending is Ending.TRANSIENT:
+                self.queue.add_after(agent, self.queue.backoff(agent))
+            elif ending is Ending.WAIT:
+                self.queue.add_after(agent, 1.0)
+            else:
+                self.queue.forget(agent)
+                self._pass_done(agent, started)
+
+    # -- file events -----------------------------------------------------------------------------
+
+    def _on_change(self, agents: set[str] | None) -> None:
+        if agents is None:
+            self._pending_all = True
+        else:
+            self._pending |= agents
+        if self._pending_at is None:
+            self._pending_at = time.monotonic()
+        self._wake.set()
+
+    def _on_flip(self) -> None:
+        self.log.info("repository swapped underneath (symlink flip); reloading", extra={"event": "flip"})
+        self._on_change(None)
+
+    async def _reloader(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            everything, agents, at = self._pending_all, self._pending, self._pending_at
+            self._pending_all, self._pending, self._pending_at = False, set(), None
+            try:
+                await self._reload(everything, agents, at)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:                     # noqa: BLE001 - keep the last good snapshot
+                self.log.error(f"reloading the repository failed ({type(exc).__name__}); keeping the last load",
+                               extra={"event": "reload_failed"})
+
+    async def _reload(self, everything: bool, agents: set[str], at: float | None) -> None:
+        old = self.snapshot
+        if everything:
+            new = await asyncio.to_thread(repository.load_full, self.options.root, self.options.shard,
+                                          self.repo_options, old.settings)
+            changed = repository.changed_agents(old, new)
+            targets = set(old.agents) | set(new.agents) if changed is None else set(changed)
+        else:
+            new = await asyncio.to_thread(repository.load_agents, old, self.options.root, agents, self.options.shard)
+            targets = {a for a in agents if self.options.shard.owns(a)}
+        self.snapshot = new
+        self.board.revision = new.revision
+        gone = set(old.agents) - set(new.agents)
+        for round_ in list(self._rounds):
+            round_.pending -= gone
+            self._check_round(round_)
+        for agent in sorted(targets):
+            self.queue.add(agent, event_at=at)
+
+    async def _persister(self) -> None:
+        path = self.options.state_path()
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            try:
+                await asyncio.to_thread(state_module.write, self.record.to_json(), path)
+            except OSError as exc:
+                self.log.error(f"cannot write the state record {path}: {exc.strerror or exc}",
+                               extra={"event": "state_write_failed"})
+            await asyncio.sleep(PERSIST_EVERY)

@@ -1,0 +1,77 @@
+"""The status page for people (``GET /``): server-rendered HTML from the ``/status`` document.
+
+No script, no external asset (inline CSS only), and a ``<meta refresh>`` so it
+follows the fleet by itself. Every text is HTML-escaped; values come from
+``/status``, which is already masked.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+REFRESH_SECONDS = 5
+_COLOURS = {"in_sync": "#1a7f37", "applying": "#0969da", "drift": "#9a6700", "error": "#cf222e",
+            "unmanaged": "#6e7781"}
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1f2328}
+h1{font-size:1.3rem;margin:0 0 .3rem}
+.meta{color:#59636e;margin-bottom:1rem}
+.summary span{display:inline-block;margin-right:1rem;font-weight:600}
+table{border-collapse:collapse;margin-top:1rem;width:100%}
+th,td{border-bottom:1px solid #d1d9e0;padding:.35rem .6rem;text-align:left;vertical-align:top;font-size:.9rem}
+th{background:#f6f8fa}
+.status{color:#fff;border-radius:.8rem;padding:.1rem .55rem;font-size:.8rem;white-space:nowrap}
+code{font-size:.85rem}
+.nowrap{white-space:nowrap}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _badge(status: str) -> str:
+    colour = _COLOURS.get(status, "#6e7781")
+    return f'<span class="status status-{_e(status)}" style="background:{colour}">{_e(status)}</span>'
+
+
+def _error(err: dict[str, Any] | None) -> str:
+    if not err:
+        return ""
+    where = f"{err.get('file')}:{err.get('line')}: " if err.get("file") else ""
+    return f"<code>{_e(err.get('code'))}</code> {_e(where)}{_e(err.get('message'))}"
+
+
+def _row(r: dict[str, Any]) -> str:
+    mode = r["sync"] + (", selfHeal" if r["self_heal"] else "")
+    drift = "; ".join(f"{doc}: " + ", ".join(d.get("path") or "(whole document)" for d in r["drift"]
+                                            if d.get("document") == doc)
+                      for doc in ("schema", "variables") if any(d.get("document") == doc for d in r["drift"]))
+    return (f'<tr data-agent="{_e(r["agent"])}" data-env="{_e(r["env"])}" data-status="{_e(r["status"])}">'
+            f'<td class="nowrap">{_e(r["agent"])}</td><td>{_e(r["env"])}</td><td>{_badge(r["status"])}</td>'
+            f"<td>{_e(mode)}</td><td class=\"nowrap\">{_e(r['last_applied'] or '—')}</td><td>{_e(drift)}</td>"
+            f"<td>{_e(', '.join(r['contested']))}</td><td>{_error(r['last_error'])}</td></tr>")
+
+
+def render(doc: dict[str, Any]) -> str:
+    summary = "".join(f'<span style="color:{_COLOURS.get(k, "#000")}">{_e(k)}: {v}</span>'
+                      for k, v in doc["summary"].items())
+    state = "ready" if doc["ready"] else "first full sync in progress"
+    rows = "\n".join(_row(r) for r in doc["results"]) or '<tr><td colspan="8">no pages yet</td></tr>'
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="{REFRESH_SECONDS}">
+<title>reconciler watch: {_e(state)}</title><style>{_CSS}</style></head>
+<body>
+<h1>reconciler watch</h1>
+<div class="meta">shard {_e(doc['shard'])} · revision <code>{_e(doc['revision'] or 'not a git checkout')}</code>
+ · last full sync {_e(doc['last_full_sync'] or 'not yet')} · <span id="state">{_e(state)}</span></div>
+<div class="summary" id="summary">{summary}</div>
+<table id="pages"><thead><tr><th>agent</th><th>environment</th><th>status</th><th>sync</th><th>last applied</th>
+<th>drift</th><th>contested keys</th><th>last error</th></tr></thead>
+<tbody>
+{rows}
+</tbody></table>
+</body></html>
+"""

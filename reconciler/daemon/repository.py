@@ -1,0 +1,167 @@
+"""The desired state the daemon works from: a snapshot of the repository for the agents it owns.
+
+Called by the daemon's loop at start, on file events and when the repository
+is swapped (git-sync's symlink flip). It only wires the existing pieces —
+:func:`reconciler.settings.load_settings`, :func:`reconciler.validation.validate_repository`
+and the policy loader — and keeps their results as one immutable
+:class:`Snapshot`. Every load reads from the *resolved* real path of DIR, so
+a flip in the middle of a load can never mix two checkouts.
+
+Per agent it keeps a fingerprint (content hashes + findings), so after a
+flip or a full reload only the agents whose files differ are re-planned; a
+change of ``reconciler.yaml`` or ``policies/`` changes the run-wide
+fingerprint and concerns every agent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from reconciler import errors, loader, settings as settings_module, validation
+from reconciler.daemon.sharding import Shard
+from reconciler.daemon.state import content_hash
+from reconciler.model import ClientEnv, DesiredState, Finding
+from reconciler.policy import loader as policy_loader
+from reconciler.policy.model import PolicySet
+from reconciler.settings import Settings
+
+
+@dataclasses.dataclass(frozen=True)
+class Snapshot:
+    real_root: Path
+    """DIR with every symlink resolved, at load time."""
+    settings: Settings
+    desired: DesiredState
+    """Only the agents this shard owns (findings too), plus run-wide findings."""
+    policies: PolicySet
+    revision: str | None
+    """``git rev-parse HEAD`` of the checkout, None when it is not a git work tree."""
+    hashes: dict[tuple[str, ClientEnv], str]
+    """Desired content hash per managed agent x environment."""
+    fingerprints: dict[str, str]
+    global_fingerprint: str
+
+    @property
+    def agents(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.desired.agents) | {f.agent for f in self.desired.findings if f.agent}))
+
+    def narrowed(self, agent: str) -> DesiredState:
+        """The desired state of one agent (and the run-wide findings), for a one-agent plan."""
+        agents = {agent: self.desired.agents[agent]} if agent in self.desired.agents else {}
+        findings = tuple(f for f in self.desired.findings if f.agent in (None, agent))
+        return DesiredState(root=self.desired.root, agents=agents, findings=findings)
+
+
+class Options:
+    """What the command line adds to the repository's own settings."""
+
+    def __init__(self, *, api_url: str | None, concurrency: int | None, resync: float | None) -> None:
+        self.api_url, self.concurrency, self.resync = api_url, concurrency, resync
+
+
+def resolve(link: Path) -> Path:
+    return Path(os.path.realpath(link))
+
+
+def load_settings(real: Path, options: Options) -> Settings:
+    """Settings for a checkout; raises ConfigError like the CLI (the caller decides whether that is fatal)."""
+    loaded = settings_module.load_settings(real, api_url=options.api_url, concurrency=options.concurrency)
+    if options.resync is not None:
+        loaded = dataclasses.replace(loaded, resync=options.resync)
+    return loaded
+
+
+def load_full(link: Path, shard: Shard, options: Options, previous: Settings | None) -> Snapshot:
+    """Everything this shard owns, read from one resolved checkout."""
+    real = resolve(link)
+    current = _settings_or(previous, real, options)
+    policies = policy_loader.load_policies(real)
+    owned = [a for a in loader.agent_ids(real) if shard.owns(a)]
+    if owned:
+        desired = validation.validate_repository(real, agents=owned)
+    else:
+        desired = DesiredState(root=real, agents={},
+                               findings=tuple(validation.settings_findings(real)) + policies.findings)
+    desired = _owned_only(desired, shard)
+    return _snapshot(real, current, desired, policies, git_revision(real))
+
+
+def load_agents(snapshot: Snapshot, link: Path, agents: Iterable[str], shard: Shard) -> Snapshot:
+    """Reload only ``agents`` (their files changed) into a copy of ``snapshot``; a deleted agent drops out."""
+    real = snapshot.real_root
+    wanted = sorted({a for a in agents if shard.owns(a)})
+    present = set(loader.agent_ids(real))
+    reload = [a for a in wanted if a in present]
+    fresh = validation.validate_repository(real, agents=reload) if reload else None
+    kept = {a: d for a, d in snapshot.desired.agents.items() if a not in wanted}
+    findings = [f for f in snapshot.desired.findings if f.agent is not None and f.agent not in wanted]
+    if fresh is not None:
+        kept.update(fresh.agents)
+        findings += [f for f in fresh.findings if f.agent in reload]
+        run_wide = [f for f in fresh.findings if f.agent is None]
+    else:
+        run_wide = [f for f in snapshot.desired.findings if f.agent is None]
+    desired = DesiredState(root=real, agents=kept, findings=tuple(run_wide + findings))
+    return _snapshot(real, snapshot.settings, desired, snapshot.policies, git_revision(real))
+
+
+def changed_agents(old: Snapshot | None, new: Snapshot) -> tuple[str, ...] | None:
+    """Agents whose desired state differs between two snapshots; None when every agent is concerned."""
+    if old is None or old.global_fingerprint != new.global_fingerprint:
+        return None
+    names = set(old.fingerprints) | set(new.fingerprints)
+    return tuple(sorted(a for a in names if old.fingerprints.get(a) != new.fingerprints.get(a)))
+
+
+def git_revision(real: Path) -> str | None:
+    try:
+        proc = subprocess.run(["git", "-C", str(real), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return proc.stdout.strip() or None if proc.returncode == 0 else None
+
+
+def _settings_or(previous: Settings | None, real: Path, options: Options) -> Settings:
+    """Fresh settings; an invalid reconciler.yaml keeps the previous ones (its findings block every page)."""
+    try:
+        return load_settings(real, options)
+    except errors.ConfigError:
+        if previous is None:
+            raise
+        return dataclasses.replace(previous, root=real)
+
+
+def _owned_only(desired: DesiredState, shard: Shard) -> DesiredState:
+    if shard.count == 1:
+        return desired
+    findings = tuple(f for f in desired.findings if f.agent is None or shard.owns(f.agent))
+    return dataclasses.replace(desired, findings=findings)
+
+
+def _snapshot(real: Path, current: Settings, desired: DesiredState, policies: PolicySet,
+              revision: str | None) -> Snapshot:
+    hashes = {(a.agent, env): content_hash(e.schema, e.values)
+              for a in desired.agents.values() for env, e in a.envs.items()}
+    by_agent: dict[str, list[str]] = {}
+    for (agent, env), digest in sorted(hashes.items()):
+        by_agent.setdefault(agent, []).append(f"{env.value}={digest}")
+    for f in desired.findings:
+        if f.agent is not None:
+            by_agent.setdefault(f.agent, []).append(_finding_key(f))
+    fingerprints = {a: hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
+                    for a, parts in by_agent.items()}
+    run_wide = [repr(current.environments), repr(policies.policies)] + \
+               sorted(_finding_key(f) for f in desired.findings if f.agent is None)
+    global_fp = hashlib.sha256("\n".join(run_wide).encode()).hexdigest()
+    return Snapshot(real, dataclasses.replace(current, root=real), desired, policies, revision, hashes,
+                    fingerprints, global_fp)
+
+
+def _finding_key(f: Finding) -> str:
+    return f"{f.severity}|{f.code}|{f.file}|{f.line}|{f.path}|{f.env}|{f.message}"

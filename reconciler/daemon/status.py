@@ -1,0 +1,91 @@
+"""The daemon's view of the fleet: one :class:`PageState` per agent x environment, and ``/status``.
+
+Written by :mod:`reconciler.daemon.reconcile` at the end of every pass (and
+before writes, as ``applying``); read by the HTTP surface (``/status``, ``/``)
+and the metrics collector. The ``/status`` document's shape is
+``status.schema.json`` beside this module (``format_version`` 1; additive
+changes keep it). Every value in it comes from the plan's diff items and
+findings, which are already masked (DESIGN.md §4).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from collections import Counter
+from typing import Any
+
+from reconciler.daemon.decide import PageStatus
+from reconciler.daemon.sharding import Shard
+from reconciler.model import ClientEnv, Finding
+
+FORMAT_VERSION = 1
+
+
+def now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def error_of(finding: Finding) -> dict[str, Any]:
+    return {"code": finding.code, "message": finding.message, "file": finding.file, "line": finding.line}
+
+
+@dataclasses.dataclass(frozen=True)
+class PageState:
+    agent: str
+    env: ClientEnv
+    sync: str
+    self_heal: bool
+    status: PageStatus
+    drift: tuple[dict[str, Any], ...] = ()
+    contested: tuple[str, ...] = ()
+    last_applied: str | None = None
+    last_attempted: str | None = None
+    last_error: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"agent": self.agent, "env": self.env.value, "sync": self.sync, "self_heal": self.self_heal,
+                "status": self.status.value, "drift": list(self.drift), "contested": list(self.contested),
+                "last_applied": self.last_applied, "last_attempted": self.last_attempted,
+                "last_error": self.last_error}
+
+
+class Board:
+    """Every page's state plus the daemon-wide facts (ready, shard, revision, last full sync)."""
+
+    def __init__(self, shard: Shard) -> None:
+        self.shard = shard
+        self.pages: dict[tuple[str, ClientEnv], PageState] = {}
+        self.ready = False
+        self.revision: str | None = None
+        self.last_full_sync: float | None = None
+        """Wall-clock seconds of the end of the last full sync."""
+
+    def put(self, page: PageState) -> None:
+        self.pages[(page.agent, page.env)] = page
+
+    def get(self, agent: str, env: ClientEnv) -> PageState | None:
+        return self.pages.get((agent, env))
+
+    def forget(self, agent: str) -> None:
+        for key in [k for k in self.pages if k[0] == agent]:
+            del self.pages[key]
+
+    def summary(self) -> dict[str, int]:
+        counts = Counter(p.status.value for p in self.pages.values())
+        return {s.value: counts.get(s.value, 0) for s in PageStatus}
+
+    def contested_count(self) -> int:
+        return sum(len(p.contested) for p in self.pages.values())
+
+    def document(self) -> dict[str, Any]:
+        """The ``/status`` JSON document."""
+        last = None
+        if self.last_full_sync is not None:
+            stamp = _dt.datetime.fromtimestamp(self.last_full_sync, tz=_dt.timezone.utc)
+            last = stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        order = {env: i for i, env in enumerate(ClientEnv)}
+        pages = sorted(self.pages.values(), key=lambda p: (p.agent, order[p.env]))
+        return {"format_version": FORMAT_VERSION, "ready": self.ready, "shard": str(self.shard),
+                "revision": self.revision, "last_full_sync": last, "summary": self.summary(),
+                "results": [p.to_json() for p in pages]}
