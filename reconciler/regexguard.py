@@ -1,20 +1,42 @@
-"""Time-bounded regular expressions, and a Draft 7 validator that uses them.
+"""One regex dialect for every ``pattern`` the reconciler runs: ECMA-262, time-bounded.
 
-A schema's ``pattern`` is written by people (and by the live UI), so a
-catastrophic-backtracking pattern such as ``^(a|aa)+$`` must end in an error,
-never a hang. Every regex the reconciler runs on repository or live data goes
-through this module, which uses the PyPI ``regex`` module's ``timeout=``.
+DIALECT DECISION (issue 11; the emulator and the compiled fast path must agree with it)
+-------------------------------------------------------------------------------------
+* A schema ``pattern`` / ``patternProperties`` key and a policy ``pattern`` rule are
+  **ECMA-262 regular expressions in Unicode mode** (the ``u`` flag, as a browser's
+  form validation and JSON Schema 2020-12 use them), with no other flag, searched
+  unanchored (JSON Schema semantics: anchor with ``^…$``).
+* So ``\\d`` is ``[0-9]``, ``\\w`` is ``[A-Za-z0-9_]``, ``\\b`` is an ASCII word boundary,
+  ``\\s`` is ECMA white space (Unicode ``Zs``, U+FEFF and line terminators), ``.``
+  excludes line terminators, ``$`` matches only at the very end (never before a
+  trailing newline), ``\\p{L}`` and named groups ``(?<name>…)`` work, and
+  Unicode-mode syntax rules apply: ``[\\w-.]``, ``\\a``, ``\\_``, ``(?i)``, ``(?P<n>…)``,
+  ``a{,3}`` and lone ``{ } ]`` are invalid patterns.
+* Engine here: **jsonschema-rs** (its ECMA-262 translation onto Rust's ``regex``, linear
+  time, or ``fancy-regex`` with a backtracking limit for look-around/back-references),
+  checked against the JSON-Schema-Test-Suite's ``optional/ecmascript-regex.json``
+  (``tests/data/ecmascript_regex_cases.json``). :func:`_translate` only adds what
+  Unicode mode forbids and rewrites the few valid ECMA forms that engine does not
+  take (``[^]``, ``[]``, ``\\0``, ``[\\b]``, ``\\k<name>``, ASCII ``\\b``).
+* The emulator (``reconciler/emulator/ecma.py``) makes the same decision with a
+  different engine (**regress**, a native ECMA-262 engine, run in a killable worker
+  process), so a bug in one cannot make both agree; ``tests/test_regex_differential.py``
+  compares them.
+* :func:`python_re_differences` names where a valid pattern would match
+  differently under Python's ``re`` (a Python service might use it): Unicode
+  ``\\d``/``\\w``/``\\s``/``\\b``, and ``$`` before a trailing newline. Validation warns.
 
-Used by validation (values vs schema), the policy engine (regex rules), the
-planner (predicted merged values vs desired schema) and the emulator.
+Used by validation (values vs schema), the policy engine (regex rules), masking, the
+planner (predicted merged values vs desired schema).
 
-- :func:`compile_pattern` compiles (cached) or raises :class:`RegexError`.
-- :func:`search` runs with a time bound or raises :class:`RegexTimeout`.
+- :func:`compile_pattern` checks (cached) or raises :class:`RegexError`.
+- :func:`search` runs bounded or raises :class:`RegexTimeout`.
 - :func:`validator_for` / :func:`make_validator` build a ``Draft7Validator``
-  whose ``pattern``, ``patternProperties`` and ``additionalProperties`` use the
-  guarded search; a timeout becomes a :class:`PatternTimeoutError` (a
+  whose ``pattern``, ``patternProperties`` and ``additionalProperties`` use this
+  dialect; a backtracking overrun becomes a :class:`PatternTimeoutError` (a
   ``ValidationError`` subclass, so it keeps the instance path).
-- :func:`looks_catastrophic` probes a pattern with adversarial inputs.
+- :func:`looks_catastrophic` probes a pattern with adversarial inputs on a
+  backtracking engine (what a browser would run) under a time bound.
 """
 
 from __future__ import annotations
@@ -22,62 +44,270 @@ from __future__ import annotations
 import functools
 import importlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 import regex
 from jsonschema import exceptions as js_exceptions
 
 from reconciler import memo
 
-#: Default bound for one search, seconds.
+#: Default bound for one probe search on the backtracking engine, seconds.
 DEFAULT_TIMEOUT = 0.1
+#: Backtracking steps one search may take (only look-around / back-reference patterns backtrack).
+BACKTRACK_LIMIT = 200_000
+
+_SYNTAX_CHARS = frozenset("^$\\.*+?()[]{}|/")
+_CLASS_ESCAPES = frozenset("dDsSwWpP")
+_WORD = "[A-Za-z0-9_]"
+_ASCII_BOUNDARY = f"(?:(?<={_WORD})(?!{_WORD})|(?<!{_WORD})(?={_WORD}))"
+_ASCII_NON_BOUNDARY = f"(?:(?<={_WORD})(?={_WORD})|(?<!{_WORD})(?!{_WORD}))"
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class RegexError(ValueError):
-    """A pattern that does not compile; ``str()`` is a readable one-liner."""
+    """A pattern that is not a valid ECMA-262 (Unicode mode) regex; ``str()`` is a readable one-liner."""
 
 
 class RegexTimeout(RuntimeError):
-    """A search that took longer than its bound (catastrophic backtracking)."""
+    """A search that exceeded its bound (catastrophic backtracking)."""
 
-    def __init__(self, pattern: str, timeout: float) -> None:
+    def __init__(self, pattern: str, timeout: float | None = None) -> None:
         self.pattern = pattern
         self.timeout = timeout
-        super().__init__(f"pattern {pattern!r} took longer than {timeout:g}s "
-                         "(catastrophic backtracking?); simplify it")
+        super().__init__(f"pattern {pattern!r} exceeded the matching bound (catastrophic backtracking?); "
+                         "simplify it")
 
 
-@functools.lru_cache(maxsize=1024)
-def compile_pattern(pattern: str) -> regex.Pattern:
-    """Compile a JSON Schema ``pattern`` (ECMA 262 is close to Python syntax for common cases)."""
+def _invalid(pattern: str, reason: str) -> RegexError:
+    return RegexError(f"invalid regular expression {pattern!r}: {reason} (patterns are ECMA-262, Unicode mode)")
+
+
+def _tokens(pattern: str) -> Iterator[tuple[int, str, bool]]:
+    """``(index, token, inside-a-class)`` with each escape as one two-character token."""
+    i, in_class = 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            yield i, pattern[i:i + 2], in_class
+            i += 2
+            continue
+        yield i, c, in_class
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        i += 1
+
+
+def _group_names(pattern: str) -> tuple[int, dict[str, int]]:
+    """Number of capture groups and the index of each named one (escapes and classes skipped)."""
+    count, names = 0, {}
+    for i, token, in_class in _tokens(pattern):
+        if token != "(" or in_class:
+            continue
+        if not pattern.startswith("?", i + 1):
+            count += 1
+        elif pattern.startswith("?<", i + 1) and not pattern.startswith(("?<=", "?<!"), i + 1):
+            count += 1
+            end = pattern.find(">", i)
+            if end > 0:
+                names[pattern[i + 3:end]] = count
+    return count, names
+
+
+def _translate(pattern: str) -> str:
+    """Check what ECMA-262 Unicode mode forbids; rewrite valid forms jsonschema-rs does not take."""
+    groups, names = _group_names(pattern)
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "[":
+            i = _translate_class(pattern, i, out)
+            continue
+        if c == "\\":
+            i = _translate_escape(pattern, i, out, groups, names)
+            continue
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _escape_end(pattern: str, i: int, *, in_class: bool) -> tuple[int, str, bool]:
+    """Parse the escape at ``pattern[i] == '\\'``: (end, ECMA text, is-a-class-escape). Raises RegexError."""
+    if i + 1 >= len(pattern):
+        raise _invalid(pattern, "'\\' at end of pattern")
+    c = pattern[i + 1]
+    if c in _SYNTAX_CHARS or c in "fnrtv" or c in "dDsSwW" or (c == "-" and in_class):
+        return i + 2, pattern[i:i + 2], c in _CLASS_ESCAPES
+    if c in "bB":
+        if in_class and c == "B":
+            raise _invalid(pattern, "'\\B' inside a character class")
+        return i + 2, pattern[i:i + 2], False
+    if c == "c":
+        if i + 2 < len(pattern) and pattern[i + 2].isascii() and pattern[i + 2].isalpha():
+            return i + 3, pattern[i:i + 3], False
+        raise _invalid(pattern, "'\\c' must be followed by a letter")
+    if c == "0":
+        if i + 2 < len(pattern) and pattern[i + 2].isdigit():
+            raise _invalid(pattern, "legacy octal escape '\\0" + pattern[i + 2] + "'")
+        return i + 2, "\\x00", False
+    if c.isdigit():
+        j = i + 1
+        while j < len(pattern) and pattern[j].isdigit():
+            j += 1
+        if in_class:
+            raise _invalid(pattern, f"'{pattern[i:j]}' inside a character class")
+        return j, pattern[i:j], False
+    if c in "pP":
+        end = pattern.find("}", i)
+        if not pattern.startswith("{", i + 2) or end < 0:
+            raise _invalid(pattern, f"'\\{c}' must be followed by {{PropertyName}}")
+        return end + 1, pattern[i:end + 1], True
+    if c == "x":
+        if len(pattern) >= i + 4 and set(pattern[i + 2:i + 4]) <= _HEX:
+            return i + 4, pattern[i:i + 4], False
+        raise _invalid(pattern, "'\\x' must be followed by two hex digits")
+    if c == "u":
+        if pattern.startswith("{", i + 2):
+            end = pattern.find("}", i)
+            digits = pattern[i + 3:end] if end > 0 else ""
+            if digits and set(digits) <= _HEX and int(digits, 16) <= 0x10FFFF:
+                return end + 1, pattern[i:end + 1], False
+        elif len(pattern) >= i + 6 and set(pattern[i + 2:i + 6]) <= _HEX:
+            return i + 6, pattern[i:i + 6], False
+        raise _invalid(pattern, "'\\u' must be followed by four hex digits or {hex}")
+    if c == "k":
+        end = pattern.find(">", i)
+        if pattern.startswith("<", i + 2) and end > 0:
+            return end + 1, pattern[i:end + 1], False
+        raise _invalid(pattern, "'\\k' must be followed by <name>")
+    raise _invalid(pattern, f"'\\{c}' is not an escape")
+
+
+def _translate_escape(pattern: str, i: int, out: list[str], groups: int, names: dict[str, int]) -> int:
+    end, text, _ = _escape_end(pattern, i, in_class=False)
+    kind = text[1]
+    if kind.isdigit() and kind != "0" and text != "\\x00":
+        if int(text[1:]) > groups:
+            raise _invalid(pattern, f"back-reference '{text}' to a group that does not exist")
+    elif kind == "k":
+        name = text[3:-1]
+        if name not in names:
+            raise _invalid(pattern, f"'{text}' names no group")
+        text = f"\\{names[name]}"
+    elif kind == "b":
+        text = _ASCII_BOUNDARY
+    elif kind == "B":
+        text = _ASCII_NON_BOUNDARY
+    out.append(text)
+    return end
+
+
+def _translate_class(pattern: str, i: int, out: list[str]) -> int:
+    """A ``[...]`` class starting at ``i``: ranges may not end at a class escape (``[\\w-.]``)."""
+    j = i + 1
+    negated = pattern.startswith("^", j)
+    if negated:
+        j += 1
+    if pattern.startswith("]", j):                        # [] matches nothing, [^] anything
+        out.append("[\\s\\S]" if negated else "[^\\s\\S]")
+        return j + 1
+    parts = ["[^" if negated else "["]
+    while True:
+        if j >= len(pattern):
+            raise _invalid(pattern, "unterminated character class '['")
+        if pattern[j] == "]":
+            out.append("".join(parts) + "]")
+            return j + 1
+        j, low, low_class = _class_atom(pattern, j)
+        if pattern.startswith("-", j) and j + 1 < len(pattern) and pattern[j + 1] != "]":
+            j, high, high_class = _class_atom(pattern, j + 1)
+            if low_class or high_class:
+                raise _invalid(pattern, f"'{low}-{high}' in a character class: a range cannot start or end "
+                                        "at a class escape; put '-' first or last, or escape it as '\\-'")
+            parts.append(f"{low}-{high}")
+        else:
+            parts.append(low)
+
+
+def _class_atom(pattern: str, j: int) -> tuple[int, str, bool]:
+    if pattern[j] != "\\":
+        return j + 1, pattern[j], False
+    end, text, is_class = _escape_end(pattern, j, in_class=True)
+    return end, ("\\x08" if text == "\\b" else text), is_class
+
+
+@functools.lru_cache(maxsize=2048)
+def compile_pattern(pattern: str) -> jsonschema_rs.Draft7Validator:
+    """Check ``pattern`` is a valid ECMA-262 (Unicode mode) regex; the returned matcher is cached."""
     if not isinstance(pattern, str):
         raise RegexError(f"pattern must be a string, not {type(pattern).__name__}")
+    translated = _translate(pattern)
     try:
-        return regex.compile(pattern)
-    except (regex.error, ValueError, OverflowError) as exc:
-        raise RegexError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return jsonschema_rs.Draft7Validator(
+            {"pattern": translated},
+            pattern_options=jsonschema_rs.FancyRegexOptions(backtrack_limit=BACKTRACK_LIMIT))
+    except (jsonschema_rs.ValidationError, ValueError) as exc:
+        reason = str(exc).split("\n", 1)[0]
+        reason = "not a valid regular expression" if "is not a" in reason else reason
+        raise _invalid(pattern, reason) from None
 
 
-def search(pattern: str, text: str, *, timeout: float = DEFAULT_TIMEOUT) -> bool:
-    """``True`` if ``pattern`` matches somewhere in ``text`` (JSON Schema semantics: unanchored)."""
-    compiled = compile_pattern(pattern)
-    try:
-        return compiled.search(text, timeout=timeout) is not None
-    except TimeoutError:
-        raise RegexTimeout(pattern, timeout) from None
+def search(pattern: str, text: str, *, timeout: float | None = None) -> bool:
+    """``True`` if ``pattern`` matches somewhere in ``text`` (JSON Schema semantics: unanchored).
+
+    Bounded: the linear engine cannot run away, the backtracking one stops at
+    :data:`BACKTRACK_LIMIT` steps and raises :class:`RegexTimeout`. ``timeout``
+    is accepted for compatibility; the bound is a step count, not wall time.
+    """
+    matcher = compile_pattern(pattern)
+    if matcher.is_valid(text):
+        return True
+    for error in matcher.iter_errors(text):
+        if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.BacktrackLimitExceeded):
+            raise RegexTimeout(pattern, timeout)
+    return False
+
+
+_PYTHON_RE_NOTES = {
+    "d": "\\d is ASCII 0-9 here, any Unicode digit in Python's re",
+    "w": "\\w is [A-Za-z0-9_] here, Unicode letters too in Python's re",
+    "s": "\\s is ECMA-262 white space here (U+FEFF in, U+001C-U+001F out), not Python's",
+    "b": "\\b is an ASCII word boundary here, a Unicode one in Python's re",
+    "$": "$ is the very end here, also before a trailing newline in Python's re",
+}
+
+
+def python_re_differences(pattern: str) -> list[str]:
+    """Where a valid ``pattern`` would match differently under Python's ``re`` (empty: nowhere)."""
+    seen: dict[str, None] = {}
+    for _, token, in_class in _tokens(pattern):
+        escaped = token.startswith("\\")
+        kind = token[1:].lower() if escaped else token
+        if (escaped and kind in ("d", "w", "s")) or (not in_class and (kind == "b") is escaped
+                                                     and kind in ("b", "$")):
+            seen.setdefault(kind)
+    return [_PYTHON_RE_NOTES[k] for k in seen]
 
 
 @functools.lru_cache(maxsize=1024)
 def looks_catastrophic(pattern: str, *, timeout: float = 0.05) -> bool:
     """Probe ``pattern`` with long runs of its own characters plus a non-matching tail.
 
-    This catches the classic exponential shapes (``(a|aa)+$``, ``(\\w+\\s?)*$`` …)
-    even when no value in the repository happens to trigger them. It is a
-    heuristic: ``False`` does not prove a pattern is safe (searches stay bounded).
+    Run on a backtracking engine (PyPI ``regex``, time-bounded), because that is
+    what a browser's form validation and most services run: ``(a|aa)+$`` is
+    linear for our matcher but exponential there. It is a heuristic: ``False``
+    does not prove a pattern is safe (our own searches stay bounded regardless).
     """
-    compiled = compile_pattern(pattern)
+    compile_pattern(pattern)
+    try:
+        compiled = regex.compile(pattern)
+    except (regex.error, ValueError, OverflowError):
+        return False                      # a form the backtracking engine does not read: cannot probe
     chars = [c for c in dict.fromkeys(pattern) if c.isalnum() or c in " -_.@+"][:12] or ["a"]
     for char in chars + ["a", "0", " "]:
         for tail in ("!", "\x00", "a"):

@@ -12,6 +12,8 @@ Checks per agent x environment, each finding at file:line with a JSON path:
 - ``schema.bad_ref``        a ``$ref`` that is not local or does not resolve
 - ``schema.bad_regex``      a ``pattern`` / ``patternProperties`` key that does not compile
 - ``schema.regex_timeout``  a pattern that backtracks catastrophically on a probe input
+- ``schema.regex_dialect``  (warning) a valid pattern that Python's ``re`` would match differently
+                            (patterns are ECMA-262, Unicode mode: see :mod:`reconciler.regexguard`)
 - ``values.invalid``        values vs schema: ALL errors, at the offending value
                             (the parent mapping for a missing required key)
 - ``values.regex_timeout``  a ``pattern`` search on a value exceeded its time bound
@@ -50,7 +52,7 @@ def validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs
     for agent in desired.agents.values():
         for env in agent.envs.values():
             findings.extend(check_env(env))
-    desired = dataclasses.replace(desired, findings=tuple(findings))
+    desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings)))
     policy_findings = tuple(policy.check_repository(desired, today=today))
     return dataclasses.replace(desired, findings=desired.findings + policy_findings)
 
@@ -66,9 +68,30 @@ def check_env(env: EnvDesired) -> list[Finding]:
     out: list[Finding] = []
     if env.schema is not None and env.schema_map is not None:
         out.extend(check_schema(env.schema, env.schema_map))
-    if env.values is not None and env.values_map is not None and env.schema is not None and not out:
+    if env.values is not None and env.values_map is not None and env.schema is not None \
+            and not any(f.blocks for f in out):
         out.extend(check_values(env.values, env.values_map, env.schema))
     return [dataclasses.replace(f, agent=env.agent, env=env.env.value) for f in out]
+
+
+def _once_per_pattern(findings: list[Finding]) -> list[Finding]:
+    """A fleet repeats its patterns: each dialect warning is shown once, with a count of the others."""
+    first: dict[str, int] = {}
+    repeats: dict[str, int] = {}
+    out: list[Finding] = []
+    for finding in findings:
+        if finding.code != "schema.regex_dialect":
+            out.append(finding)
+        elif finding.message in first:
+            repeats[finding.message] = repeats.get(finding.message, 0) + 1
+        else:
+            first[finding.message] = len(out)
+            out.append(finding)
+    for message, count in repeats.items():
+        index = first[message]
+        out[index] = dataclasses.replace(out[index], message=f"{message} (same pattern in {count} more place"
+                                         f"{'' if count == 1 else 's'})")
+    return out
 
 
 # ---- schema --------------------------------------------------------------------------------
@@ -81,6 +104,7 @@ class _Problem:
     message: str
     path: JsonPath
     key: bool = False          # located at the key's line (pattern names), not the value's
+    severity: Severity = Severity.ERROR
 
 
 def check_schema(schema: Mapping[str, Any], smap: SourceMap) -> list[Finding]:
@@ -111,7 +135,7 @@ def _compute_schema_problems(schema: Mapping[str, Any]) -> tuple[_Problem, ...]:
 
 def _place(problem: _Problem, smap: SourceMap, secrets: Sequence[str]) -> Finding:
     return _finding(problem.code, masking.safe_text(problem.message, secrets), smap, problem.path,
-                    key=problem.key)
+                    key=problem.key, severity=problem.severity)
 
 
 def _meta_problem(err: js_exceptions.ValidationError) -> _Problem:
@@ -168,6 +192,12 @@ def _check_one_pattern(pattern: str, path: JsonPath, *, key: bool) -> Iterator[_
         yield _Problem("schema.regex_timeout",
                        f"pattern {pattern!r} backtracks catastrophically (a 41-character probe took over "
                        "the time bound); rewrite it without nested or overlapping repetition", path, key)
+        return
+    differences = regexguard.python_re_differences(pattern)
+    if differences:
+        yield _Problem("schema.regex_dialect",
+                       f"pattern {pattern!r} (ECMA-262) would match differently under Python's re: "
+                       + "; ".join(differences), path, key, Severity.WARNING)
 
 
 # ---- values --------------------------------------------------------------------------------
@@ -226,9 +256,10 @@ def _sensitive_message(err: js_exceptions.ValidationError) -> str:
 
 # ---- shared --------------------------------------------------------------------------------
 
-def _finding(code: str, message: str, smap: SourceMap, path: JsonPath, *, key: bool = False) -> Finding:
+def _finding(code: str, message: str, smap: SourceMap, path: JsonPath, *, key: bool = False,
+             severity: Severity = Severity.ERROR) -> Finding:
     line = smap.key_line_of(path) if key else smap.line_of(path)
-    return Finding(Severity.ERROR, code, message, file=smap.file, line=line, path=format_path(path) or None)
+    return Finding(severity, code, message, file=smap.file, line=line, path=format_path(path) or None)
 
 
 def _short(value: Any) -> str:

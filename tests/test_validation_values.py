@@ -8,7 +8,7 @@ from reconciler.validation import check_values
 
 def test_value_regex_timeout_is_its_own_error_at_the_value() -> None:
     # The schema probe would flag this pattern first; here we check the value-side guard on its own.
-    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^(a|aa)+$"}}}
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": r"^((a|aa)+)\1$"}}}
     values, vmap = yamlsafe.parse_yaml("other: 1\ncode: " + "a" * 60 + "!\n", "v.yaml")
     [finding] = check_values(values, vmap, schema)
     assert (finding.code, finding.line, finding.path) == ("values.regex_timeout", 2, "code")

@@ -5,8 +5,11 @@ meta-schema check, ``REAL_TIME_CONFIG_INVALID_SCHEMA``) and
 :func:`variables_errors` for ``PATCH …/variables`` (the merged result against
 the page's current schema, ``REAL_TIME_CONFIG_INVALID_FOR_SCHEMA``).
 
-``pattern``, ``patternProperties`` and ``additionalProperties`` are re-implemented
-on the PyPI ``regex`` module with a shared time budget, so a pathological
+Patterns are ECMA-262 in Unicode mode (the reconciler's dialect, see
+:mod:`reconciler.regexguard`), checked and run by :mod:`reconciler.emulator.ecma`
+(the ``regress`` engine, not the reconciler's code path): a pattern that is not
+valid ECMA-262 fails the PUT, and ``pattern``, ``patternProperties`` and
+``additionalProperties`` share one time budget per PATCH, so a pathological
 pattern answers 400 instead of hanging a worker. Formats are annotations only
 (as jsonschema's default), so the emulator is never stricter than the
 reconciler's own offline validation. Messages name paths and schema keywords,
@@ -15,16 +18,15 @@ never the submitted values (they may be sensitive).
 
 from __future__ import annotations
 
-import functools
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jsonschema
-import regex
 from jsonschema import Draft7Validator, ValidationError
 
+from reconciler.emulator import ecma
 from reconciler.model import format_path
 
 #: Total time one PATCH validation may spend in regular expressions.
@@ -35,12 +37,7 @@ _MAX_TEXT = 200
 _local = threading.local()
 
 
-class PatternTimeout(Exception):
-    """A ``pattern`` took longer than the budget on some value."""
-
-    def __init__(self, pattern: str) -> None:
-        super().__init__(pattern)
-        self.pattern = pattern
+PatternTimeout = ecma.PatternTimeout
 
 
 class SchemaUnusable(Exception):
@@ -51,22 +48,12 @@ def _short(text: str) -> str:
     return text if len(text) <= _MAX_TEXT else text[:_MAX_TEXT] + "…"
 
 
-@functools.lru_cache(maxsize=512)
-def _compile(pattern: str) -> Any:
-    return regex.compile(pattern)
-
-
 def _search(pattern: str, text: str) -> bool:
     deadline = getattr(_local, "deadline", None) or time.monotonic() + PATTERN_BUDGET_S
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise PatternTimeout(pattern)
-    try:
-        return _compile(pattern).search(text, timeout=remaining) is not None
-    except TimeoutError:
-        raise PatternTimeout(pattern) from None
-    except (regex.error, TypeError) as exc:
-        raise SchemaUnusable(f"pattern {pattern!r} cannot be compiled: {exc}") from None
+    problem = ecma.pattern_problem(pattern) if isinstance(pattern, str) else "not a string"
+    if problem:
+        raise SchemaUnusable(f"pattern {pattern!r} cannot be compiled: {problem}")
+    return ecma.search(pattern, text, deadline=deadline)
 
 
 def _pattern(validator, patrn, instance, schema):
@@ -107,13 +94,43 @@ _BoundedValidator = jsonschema.validators.extend(Draft7Validator, {
 def check_schema(schema: Mapping[str, Any]) -> str | None:
     """None when ``schema`` is a valid Draft 7 schema, else a one-line reason."""
     try:
-        Draft7Validator.check_schema(schema)
+        Draft7Validator.check_schema(schema, format_checker=_META_FORMATS)
+        for path, pattern in _patterns(schema, ()):
+            problem = ecma.pattern_problem(pattern)
+            if problem:
+                where = format_path(path) or "(root)"
+                return _short(f"{where}: {pattern!r} is not a valid ECMA-262 regular expression: {problem}")
     except jsonschema.SchemaError as exc:
         where = format_path(exc.absolute_path) or "(root)"
         return _short(f"{where}: {exc.message}")
     except RecursionError:
         return "schema is nested too deeply"
     return None
+
+
+#: The meta-schema's format checks minus "regex", which jsonschema runs with Python's ``re``.
+_META_FORMATS = jsonschema.FormatChecker([f for f in Draft7Validator.FORMAT_CHECKER.checkers if f != "regex"])
+_NAME_KEYS = ("properties", "patternProperties", "definitions", "dependencies")
+
+
+def _patterns(node: Any, path: tuple) -> Iterator[tuple[tuple, str]]:
+    """Every ``pattern`` value and ``patternProperties`` key of a (meta-valid) schema."""
+    if isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _patterns(item, path + (index,))
+        return
+    if not isinstance(node, Mapping):
+        return
+    if isinstance(node.get("pattern"), str):
+        yield path + ("pattern",), node["pattern"]
+    for key, value in node.items():
+        if key in _NAME_KEYS and isinstance(value, Mapping):
+            for name, sub in value.items():
+                if key == "patternProperties":
+                    yield path + (key, name), name
+                yield from _patterns(sub, path + (key, name))
+        elif key not in ("enum", "const", "default", "examples"):
+            yield from _patterns(value, path + (key,))
 
 
 def _describe(error: ValidationError) -> str:

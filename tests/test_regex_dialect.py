@@ -1,0 +1,86 @@
+"""One regex dialect, ECMA-262 (Unicode mode), in validate and in the emulator — two engines.
+
+The cases in tests/data/ecmascript_regex_cases.json come from the official
+JSON-Schema-Test-Suite (see the file's ``source``); both engines must pass all of them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from reconciler import regexguard
+from reconciler.emulator import ecma, schemas
+
+CASES = json.loads((Path(__file__).parent / "data" / "ecmascript_regex_cases.json").read_text(encoding="utf-8"))
+TESTS = [pytest.param(g["schema"], t["data"], t["valid"], id=f"{g['description']} / {t['description']}")
+         for g in CASES["groups"] for t in g["tests"]]
+
+
+@pytest.mark.parametrize("schema,data,valid", TESTS)
+def test_validate_engine_passes_the_suite(schema, data, valid) -> None:
+    assert (not list(regexguard.make_validator(schema).iter_errors(data))) is valid
+
+
+@pytest.mark.parametrize("schema,data,valid", TESTS)
+def test_emulator_engine_passes_the_suite(schema, data, valid) -> None:
+    assert schemas.check_schema(schema) is None
+    assert (not schemas.variables_errors(schema, data)) is valid
+
+
+@pytest.mark.parametrize("pattern", CASES["invalid"])
+def test_suite_invalid_patterns_are_refused_by_both(pattern: str) -> None:
+    with pytest.raises(regexguard.RegexError):
+        regexguard.compile_pattern(pattern)
+    assert ecma.pattern_problem(pattern)
+
+
+# What the issue names, plus the Unicode-mode syntax rules: the same verdict from both engines.
+VERDICTS = {
+    r"^\p{L}+$": True, r"(?<year>\d{4})": True, r"(?<n>a)\k<n>": True, r"[\w-.]+": False,
+    r"[.\w-]+": True, r"\a": False, r"(?i)abc": False, r"(?P<x>a)": False, r"a{,3}": False,
+    r"\_": False, r"[\-]": True, r"[^]": True, r"[]": True, r"\0": True, r"[\b]": True,
+    r"\u{1F600}": True, r"\k<zz>": False, r"(a)\2": False, r"{": False, r"]": False, r"\Z": False,
+}
+
+
+@pytest.mark.parametrize("pattern,ok", sorted(VERDICTS.items()))
+def test_both_engines_give_the_same_verdict(pattern: str, ok: bool) -> None:
+    try:
+        regexguard.compile_pattern(pattern)
+        ours = True
+    except regexguard.RegexError:
+        ours = False
+    assert ours is ok
+    assert (ecma.pattern_problem(pattern) is None) is ok
+
+
+@pytest.mark.parametrize("pattern,text,found", [
+    (r"^\p{L}+$", "été", True), (r"(?<year>\d{4})", "in 2025", True), (r"\bé", " é", False),
+    (r"\ba", " a", True), (r"(?<n>a)\k<n>", "aa", True), (r"[^]", "\n", True), (r"[]", "a", False),
+    (r"[\b]", "\x08", True), (r"^\d{4}$", "1234\n", False), (r"^\d{4}$", "\u0661\u0662\u0663\u0664", False),
+    (r"^.$", "\u2028", False), (r"^.$", "\U0001F600", True), (r"\0", "\x00", True),
+])
+def test_both_engines_match_alike(pattern: str, text: str, found: bool) -> None:
+    assert regexguard.search(pattern, text) is found
+    assert ecma.search(pattern, text, deadline=time.monotonic() + 5) is found
+
+
+def test_emulator_search_is_bounded_and_recovers() -> None:
+    started = time.monotonic()
+    with pytest.raises(ecma.PatternTimeout):
+        ecma.search(r"^(a|aa)+$", "a" * 64 + "!", deadline=time.monotonic() + 0.3)
+    assert time.monotonic() - started < 5
+    assert ecma.search(r"^a+$", "aaa", deadline=time.monotonic() + 5)      # a fresh worker answers
+
+
+def test_python_re_differences_are_named() -> None:
+    notes = regexguard.python_re_differences(r"^\d{4}$")
+    assert any("\\d" in n for n in notes) and any("trailing newline" in n for n in notes)
+    assert any("\\w" in n for n in regexguard.python_re_differences(r"^\w+"))
+    assert any("\\s" in n for n in regexguard.python_re_differences(r"\s"))
+    assert regexguard.python_re_differences(r"^[a-z]+[0-9]") == []
+    assert regexguard.python_re_differences(r"^a\$") == []          # an escaped $ is a literal
