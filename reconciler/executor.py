@@ -27,12 +27,16 @@ Rules, per agent (agents run concurrently, at most ``settings.concurrency``):
   CLI's ``apply --auto-approve``) is not re-read: the fetch it was made from
   *is* the read, which keeps an apply at N GETs + the writes. The CLI restarts
   the clock after waiting for a human "yes", so an interactive apply re-reads.
+- **every request body is serialised before the first write** (strict JSON: no
+  NaN/infinity): if one cannot be, nothing of the run is sent (``apply.blocked``),
+  so an apply never fails half-way for a reason known in advance.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -90,6 +94,10 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
     if any(f.blocks for f in plan.findings):
         # A run-wide error (settings, malformed policy file): nothing is trustworthy, send nothing.
         return ApplyResult(plan, tuple(_without_writes(r, "a run-wide error blocks every write") for r in plan.results))
+    unsendable = _unsendable_body(plan)
+    if unsendable is not None:
+        # Serialised before the first write: a body that cannot be sent would otherwise fail half-way.
+        return ApplyResult(plan, tuple(_without_writes(r, unsendable) for r in plan.results))
     run = _Run(api=api, allow_live=allow_live, reread=planned_at is None or planned_at < started,
                replan=replan or _planner_replan(plan, desired, settings),
                semaphore=asyncio.Semaphore(max(1, settings.concurrency)))
@@ -232,6 +240,22 @@ def _planner_replan(plan: Plan, desired: DesiredState, settings: Settings) -> Re
         fresh = planner.plan(desired, {agent: live}, settings, agents=[agent], envs=envs, target=plan.target)
         return fresh.for_agent(agent)
     return replan
+
+
+def _unsendable_body(plan: Plan) -> str | None:
+    """Why some request body of this run cannot be sent as JSON (NaN, infinity, non-JSON data), or None."""
+    for result in plan.results:
+        for what, body in (("schema PUT", result.schema_put), ("variables PATCH", result.variables_patch)):
+            if not body:
+                continue
+            try:
+                json.dumps(body, allow_nan=False)
+            except (TypeError, ValueError, RecursionError) as exc:
+                reason = "NaN or infinity is not a JSON number" if "Out of range" in str(exc) else \
+                    f"{type(exc).__name__}: not JSON data"
+                return (f"nothing was sent: the {what} of {result.agent}/{result.env.value} cannot be "
+                        f"serialised ({reason})")
+    return None
 
 
 def _without_writes(env_plan: EnvPlan, reason: str) -> Outcome:

@@ -8,8 +8,9 @@ carrying agent/env/file/line, so one bad agent does not stop the others.
 
 Codes: ``repo.no_configs``, ``repo.bad_agent_id``, ``repo.unknown_env``,
 ``repo.unknown_agent`` (an ``--agent`` filter naming no directory),
-``repo.ambiguous_file`` (both ``.yaml`` and ``.yml``), ``repo.stray_file`` and
-``repo.empty_env`` (warnings), plus every ``yaml.*``/``path.*`` code of yamlsafe.
+``repo.ambiguous_file`` (both ``.yaml`` and ``.yml``), ``repo.stray_file``,
+``repo.hidden_dir`` and ``repo.empty_env`` (warnings), plus every ``yaml.*``/``path.*``
+code of yamlsafe (``yaml.ambiguous`` warnings included).
 
 Checking *content* (schemas, values, policies) is left to :mod:`reconciler.validation`.
 """
@@ -51,6 +52,7 @@ def load_repository(root: Path, *, agents: Iterable[str] | None = None,
         return DesiredState(root=root, agents={}, findings=tuple(findings))
     loaded: dict[str, AgentDesired] = {}
     seen: set[str] = set()
+    findings.extend(_hidden_dirs(configs, root, agent=None))
     for entry in _entries(configs):
         if not _is_dir(entry):
             findings.append(_stray(entry, root, agent=None))
@@ -89,6 +91,7 @@ def _load_agent(directory: Path, root: Path, wanted_envs: set[ClientEnv] | None,
     if not _usable_dir(directory, root, findings, agent=name):
         return None
     envs: dict[ClientEnv, EnvDesired] = {}
+    findings.extend(_hidden_dirs(directory, root, agent=name))
     for entry in _entries(directory):
         if not _is_dir(entry):
             findings.append(_stray(entry, root, agent=name))
@@ -115,6 +118,7 @@ def _load_env(directory: Path, root: Path, agent: str, env: ClientEnv,
     for stem, path in files.items():
         try:
             docs[stem] = yamlsafe.load_yaml(path, root)
+            findings.extend(yamlsafe.note_findings(docs[stem][1], agent=agent, env=env.value))
         except ConfigError as exc:
             findings.append(_error(exc.code, exc.message, file=exc.file, line=exc.line,
                                    agent=agent, env=env))
@@ -143,6 +147,13 @@ def _managed_files(directory: Path, root: Path, agent: str, env: ClientEnv,
 def _entries(directory: Path) -> list[Path]:
     # Hidden entries (.gitkeep, editor swap files) are not configuration.
     return sorted((p for p in directory.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
+
+
+def _hidden_dirs(directory: Path, root: Path, *, agent: str | None) -> list[Finding]:
+    """A dot-directory is never read; say so, because ``.sandbox/`` or ``.acme/`` may be a typo."""
+    return [Finding(Severity.WARNING, "repo.hidden_dir", f"ignored hidden directory {p.name!r}: names starting "
+                    "with '.' are not configuration", file=yamlsafe.relative_name(p, root), agent=agent)
+            for p in sorted(directory.iterdir()) if p.name.startswith(".") and _is_dir(p)]
 
 
 def _is_dir(path: Path) -> bool:

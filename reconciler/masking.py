@@ -11,6 +11,8 @@ subtree is. This module never decides *whether* a value is valid; it only hides 
 
 from __future__ import annotations
 
+import urllib.parse
+
 import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -27,18 +29,33 @@ def _marked(node: Mapping) -> bool:
     return node.get("x-sensitive") is True or node.get("writeOnly") is True
 
 
-def _resolve_ref(root: Mapping, ref: str) -> Mapping | None:
+_MISSING = object()
+
+
+def resolve_pointer(root: Any, ref: str) -> Any:
+    """The node a local ``$ref`` (``#/definitions/a%25b``) names, or :data:`_MISSING`.
+
+    The fragment is percent-decoded first (it is a URI fragment), then split and
+    ``~1``/``~0``-unescaped (RFC 6901). The target may be any JSON value; a
+    schema is a mapping or a boolean.
+    """
     if not ref.startswith("#"):
-        return None                      # remote refs are rejected by validation
+        return _MISSING                  # remote refs are rejected by validation
     node: Any = root
-    for raw in ref[1:].split("/")[1:] if ref != "#" else []:
+    pointer = urllib.parse.unquote(ref[1:])
+    for raw in pointer.split("/")[1:] if pointer else []:
         part = raw.replace("~1", "/").replace("~0", "~")
         if isinstance(node, Mapping) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            return None
+            return _MISSING
+    return node
+
+
+def _resolve_ref(root: Mapping, ref: str) -> Mapping | None:
+    node = resolve_pointer(root, ref)
     return node if isinstance(node, Mapping) else None
 
 

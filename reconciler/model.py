@@ -58,6 +58,17 @@ def format_path(parts: Iterable[PathPart]) -> str:
 
 
 @dataclass(frozen=True)
+class YamlNote:
+    """A plain scalar that YAML 1.1 would have read differently (a ``yaml.ambiguous`` warning)."""
+
+    line: int
+    path: JsonPath
+    text: str                                   # the scalar as written
+    message: str
+    key: bool = False                           # the note is about a mapping key, not a value
+
+
+@dataclass(frozen=True)
 class SourceMap:
     """Where each node of one YAML document sits: JSON path -> 1-based line.
 
@@ -69,6 +80,7 @@ class SourceMap:
     file: str                                   # path relative to the repository root
     lines: Mapping[JsonPath, int] = field(default_factory=dict)
     key_lines: Mapping[JsonPath, int] = field(default_factory=dict)
+    notes: tuple[YamlNote, ...] = ()            # yaml.ambiguous remarks, in document order
 
     def line_of(self, path: Iterable[PathPart]) -> int | None:
         parts = tuple(path)

@@ -35,7 +35,8 @@ import jsonschema
 import referencing.exceptions
 from jsonschema import exceptions as js_exceptions
 
-from reconciler import loader, masking, memo, policy, regexguard, settings
+from reconciler import loader, masking, memo, policy, regexguard, settings, yamlsafe
+from reconciler.errors import ConfigError
 from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap,
                               format_path)
 
@@ -60,7 +61,14 @@ def validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs
 def settings_findings(root: Path) -> list[Finding]:
     """Problems in ``reconciler.yaml`` as run-wide findings (``agent=None``: they block everything)."""
     problems, _ = settings.read_settings_file(root)
-    return [Finding(Severity.ERROR, p.code, p.message, file=p.file, line=p.line) for p in problems]
+    out = [Finding(Severity.ERROR, p.code, p.message, file=p.file, line=p.line) for p in problems]
+    path = root / settings.SETTINGS_FILE
+    if not any(p.code.startswith(("yaml.", "path.")) for p in problems) and path.is_file():
+        try:
+            out.extend(yamlsafe.note_findings(yamlsafe.load_yaml(path, root)[1]))    # parsed once: cached
+        except ConfigError:                # pragma: no cover - read_settings_file reported it already
+            pass
+    return out
 
 
 def check_env(env: EnvDesired) -> list[Finding]:
@@ -166,7 +174,7 @@ def _check_refs(schema: Mapping) -> Iterator[_Problem]:
         if not ref.startswith("#"):
             yield _Problem("schema.bad_ref", f"$ref {ref!r} is not local; only references inside this schema "
                            "(#/definitions/…) are supported", path + ("$ref",))
-        elif ref != "#" and masking._resolve_ref(schema, ref) is None:
+        elif ref != "#" and not isinstance(masking.resolve_pointer(schema, ref), (Mapping, bool)):
             yield _Problem("schema.bad_ref", f"$ref {ref!r} does not resolve to a schema in this document",
                            path + ("$ref",))
 
@@ -231,6 +239,8 @@ def _value_findings(err: js_exceptions.ValidationError, vmap: SourceMap, schema:
         return [_finding("values.invalid", f"unexpected property {k!r}: the schema does not allow "
                          "additional properties", vmap, path + (k,), key=True) for k in extras]
     message = _masked_message(err, schema, secrets)
+    if not masking.is_sensitive(schema, path):
+        message += masking.safe_text(_yaml_hint(err, vmap, path), secrets)
     if err.validator in ("anyOf", "oneOf") and err.context and not masking.is_sensitive(schema, path):
         best = js_exceptions.best_match(err.context)
         message += f" (closest: {_masked_message(best, schema, secrets)})"
@@ -243,6 +253,28 @@ def _masked_message(err: js_exceptions.ValidationError, schema: Mapping, secrets
     if masking.is_sensitive(schema, tuple(err.absolute_path)):
         return _sensitive_message(err)
     return masking.safe_text(err.message, secrets)
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number"}
+
+
+def _yaml_hint(err: js_exceptions.ValidationError, vmap: SourceMap, path: JsonPath) -> str:
+    """For a plain scalar YAML 1.1 would have read as a boolean/number: how to write what was meant."""
+    if not isinstance(err.instance, str) or err.validator not in ("type", "enum", "const"):
+        return ""
+    note = next((n for n in vmap.notes if n.path == path and not n.key), None)
+    if note is None:
+        return ""
+    if err.validator == "type":
+        wanted = err.validator_value if isinstance(err.validator_value, list) else [err.validator_value]
+    else:
+        allowed = err.validator_value if err.validator == "enum" else [err.validator_value]
+        wanted = [_JSON_TYPES[type(v)] for v in allowed if type(v) in _JSON_TYPES]
+    for expected in wanted:
+        hint = yamlsafe.schema_hint(note.text, expected)
+        if hint:
+            return f" ({hint})"
+    return ""
 
 
 def _sensitive_message(err: js_exceptions.ValidationError) -> str:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ from typing import Any
 import yaml
 
 from reconciler.errors import ConfigError
-from reconciler.model import JsonPath, SourceMap
+from reconciler.model import Finding, JsonPath, Severity, SourceMap, YamlNote, format_path
 
 #: Largest YAML file we read, in bytes.
 MAX_BYTES = 1024 * 1024
@@ -51,7 +52,16 @@ MAX_NODES = 200_000
 #: Deepest nesting we accept (keeps recursion far from Python's limit).
 MAX_DEPTH = 100
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Composes only; every untagged plain scalar gets the tag ``_PLAIN`` so we resolve it (YAML 1.2)."""
+
+    def resolve(self, kind, value, implicit):  # noqa: ANN001, ANN201 - PyYAML's signature
+        if kind is yaml.ScalarNode and implicit[0]:
+            return _PLAIN
+        return super().resolve(kind, value, implicit)
 
 _T = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_T}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -124,8 +134,8 @@ def parse_yaml(text: str, file: str, *, require_mapping: bool = True) -> tuple[A
     key = (text, require_mapping)
     hit = _PARSED.get(key)
     if hit is not None:
-        data_json, lines, key_lines = hit
-        return json.loads(data_json), SourceMap(file=file, lines=lines, key_lines=key_lines)
+        data_json, lines, key_lines, notes = hit
+        return json.loads(data_json), SourceMap(file=file, lines=lines, key_lines=key_lines, notes=notes)
     data, smap = _parse_uncached(text, file, require_mapping=require_mapping)
     try:
         data_json = json.dumps(data)
@@ -133,12 +143,12 @@ def parse_yaml(text: str, file: str, *, require_mapping: bool = True) -> tuple[A
         return data, smap
     if len(_PARSED) >= _PARSE_CACHE_SIZE:
         _PARSED.pop(next(iter(_PARSED)))
-    _PARSED[key] = (data_json, smap.lines, smap.key_lines)
+    _PARSED[key] = (data_json, smap.lines, smap.key_lines, smap.notes)
     return data, smap
 
 
-#: text -> (data as JSON text, lines, key_lines); errors are not cached (they carry the file name).
-_PARSED: dict[tuple[str, bool], tuple[str, Any, Any]] = {}
+#: text -> (data as JSON text, lines, key_lines, notes); errors are not cached (they carry the file name).
+_PARSED: dict[tuple[str, bool], tuple[str, Any, Any, Any]] = {}
 _PARSE_CACHE_SIZE = 512
 
 
@@ -155,7 +165,7 @@ def _parse_uncached(text: str, file: str, *, require_mapping: bool) -> tuple[Any
         _check_expansion(node, file)
     builder = _Builder(file)
     data = builder.build(node, ())
-    return data, SourceMap(file=file, lines=builder.lines, key_lines=builder.key_lines)
+    return data, SourceMap(file=file, lines=builder.lines, key_lines=builder.key_lines, notes=tuple(builder.notes))
 
 
 def _line(node: yaml.Node) -> int:
@@ -246,6 +256,8 @@ class _Builder:
         self.budget = MAX_NODES
         self.seen: set[int] = set()          # ids of nodes built once: a second visit is an alias
         self.stack: set[int] = set()         # ids on the current path: recursion guard
+        self.notes: list[YamlNote] = []
+        self.noted: set[int] = set()
 
     def error(self, message: str, node: yaml.Node, code: str) -> ConfigError:
         return ConfigError(message, file=self.file, line=_line(node), code=code)
@@ -265,7 +277,7 @@ class _Builder:
         self.stack.add(id(node))
         try:
             if isinstance(node, yaml.ScalarNode):
-                return self.scalar(node)
+                return self.scalar(node, path)
             if isinstance(node, yaml.SequenceNode):
                 self.check_tag(node, f"{_T}seq")
                 return [self.build(item, path + (i,), self.lines[path]) for i, item in enumerate(node.value)]
@@ -278,23 +290,30 @@ class _Builder:
         if node.tag != expected:
             raise self.error(f"tag {node.tag!r} is not allowed (plain YAML data only)", node, "yaml.tag")
 
-    def scalar(self, node: yaml.ScalarNode) -> Any:
-        if node.tag not in _SCALAR_TAGS:
-            raise self.error(f"tag {node.tag!r} is not allowed (plain YAML data only)", node, "yaml.tag")
-        if node.tag == f"{_T}timestamp" or node.tag == f"{_T}str":
-            return node.value                 # keep dates as written: values must be JSON
-        constructor = yaml.SafeLoader.yaml_constructors[node.tag]
-        return constructor(_SCALARS, node)
+    def scalar(self, node: yaml.ScalarNode, path: JsonPath) -> Any:
+        try:
+            if node.tag == _PLAIN:
+                value = resolve_plain(node.value)
+                message = ambiguity(node.value, value)
+                if message is not None and id(node) not in self.noted:      # an alias repeats its anchor
+                    self.noted.add(id(node))
+                    self.notes.append(YamlNote(self.lines.get(path, _line(node)), path, node.value, message))
+                return value
+            if node.tag in _SCALAR_TAGS:
+                return resolve_tagged(node.tag, node.value)
+        except ScalarError as exc:
+            raise self.error(str(exc), node, exc.code) from None
+        raise self.error(f"tag {node.tag!r} is not allowed (plain YAML data only)", node, "yaml.tag")
 
     def mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
         first_line: dict[str, int] = {}
         merged: list[yaml.MappingNode] = []
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG:
+            if _is_merge(key_node):
                 merged.extend(self.merge_sources(value_node))
                 continue
-            key = self.key(key_node)
+            key = self.key(key_node, path)
             if key in first_line:
                 raise self.error(f"duplicate key {key!r}: first defined at line {first_line[key]}, "
                                  f"again at line {_line(key_node)}", key_node, "yaml.duplicate_key")
@@ -308,11 +327,11 @@ class _Builder:
     def merge_into(self, out: dict[str, Any], source: yaml.MappingNode, path: JsonPath) -> None:
         self.budget -= 1
         for key_node, value_node in source.value:
-            if key_node.tag == _MERGE_TAG:
+            if _is_merge(key_node):
                 for nested in self.merge_sources(value_node):
                     self.merge_into(out, nested, path)
                 continue
-            key = self.key(key_node)
+            key = self.key(key_node, path)
             if key not in out:
                 self.key_lines[path + (key,)] = _line(key_node)
                 out[key] = self.build(value_node, path + (key,), _line(key_node))
@@ -326,20 +345,203 @@ class _Builder:
                 raise self.error("recursive alias: a node merges itself", item, "yaml.alias_limit")
         return list(nodes)
 
-    def key(self, node: yaml.Node) -> str:
+    def key(self, node: yaml.Node, parent: JsonPath) -> str:
         if not isinstance(node, yaml.ScalarNode):
             raise self.error("mapping keys must be plain strings, not lists or mappings", node,
                              "yaml.non_string_key")
-        if node.tag != f"{_T}str":
-            self.check_scalar_tag(node)
-            raise self.error(f"key {node.value!r} is not a string (JSON needs string keys); quote it",
-                             node, "yaml.non_string_key")
-        return node.value
-
-    def check_scalar_tag(self, node: yaml.ScalarNode) -> None:
-        if node.tag not in _SCALAR_TAGS:
+        if node.tag == f"{_T}str":
+            return node.value
+        if node.tag == _PLAIN:
+            try:
+                value = resolve_plain(node.value)
+            except ScalarError:
+                value = None
+            if isinstance(value, str):
+                message = ambiguity(node.value, value)
+                if message is not None:
+                    self.notes.append(YamlNote(_line(node), parent + (value,), node.value, message, True))
+                return value
+        elif node.tag not in _SCALAR_TAGS:
             raise self.error(f"tag {node.tag!r} is not allowed (plain YAML data only)", node, "yaml.tag")
+        raise self.error(f"key {node.value!r} is not a string (JSON needs string keys); quote it",
+                         node, "yaml.non_string_key")
+
+
+def _is_merge(node: yaml.Node) -> bool:
+    return node.tag == _MERGE_TAG or (node.tag == _PLAIN and node.value == "<<")
+
+
+def note_findings(smap: SourceMap, *, agent: str | None = None, env: str | None = None) -> list[Finding]:
+    """The ``yaml.ambiguous`` warnings of one parsed file, as findings."""
+    return [Finding(Severity.WARNING, "yaml.ambiguous", note.message, file=smap.file, line=note.line,
+                    path=format_path(note.path) or None, agent=agent, env=env) for note in smap.notes]
 
 
 # SafeConstructor's scalar constructors only read node.value; one shared instance serves them.
 _SCALARS = yaml.SafeLoader("")
+
+
+# ---- scalars: YAML 1.2 core, numbers only as JSON writes them ---------------------------------
+
+_PLAIN = "tag:reconciler:plain"           # what our resolver gives every untagged plain scalar
+_NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+_BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_JSON_INT = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+_JSON_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\Z")
+_OCT = re.compile(r"0o[0-7]+\Z")
+_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+# Explicit tags (``!!int 12``) take the YAML 1.2 core forms.
+_CORE_INT = re.compile(r"[-+]?[0-9]+\Z")
+_CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
+_NON_FINITE = re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z|\.(?:nan|NaN|NAN)\Z")
+#: YAML 1.1's booleans as PyYAML (the common 1.1 reader) has them: the spec's y/n are left out.
+_YAML11_BOOLS = {**{w: True for w in ("yes", "Yes", "YES", "on", "On", "ON")},
+                 **{w: False for w in ("no", "No", "NO", "off", "Off", "OFF")}}
+_YAML11 = yaml.resolver.Resolver()
+_TYPE_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", type(None): "null"}
+
+
+class ScalarError(ValueError):
+    """A scalar that cannot be JSON data: ``code`` is its ``yaml.*`` code."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def resolve_plain(text: str) -> Any:
+    """What an untagged plain scalar means here: YAML 1.2 core, numbers only in JSON's grammar.
+
+    ``true``/``false`` (and ``True``/``TRUE``/``False``/``FALSE``) are booleans; ``null``,
+    ``Null``, ``NULL``, ``~`` and nothing are null; ``-12``, ``3.5``, ``1e3`` (JSON
+    numbers) and ``0o17``/``0x1F`` are numbers; everything else is the string written.
+    Raises :class:`ScalarError` for ``.nan``/``.inf`` (not JSON numbers).
+    """
+    if text in _NULLS:
+        return None
+    if text in _BOOLS:
+        return _BOOLS[text]
+    if _JSON_INT.match(text):
+        return int(text)
+    if _JSON_FLOAT.match(text):
+        return float(text)
+    if _OCT.match(text):
+        return int(text[2:], 8)
+    if _HEX.match(text):
+        return int(text[2:], 16)
+    if _NON_FINITE.match(text):
+        raise ScalarError(f"{text} is not a JSON number (NaN and infinity cannot be sent); "
+                          "quote it for a string", "yaml.non_finite")
+    return text
+
+
+def yaml11_reading(text: str) -> Any:
+    """What a YAML 1.1 reader (PyYAML, many older tools) makes of a plain scalar; dates stay text."""
+    if text in _YAML11_BOOLS:
+        return _YAML11_BOOLS[text]
+    tag = _YAML11.resolve(yaml.ScalarNode, text, (True, False))
+    if tag in (f"{_T}str", f"{_T}timestamp"):
+        return _Date(text) if tag.endswith("timestamp") else text
+    node = yaml.ScalarNode(tag, text)
+    return yaml.SafeLoader.yaml_constructors[tag](_SCALARS, node)
+
+
+class _Date(str):
+    """A plain scalar YAML 1.1 reads as a date or timestamp."""
+
+
+def ambiguity(text: str, value: Any) -> str | None:
+    """The ``yaml.ambiguous`` message when YAML 1.1 reads plain ``text`` other than as ``value``."""
+    try:
+        old = yaml11_reading(text)
+    except (ValueError, TypeError, OverflowError):        # pragma: no cover - 1.1 constructors are total
+        return None
+    if type(old) is type(value) and old == value:
+        return None
+    if isinstance(value, str):
+        return (f"{_quote(text)} is read as the string {json.dumps(text, ensure_ascii=False)} (YAML 1.2); "
+                "quote it to make that explicit")
+    return (f"{text} is read as the {_TYPE_NAMES[type(value)]} {json.dumps(value)} (YAML 1.2); "
+            f"YAML 1.1 reads {_describe11(old)}: quote it if you mean the text")
+
+
+def _describe11(old: Any) -> str:
+    if isinstance(old, _Date):
+        return "a date"
+    if isinstance(old, str):
+        return f"the string {json.dumps(old, ensure_ascii=False)}"
+    return f"the {_TYPE_NAMES.get(type(old), 'value')} {json.dumps(old)}"
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def schema_hint(text: str, expected: str) -> str | None:
+    """For a value read as a string that fails ``type: expected``: how to write what was meant."""
+    old = yaml11_reading(text)
+    if expected == "boolean" and isinstance(old, bool):
+        return f"{_quote(text)} is a string; write {json.dumps(old)} for a boolean"
+    if expected in ("integer", "number") and isinstance(old, (int, float)) and not isinstance(old, bool):
+        digits = text.lstrip("+").replace("_", "")
+        if re.fullmatch(r"0[0-9]+", digits):
+            return (f"{_quote(text)} is a string; a number has no leading zero (write {int(digits, 10)}, "
+                    f"or 0o{digits.lstrip('0') or '0'} for octal)")
+        if _JSON_FLOAT.match(digits):
+            return f"{_quote(text)} is a string; write {digits} for a number"
+        return f"{_quote(text)} is a string (YAML 1.1 would have read {json.dumps(old)}); write the number you mean"
+    return None
+
+
+def resolve_tagged(tag: str, text: str) -> Any:
+    """A scalar with an explicit core tag (``!!int 12``); a literal the tag cannot take is a ScalarError."""
+    kind = tag[len(_T):]
+    if kind in ("str", "timestamp"):
+        return text                        # dates stay as written: values must be JSON
+    if kind == "null":
+        if text in _NULLS:
+            return None
+    elif kind == "bool":
+        if text in _BOOLS:
+            return _BOOLS[text]
+    elif kind == "int":
+        if _CORE_INT.match(text):
+            return int(text)
+        if _OCT.match(text):
+            return int(text[2:], 8)
+        if _HEX.match(text):
+            return int(text[2:], 16)
+    elif kind == "float":
+        if _NON_FINITE.match(text):
+            raise ScalarError(f"!!float {text} is not a JSON number (NaN and infinity cannot be sent)",
+                              "yaml.non_finite")
+        if _CORE_FLOAT.match(text) or _CORE_INT.match(text):
+            return float(text)
+    raise ScalarError(f"!!{kind} {_quote(text)}: not a valid {kind} literal (YAML 1.2 core); "
+                      "fix the value or drop the tag", "yaml.bad_literal")
+
+
+#: Texts a YAML 1.1 *or* 1.2 reader could take for something other than a string.
+def needs_quoting(text: str) -> bool:
+    """True when ``text`` written as a plain YAML scalar would not read back as that string.
+
+    Covers YAML 1.2 core resolution (as this module reads it, and as strict 1.2
+    readers do: ``+12``, ``0644``), the YAML 1.1 set (booleans ``yes``/``NO``/``off``,
+    base-60 ``17:30``, ``1_000``, dates, ``.inf``) and text plain style cannot hold
+    (leading/trailing spaces, indicators, ``: `` / `` #``, line breaks, an empty string).
+    For writers (import/export): quote whenever this says so.
+    """
+    if not isinstance(text, str) or text == "" or text != text.strip() or "\n" in text:
+        return True
+    try:
+        if not isinstance(resolve_plain(text), str):
+            return True
+    except ScalarError:
+        return True
+    if _CORE_INT.match(text) or _CORE_FLOAT.match(text.replace("_", "")) or text.startswith(("0o", "0x")):
+        return True
+    if ambiguity(text, text) is not None:
+        return True
+    if text[0] in "-?:,[]{}#&*!|>'\"%@`" or ": " in text or " #" in text or text.endswith(":"):
+        return True
+    return any(ord(c) < 0x20 or c in "\x7f\ufeff" for c in text)

@@ -105,7 +105,7 @@ def test_catastrophic_regex_in_policy_is_an_error_not_a_hang():
         rules:
           - id: evil
             paths: [name]
-            pattern: "^(a|aa)+$"
+            pattern: "^((a|aa)+)\\\\1$"
         """)
     [finding] = found
     assert finding.code == "policy.regex_timeout"

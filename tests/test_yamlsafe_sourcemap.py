@@ -22,7 +22,7 @@ sites:                   # line 2
 expires: 2025-01-31      # line 8
 empty:
 ratio: 1.5
-flag: yes
+flag: true
 """
 
 
@@ -121,4 +121,4 @@ def test_size_limit_is_checked_before_reading(tmp_path: Path) -> None:
 
 def test_uses_libyaml_when_available() -> None:
     if yaml.__with_libyaml__:
-        assert yamlsafe._Loader is yaml.CSafeLoader
+        assert issubclass(yamlsafe._Loader, yaml.CSafeLoader)

@@ -65,6 +65,7 @@ def load_policies(root: Path) -> PolicySet:
         except ConfigError as exc:
             findings.append(_invalid(exc.message, exc.file or yamlsafe.relative_name(path, root), exc.line))
             continue
+        findings.extend(yamlsafe.note_findings(smap))
         policy, problems = parse_policy(data, smap)
         findings.extend(problems)
         if policy is not None:
