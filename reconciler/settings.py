@@ -297,7 +297,16 @@ def _pydantic_problem(err: Mapping[str, Any], smap: SourceMap) -> ConfigError:
         return ConfigError(f"unknown key {loc[-1]!r} in {parent}{_allowed(loc[:-1])}", file=smap.file,
                            line=smap.key_line_of(loc), code="settings.unknown_key")
     message = err["msg"].removeprefix("Value error, ")
+    expected = _PYDANTIC_TYPES.get(str(err["type"]).split("_")[0])
+    note = next((n for n in smap.notes if n.path == loc and not n.key), None)
+    hint = yamlsafe.schema_hint(note.text, expected) if note is not None and expected else None
+    if hint:
+        message += f" ({hint})"
     return ConfigError(f"{where}: {message}", file=smap.file, line=smap.line_of(loc), code="settings.invalid")
+
+
+#: pydantic error type prefix -> JSON type, for the YAML 1.1 hint ("'no' is a string; write false …").
+_PYDANTIC_TYPES = {"bool": "boolean", "int": "integer", "float": "number"}
 
 
 def _in_map(loc: tuple, smap: SourceMap) -> bool:
