@@ -284,3 +284,35 @@ def api_error_text(exc: Any, secrets: Iterable[Any], limit: int = 800) -> str:
     if full is None or not hasattr(exc, "describe"):
         return safe_text(str(exc), secrets, limit)
     return exc.describe(safe_text(full, secrets, limit))
+
+
+def live_only_keys(values: Mapping[str, Any], schema: Any) -> frozenset[str]:
+    """Top-level keys of ``values`` whose value holds a sensitive value anywhere inside it.
+
+    ``reconciler import`` leaves these keys out of ``values.yaml`` (the secret
+    stays in live only), and the planner does not count them as orphans when
+    ``values.yaml`` lacks them. One definition, so the two always agree.
+    """
+    if not isinstance(schema, Mapping) or not has_sensitive(schema) or not isinstance(values, Mapping):
+        return frozenset()
+    nodes = _expand(schema, [schema])
+    out: set[str] = set()
+    for key, value in values.items():
+        found: list[Any] = []
+        _collect(value, schema, _expand(schema, _children(nodes, key)), found)
+        if found:
+            out.add(key)
+    return frozenset(out)
+
+
+def may_hold_sensitive(schema: Any, key: str) -> bool:
+    """Whether top-level property ``key`` of ``schema`` is sensitive or has a sensitive part.
+
+    Validation uses it to accept a ``values.yaml`` that leaves such a key out
+    although the schema requires it: the value is kept in live only (see
+    :func:`live_only_keys`), and the planner checks the merged live page.
+    """
+    if not isinstance(schema, Mapping) or not has_sensitive(schema):
+        return False
+    nodes = _expand(schema, _children(_expand(schema, [schema]), key))
+    return any(_marked(n) or has_sensitive(n) for n in nodes)

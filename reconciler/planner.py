@@ -13,7 +13,8 @@ Per agent x environment in promotion order (DESIGN.md §1, §3):
    a failed read of the agent -> ``error`` with nothing to send;
 2. schema: canonical text equal -> nothing, else PUT the whole desired schema;
 3. variables: the PATCH holds only the top-level keys whose canonical text
-   differs; live keys the repository lacks are orphans (PATCH cannot delete);
+   differs; live keys the repository lacks are orphans (PATCH cannot delete),
+   except sensitive ones, which are kept in live only on purpose;
 4. prediction: the page after PUT + PATCH (live variables shallow-merged with
    the PATCH) must validate against the effective schema, else ``error`` —
    so an apply never meets REAL_TIME_CONFIG_INVALID_FOR_SCHEMA.
@@ -150,7 +151,7 @@ def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...],
     if desired.values is not None:
         patch = {k: v for k, v in desired.values.items()
                  if k not in page.variables or not canonical.equal(v, page.variables[k])}
-        orphans = tuple(sorted(set(page.variables) - set(desired.values)))
+        orphans = _orphans(page, desired.values, effective)
     mask_schemas = (effective, page.schema)
     base = dict(agent=desired.agent, env=desired.env, orphans=orphans, live_last_updated=page.last_updated,
                 sensitive_keys=memo.sensitive_keys(effective) | memo.sensitive_keys(page.schema))
@@ -167,6 +168,16 @@ def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...],
     return EnvPlan(status=Status.CHANGES, schema_put=schema_put, schema_diff=schema_diff,
                    variables_patch=patch, variables_diff=variables_diff,
                    masked_patch=_mask_many(patch, mask_schemas), warnings=warnings + notes, **base)
+
+
+def _orphans(page: LivePage, values: Mapping[str, Any], effective: Mapping[str, Any]) -> tuple[str, ...]:
+    """Live keys the repository lacks, except sensitive ones kept in live only (``reconciler import``
+    leaves those out of values.yaml on purpose: they are neither drift nor orphans)."""
+    extra = set(page.variables) - set(values)
+    if extra:
+        live_only = {k: page.variables[k] for k in extra}
+        extra -= masking.live_only_keys(live_only, effective) | masking.live_only_keys(live_only, page.schema)
+    return tuple(sorted(extra))
 
 
 def _mask_many(values: Mapping[str, Any], schemas: tuple[Mapping[str, Any], ...]) -> Mapping[str, Any]:

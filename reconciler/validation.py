@@ -15,7 +15,8 @@ Checks per agent x environment, each finding at file:line with a JSON path:
 - ``schema.regex_dialect``  (warning) a valid pattern that Python's ``re`` would match differently
                             (patterns are ECMA-262, Unicode mode: see :mod:`reconciler.regexguard`)
 - ``values.invalid``        values vs schema: ALL errors, at the offending value
-                            (the parent mapping for a missing required key)
+                            (the parent mapping for a missing required key; a missing
+                            top-level key that is sensitive is allowed: kept in live only)
 - ``values.regex_timeout``  a ``pattern`` search on a value exceeded its time bound
 
 Values are only checked when the environment's schema is in the repository and
@@ -217,6 +218,8 @@ def check_values(values: Any, vmap: SourceMap, schema: Mapping[str, Any]) -> lis
     secrets: Sequence[str] | None = None          # only needed to mask messages: found on the first error
     try:
         for err in validator.iter_errors(values):
+            if _kept_in_live(err, schema):
+                continue
             if secrets is None:
                 secrets = masking.sensitive_values(values, schema)
             out.extend(_value_findings(err, vmap, schema, secrets))
@@ -225,6 +228,16 @@ def check_values(values: Any, vmap: SourceMap, schema: Mapping[str, Any]) -> lis
                            masking.safe_text(str(exc).splitlines()[0], secrets or ()),
                            file=vmap.file, line=1))
     return sorted(out, key=lambda f: (f.line or 0, f.path or ""))
+
+
+def _kept_in_live(err: js_exceptions.ValidationError, schema: Mapping) -> bool:
+    """A required top-level key that is sensitive may be left out: its value is kept in live only
+    (``reconciler import`` writes it that way); the planner checks the merged live page instead."""
+    if err.validator != "required" or err.absolute_path or not isinstance(err.instance, Mapping):
+        return False
+    missing = [k for k in err.validator_value or () if isinstance(k, str) and k not in err.instance
+               and err.message == f"{k!r} is a required property"]
+    return bool(missing) and masking.may_hold_sensitive(schema, missing[0])
 
 
 def _value_findings(err: js_exceptions.ValidationError, vmap: SourceMap, schema: Mapping,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ DESIGN_COMMANDS = ("validate", "plan", "apply", "drift", "show", "watch", "impor
                    "schema policy", "emulator")
 
 
+@functools.cache
 def _commands() -> dict[str, Any]:
     """Every leaf command of the typer app, by its full name ("plan", "github comment")."""
     _register_commands()

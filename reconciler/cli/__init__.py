@@ -32,7 +32,7 @@ app = typer.Typer(
 )
 
 #: Command modules; each exposes ``register(app)``.
-_COMMAND_MODULES = ("validate", "plan", "policies", "emulator", "watch")
+_COMMAND_MODULES = ("validate", "plan", "policies", "emulator", "watch", "adopt", "connectors")
 
 
 def _version_callback(value: bool) -> None:
