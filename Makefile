@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## demo: validate, plan, apply and re-plan the example repository against the embedded emulator
+## demo: validate, plan, apply and re-plan the example repository against the embedded emulator, then the daemon
 demo: $(STAMP)
 	@echo "==> reconciler validate ."
 	$(BIN)/reconciler validate .
@@ -25,6 +25,8 @@ demo: $(STAMP)
 	$(BIN)/reconciler apply . --auto-approve --allow-large-change
 	@echo "==> reconciler plan . (in sync expected)"
 	$(BIN)/reconciler plan .
+	@echo "==> reconciler watch (the daemon) on a temporary copy: edit one value, watch it go live, stop it"
+	$(BIN)/python scripts/watch_demo.py
 
 ## test: the whole suite
 test: $(STAMP)
