@@ -212,6 +212,9 @@ class Daemon:
             round_.done.set()
             self._rounds.remove(round_)
             self.board.last_full_sync = time.time()
+            seconds = round(time.monotonic() - round_.created, 3)
+            self.log.info(f"full sync of {len(self.snapshot.agents) if self.snapshot else 0} agents finished "
+                          f"in {seconds:.2f}s", extra={"event": "full_sync", "seconds": seconds})
 
     async def _resync(self) -> None:
         """Every ``resync`` (+-10 % jitter, so replicas drift apart): every agent again, from a fresh read."""

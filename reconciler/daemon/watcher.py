@@ -20,15 +20,19 @@ file replaced by rename (which ends its inotify watch).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 import watchfiles
 
+_LOG = logging.getLogger("reconciler.daemon")
+
 DEBOUNCE_MS = 50
 STEP_MS = 20
 RECHECK_SECONDS = 0.5
+POLL_DELAY_MS = 1000
 WATCHED = ("configs", "policies", "reconciler.yaml")
 
 OnChange = Callable[[set[str] | None], None]
@@ -102,12 +106,21 @@ async def _watch_checkout(real: Path, on_change: OnChange, stop: asyncio.Event) 
     if not targets:
         await stop.wait()
         return
-    try:
-        async for batch in watchfiles.awatch(*targets, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop,
-                                             watch_filter=None, recursive=True, raise_interrupt=False,
-                                             ignore_permission_denied=True):
-            agents = agents_of({path for _, path in batch}, real)
-            if agents is None or agents:
-                on_change(agents)
-    except (FileNotFoundError, RuntimeError, OSError):
-        return
+    for polling in (False, True):
+        try:
+            async for batch in watchfiles.awatch(*targets, debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop,
+                                                 watch_filter=None, recursive=True, raise_interrupt=False,
+                                                 ignore_permission_denied=True, force_polling=polling,
+                                                 poll_delay_ms=POLL_DELAY_MS):
+                agents = agents_of({path for _, path in batch}, real)
+                if agents is None or agents:
+                    on_change(agents)
+            return
+        except FileNotFoundError:
+            return                                        # the checkout went away: the caller re-resolves
+        except (RuntimeError, OSError) as exc:
+            if polling:
+                raise
+            # e.g. the inotify watch limit (fs.inotify.max_user_watches) on a very large repository
+            _LOG.warning(f"native file watching failed ({type(exc).__name__}: {exc}); polling every "
+                         f"{POLL_DELAY_MS} ms instead", extra={"event": "watch_polling"})
