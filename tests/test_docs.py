@@ -159,8 +159,15 @@ def _connectors_doc() -> dict:
     return connectors.to_json(listing)
 
 
+def _watch_status_doc() -> dict:
+    from reconciler.daemon.sharding import Shard
+    from reconciler.daemon.status import Board
+    return Board(Shard(0, 1)).document()
+
+
 #: (section heading in docs/json-formats.md, sample document). Add a report here when you add one.
 JSON_REPORTS = {
+    "watch": ("`watch`: `GET /status`", _watch_status_doc),
     "validate": ("`validate`", _validate_doc),
     "plan": ("`plan`, `apply`, `drift`", lambda: _plan_doc("plan")),
     "drift": ("`plan`, `apply`, `drift`", lambda: _plan_doc("drift")),
