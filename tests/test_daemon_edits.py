@@ -109,3 +109,25 @@ def test_policy_change_replans_every_agent(tmp_path, emulator):
         err = watch.page(B, "sandbox")["last_error"]
         assert err["file"] == f"configs/{B}/sandbox/values.yaml" and err["line"] == 1
         assert v1_writes(emulator.requests()) == []
+
+
+def test_broken_settings_block_everything_until_fixed_and_a_removed_agent_is_forgotten(tmp_path, emulator):
+    root, watch = _ready(tmp_path, emulator)
+    with watch:
+        settings = root / "reconciler.yaml"
+        good = settings.read_text()
+        settings.write_text(good.replace("concurrency: 8", "concurrency: 8\nsurprise: true"))
+        for agent in (A, B):
+            page = watch.wait_page(agent, "sandbox", "error")
+        assert page["last_error"]["file"] == "reconciler.yaml" and page["last_error"]["code"] == "settings.unknown_key"
+        assert page["last_error"]["line"] == good.count("\n") + 1
+        assert watch.get("/healthz").status_code == 200
+        settings.write_text(good)
+        for agent in (A, B):
+            watch.wait_page(agent, "sandbox", "in_sync")
+        # An agent whose directory is removed drops out of the status; nothing live is deleted.
+        import shutil
+        shutil.rmtree(root / "configs" / B)
+        wait_until(lambda: {r["agent"] for r in watch.status()["results"]} == {A}, what=f"{B} forgotten")
+        assert emulator.peek(B, "sandbox")["variables"]["greeting"] == "Hello from sandbox"
+        assert v1_writes(emulator.requests()) == []

@@ -86,6 +86,7 @@ def test_status_masks_sensitive_values_and_page_renders(tmp_path, emulator):
         assert any(d.get("sensitive") for d in live["drift"] if d["path"] == "greeting")
         html = watch.get("/").text
         assert values("live")["greeting"] not in html
+        assert values("live")["greeting"] not in watch.text()          # nor in the logs
         assert 'http-equiv="refresh"' in html and "<script" not in html and "http" not in html.split("<body>")[1]
         assert 'data-agent="mask-a" data-env="live" data-status="drift"' in html
 
