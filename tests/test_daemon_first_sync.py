@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from importlib import resources
 
 import jsonschema
@@ -77,8 +78,13 @@ def test_status_masks_sensitive_values_and_page_renders(tmp_path, emulator):
     schema_path.write_text(schema_path.read_text().replace(
         "  greeting:\n    type: string\n", "  greeting:\n    type: string\n    x-sensitive: true\n"))
     emulator.seed("mask-a")
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "init"]):
+        subprocess.run(git + args, check=True, capture_output=True, timeout=60)
+    head = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, timeout=60).stdout.strip()
     with Watch(root) as watch:
         watch.wait_ready()
+        assert watch.status()["revision"] == head
         live = watch.page("mask-a", "live")
         assert live["status"] == "drift"
         text = json.dumps(watch.status())
@@ -92,7 +98,6 @@ def test_status_masks_sensitive_values_and_page_renders(tmp_path, emulator):
 
 
 def test_usage_errors_exit_1(tmp_path):
-    import subprocess
     import sys
 
     for args in (["--shard", "3/2"], ["--listen", "nowhere"], ["--resync", "soon"], ["--log-format", "xml"]):

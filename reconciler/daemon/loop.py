@@ -95,6 +95,7 @@ class Daemon:
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._workers: list[asyncio.Task] = []
+        self._exit_code = 0
 
     # -- start and stop ---------------------------------------------------------------------
 
@@ -116,9 +117,19 @@ class Daemon:
         self.ctx = Context(api=self.api, board=self.board, record=self.record, metrics=self.metrics, log=self.log,
                            snapshot=lambda: self.snapshot, record_changed=self._dirty.set)
         start = asyncio.create_task(self._start(settings.concurrency))
+        start.add_done_callback(self._start_finished)
         await self._stop.wait()
         await self._shutdown(start, server, server_task)
-        return 0
+        return self._exit_code
+
+    def _start_finished(self, task: asyncio.Task) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        message = str(exc) if isinstance(exc, errors.ReconcilerError) else f"unexpected {type(exc).__name__}"
+        self.log.error(f"could not start: {message}", extra={"event": "start_failed"})
+        self._exit_code = 1
+        self._stop.set()
 
     async def _serve(self):
         from reconciler.emulator import server as serving   # the same uvicorn set-up as `reconciler emulator`
@@ -292,13 +303,15 @@ class Daemon:
             new = await asyncio.to_thread(repository.load_agents, old, self.options.root, agents, self.options.shard)
             targets = {a for a in agents if self.options.shard.owns(a)}
         self.snapshot = new
-        self.board.revision = new.revision
         gone = set(old.agents) - set(new.agents)
         for round_ in list(self._rounds):
             round_.pending -= gone
             self._check_round(round_)
         for agent in sorted(targets):
             self.queue.add(agent, event_at=at)
+        # After the agents are queued: `git rev-parse` must not delay an edit going live.
+        self.board.revision = new.revision if everything else await asyncio.to_thread(repository.git_revision,
+                                                                                      new.real_root)
 
     async def _persister(self) -> None:
         path = self.options.state_path()

@@ -45,6 +45,8 @@ class Snapshot:
     """Desired content hash per managed agent x environment."""
     fingerprints: dict[str, str]
     global_fingerprint: str
+    by_agent: dict[str | None, tuple[Finding, ...]] = dataclasses.field(default_factory=dict)
+    """Findings grouped by agent (``None``: run-wide), so a one-agent pass never scans the fleet's."""
 
     @property
     def agents(self) -> tuple[str, ...]:
@@ -53,7 +55,7 @@ class Snapshot:
     def narrowed(self, agent: str) -> DesiredState:
         """The desired state of one agent (and the run-wide findings), for a one-agent plan."""
         agents = {agent: self.desired.agents[agent]} if agent in self.desired.agents else {}
-        findings = tuple(f for f in self.desired.findings if f.agent in (None, agent))
+        findings = self.by_agent.get(None, ()) + self.by_agent.get(agent, ())
         return DesiredState(root=self.desired.root, agents=agents, findings=findings)
 
 
@@ -107,7 +109,8 @@ def load_agents(snapshot: Snapshot, link: Path, agents: Iterable[str], shard: Sh
     else:
         run_wide = [f for f in snapshot.desired.findings if f.agent is None]
     desired = DesiredState(root=real, agents=kept, findings=tuple(run_wide + findings))
-    return _snapshot(real, snapshot.settings, desired, snapshot.policies, git_revision(real))
+    # The revision is refreshed by the caller off the critical path (a git process per edit is slow).
+    return _snapshot(real, snapshot.settings, desired, snapshot.policies, snapshot.revision)
 
 
 def changed_agents(old: Snapshot | None, new: Snapshot) -> tuple[str, ...] | None:
@@ -159,8 +162,11 @@ def _snapshot(real: Path, current: Settings, desired: DesiredState, policies: Po
     run_wide = [repr(current.environments), repr(policies.policies)] + \
                sorted(_finding_key(f) for f in desired.findings if f.agent is None)
     global_fp = hashlib.sha256("\n".join(run_wide).encode()).hexdigest()
+    grouped: dict[str | None, list[Finding]] = {}
+    for f in desired.findings:
+        grouped.setdefault(f.agent, []).append(f)
     return Snapshot(real, dataclasses.replace(current, root=real), desired, policies, revision, hashes,
-                    fingerprints, global_fp)
+                    fingerprints, global_fp, {k: tuple(v) for k, v in grouped.items()})
 
 
 def _finding_key(f: Finding) -> str:
