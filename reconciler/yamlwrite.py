@@ -22,14 +22,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-#: Words YAML 1.1 reads as booleans or null in some casing (quoted whatever their case).
-_RESERVED = frozenset({"y", "n", "yes", "no", "true", "false", "on", "off", "null", "~", "nan", "inf", "infinity"})
-#: Characters a plain string may hold after its first letter (no ':', '#', quotes at the start, etc.).
-_PLAIN_TAIL = re.compile(r"[A-Za-z0-9 _.,/()@'+%&!?=;-]*\Z")
+from reconciler import yamlsafe
+
 #: Line breaks other than \n and invisible marks: never written raw.
 _SPECIAL_BREAKS = frozenset("\r\x85\u2028\u2029\ufeff")
 
@@ -68,14 +65,18 @@ def _comment(text: str) -> str:
 
 
 def needs_quoting(text: str) -> bool:
-    """Whether ``text`` must be quoted to be read back as this very string by YAML 1.1 and 1.2 readers."""
-    if not text or text != text.strip() or text.lower() in _RESERVED:
-        return True
-    first = text[0]
-    if not (("A" <= first <= "Z") or ("a" <= first <= "z") or (first > "\x7f" and first.isalpha())):
-        return True                     # digits, signs, '.', indicators (- ? : , [ ] { } # & * ! | > ' " % @ `)
-    tail = "".join(c for c in text[1:] if not (c > "\x7f" and c.isalnum()))
-    return _PLAIN_TAIL.match(tail) is None
+    """Whether ``text`` must be quoted to be read back as this very string by YAML 1.1 and 1.2 readers.
+
+    The list of what a reader could take for something else is
+    :func:`reconciler.yamlsafe.needs_quoting` (one source of truth with the
+    reader and its ``yaml.ambiguous`` warnings); on top of it, a character
+    plain style cannot carry (control characters, odd line breaks) forces quotes.
+    """
+    try:
+        ambiguous = yamlsafe.needs_quoting(text)
+    except (KeyError, ValueError):      # e.g. "=" (YAML 1.1's value tag) trips the 1.1 lookup: quote it
+        ambiguous = True
+    return ambiguous or not all(_printable(c) and c != "\t" for c in text)
 
 
 def scalar(value: Any) -> str:
@@ -212,11 +213,11 @@ def _sequence(value: Sequence[Any], indent: int, out: list[str]) -> None:
 
 def _check(text: str, expected: Mapping[str, Any]) -> None:
     """Read the output back with the reconciler's own reader: it must give exactly ``expected``."""
-    from reconciler import yamlsafe
-
-    data, _ = yamlsafe.parse_yaml(text, "<written>")
+    data, smap = yamlsafe.parse_yaml(text, "<written>")
     if _exact(data) != _exact(expected):
         raise YamlWriteError("the YAML written does not read back as the same data (a bug in yamlwrite)")
+    if smap.notes:
+        raise YamlWriteError(f"the YAML written draws a warning: {smap.notes[0].message} (a bug in yamlwrite)")
 
 
 def _exact(value: Any) -> str:
