@@ -44,6 +44,8 @@ class AgentImport:
     """``<env>/<key>`` of every sensitive key left out."""
     error: str | None = None
     """Why nothing was written for this agent (unreadable, files exist, …)."""
+    warnings: tuple[str, ...] = ()
+    """E.g. a schema that holds a value under a sensitive property (written as live has it)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,14 @@ def page_files(agent: str, env: ClientEnv, schema: Mapping[str, Any], variables:
     return files, left_out
 
 
+def schema_secret_warning(agent: str, env: ClientEnv, schema: Mapping[str, Any]) -> str | None:
+    """A schema must be written as live has it (else plan would PUT it back), secrets in it included."""
+    if not masking.sensitive_values({}, schema):
+        return None
+    return (f"{repowrite.env_dir(agent, env)}/schema.yaml: a sensitive property carries a value in the schema "
+            "itself (const, default, enum or examples); it is written as live has it — move it out of the schema")
+
+
 def agent_files(live: LiveAgent, envs: Sequence[ClientEnv]) -> tuple[dict[str, str], list[str], list[str]]:
     """(files, environment directories written, ``env/key`` left out) for one agent. Pure."""
     files: dict[str, str] = {}
@@ -105,7 +115,9 @@ def write_agent(root: Path, live: LiveAgent, envs: Sequence[ClientEnv], *, force
         written = repowrite.write_files(root, files, force=force, replace_dirs=dirs)
     except ConfigError as exc:
         return AgentImport(live.agent, error=str(exc))
-    return AgentImport(live.agent, written=tuple(written), kept_in_live=tuple(left_out))
+    notes = (schema_secret_warning(live.agent, env, live.pages[env].schema) for env in envs if env in live.pages)
+    return AgentImport(live.agent, written=tuple(written), kept_in_live=tuple(left_out),
+                       warnings=tuple(n for n in notes if n))
 
 
 def import_live(root: Path, agents: Iterable[str], *, envs: Sequence[ClientEnv] = (), api_url: str | None = None,

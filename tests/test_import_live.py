@@ -210,3 +210,14 @@ def test_any_imported_page_plans_in_sync_with_no_writes(emulator, tmp_path_facto
     assert not planned.plan.has_changes and not planned.plan.has_errors
     assert all(r.orphans == () for r in planned.plan.results)
     assert emulator.stats()["total"] == 1              # the one GET; no write
+
+
+def test_a_secret_inside_the_schema_itself_is_flagged(emulator, tmp_path: Path) -> None:
+    schema = {"type": "object", "properties": {"token": {"type": "string", "writeOnly": True, "default": "d3f"}}}
+    emulator.seed("imp-w", pages={"sandbox": {"schema": schema, "variables": {"token": "t0k"}}})
+    root = tmp_path / "repo"
+    write_settings(root, emulator.url)
+    proc = cli(root, "import", "imp-w", ".", check_codes=(0,))
+    assert "sensitive property carries a value in the schema" in proc.stderr
+    assert "t0k" not in (root / "configs/imp-w/sandbox/values.yaml").read_text(encoding="utf-8")
+    cli(root, "plan", ".", check_codes=(0,))

@@ -111,6 +111,8 @@ def _print_agent(result: adoption.AgentImport) -> None:
     typer.echo(f"{result.agent}: wrote {', '.join(result.written)}")
     if result.kept_in_live:
         typer.echo(f"  kept in live only (sensitive, not written): {', '.join(result.kept_in_live)}")
+    for warning in result.warnings:
+        typer.echo(f"  warning: {warning}", err=True)
 
 
 def _validate(root: Path, agents: list[str]) -> None:
