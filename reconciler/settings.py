@@ -99,9 +99,15 @@ class _Strict(pydantic.BaseModel):
 
 
 class _ApiFile(_Strict):
-    url: str | None = None
-    region: Literal["us", "uk", "eu", "studio"] | None = None
-    timeout: float | None = pydantic.Field(default=None, gt=0, le=600)
+    model_config = pydantic.ConfigDict(title="api", json_schema_extra={
+        "description": "Where the Agents API is: set url or region, not both."})
+    url: str | None = pydantic.Field(default=None, description=(
+        "'local' (the embedded emulator, state in .reconciler/local.db) or an https:// base URL "
+        "(plain http only on loopback)."), json_schema_extra={"pattern": r"^(local|https?://\S+)$"})
+    region: Literal["us", "uk", "eu", "studio"] | None = pydantic.Field(
+        default=None, description="Region of the live API: us -> https://api.us.poly.ai.")
+    timeout: float | None = pydantic.Field(default=None, gt=0, le=600,
+                                           description="Seconds for connect/read/write of one request.")
 
     @pydantic.model_validator(mode="after")
     def _one_target(self) -> "_ApiFile":
@@ -111,8 +117,11 @@ class _ApiFile(_Strict):
 
 
 class _EnvFile(_Strict):
-    sync: SyncMode = pydantic.Field(default=SyncMode.AUTO)
-    selfHeal: bool = False
+    model_config = pydantic.ConfigDict(title="environment")
+    sync: SyncMode = pydantic.Field(default=SyncMode.AUTO, description=(
+        "Daemon only: auto applies, manual only reports."))
+    selfHeal: bool = pydantic.Field(default=False, description=(
+        "Daemon only: revert out-of-band edits (true) or report them as drift (false)."))
 
     @pydantic.field_validator("sync", mode="before")
     @classmethod
@@ -123,10 +132,17 @@ class _EnvFile(_Strict):
 
 
 class _SettingsFile(_Strict):
+    model_config = pydantic.ConfigDict(title="rtc-reconciler settings (reconciler.yaml)", json_schema_extra={
+        "description": "Settings of a config repository; flags and environment variables override them."})
     api: _ApiFile | None = None
-    environments: dict[str, _EnvFile] | None = None
-    concurrency: int | None = pydantic.Field(default=None, ge=1, le=256)
-    resync: Any = None                       # "60s", "5m", "1h", or seconds; checked below
+    environments: dict[str, _EnvFile] | None = pydantic.Field(
+        default=None, description="The managed environments; their order is the promotion order.",
+        json_schema_extra={"propertyNames": {"enum": list(ClientEnv.names())}, "minProperties": 1})
+    concurrency: int | None = pydantic.Field(default=None, ge=1, le=256, description="Agents reconciled at once.")
+    resync: Any = pydantic.Field(default=None, description=(
+        "Daemon full resync period: 60s, 5m, 1h, 1h30m or a number of seconds (at least 1)."),
+        json_schema_extra={"anyOf": [{"type": "number", "minimum": 1},
+                                     {"type": "string", "pattern": _DURATION.pattern}]})
 
     @pydantic.field_validator("resync")
     @classmethod

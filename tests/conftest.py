@@ -94,3 +94,24 @@ def emulator(emulator_server: str) -> Iterator[EmulatorHandle]:
         handle = EmulatorHandle(emulator_server, client)
         handle.reset()
         yield handle
+
+
+@pytest.fixture(scope="session")
+def fake_github_server() -> Iterator[str]:
+    """Base URL of the loopback fake GitHub REST API (tests/fake_github.py), one per xdist worker."""
+    import fake_github
+
+    server = ThreadedServer(fake_github.create_app()).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def fake_github(fake_github_server: str):
+    """The session's fake GitHub, reset (no pulls, issues, comments, requests or faults)."""
+    import fake_github as fake
+
+    with httpx.Client(base_url=fake_github_server, timeout=30) as client:
+        handle = fake.FakeGitHub(fake_github_server, client)
+        handle.reset()
+        yield handle

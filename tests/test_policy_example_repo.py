@@ -58,7 +58,7 @@ def test_breaking_a_live_phone_number_fails_validate_at_its_line(tmp_path, agent
     result = reconciler("validate", ".", cwd=repo)
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"configs/{agent}/live/values.yaml:{line}" in result.stdout + result.stderr
-    assert "policies/phone-numbers.yaml:8" in result.stdout + result.stderr      # the rule, too
+    assert "policies/phone-numbers.yaml:9" in result.stdout + result.stderr      # the rule, too
 
     report = json.loads(reconciler("validate", ".", "--format", "json", cwd=repo).stdout)
     findings = [f for f in _all_findings(report) if f.get("code") == "policy.e164"]
@@ -66,7 +66,7 @@ def test_breaking_a_live_phone_number_fails_validate_at_its_line(tmp_path, agent
     [finding] = findings
     assert (finding["file"], finding["line"], finding["agent"], finding["env"]) == (
         f"configs/{agent}/live/values.yaml", line, agent, "live")
-    assert (finding["rule_file"], finding["rule_line"], finding["severity"]) == ("policies/phone-numbers.yaml", 8,
+    assert (finding["rule_file"], finding["rule_line"], finding["severity"]) == ("policies/phone-numbers.yaml", 9,
                                                                                  "error")
 
 
@@ -95,7 +95,7 @@ def test_policies_command_lists_rules_and_waivers(tmp_path):
     text = reconciler("policies", ".", "--today", "2027-01-01", cwd=repo)
     assert text.returncode == 0, text.stderr
     assert "phone-numbers  [error]" in text.stdout
-    assert "rule e164 (line 8) [error, value rule]" in text.stdout
+    assert "rule e164 (line 9) [error, value rule]" in text.stdout
     assert "expires 2026-12-31 (EXPIRED); Number porting, OPS-1234" in text.stdout
     data = json.loads(reconciler("policies", ".", "--format", "json", "--today", "2026-01-01", cwd=repo).stdout)
     phones = next(p for p in data["policies"] if p["name"] == "phone-numbers")

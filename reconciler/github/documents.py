@@ -1,0 +1,152 @@
+"""Reading the files a workflow hands to ``reconciler github …``.
+
+Three kinds, told apart by their own keys, never by file name:
+
+- a report of ``plan``/``apply``/``drift --format json`` (``"format_version": 1,
+  "command": …, "results": [...]``);
+- a saved plan (``"kind": "rtc-reconciler-plan"``, written by ``plan
+  --save-plan``), whose ``results`` have the same shape as the report's;
+- a ``validate --format json`` report (``"command": "validate", "errors",
+  "warnings"``).
+
+Everything in them is already masked by the command that wrote them; this
+module only checks the shape and turns items back into the model's values
+(:class:`~reconciler.model.Finding`, :class:`~reconciler.plan.DiffItem`) so the
+renderers can reuse the reports' wording. Keys added later (issue 9's
+``cause``, ``changed_since``, ``live_last_updated``) are read when present and
+never required.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import ConfigError
+from reconciler.model import Finding, Severity
+from reconciler.plan import DiffItem, DiffKind
+
+FORMAT_VERSION = 1
+PLAN_KIND = "rtc-reconciler-plan"
+#: A result whose status says "live differs"; issue 9 may spell drift either way.
+CHANGED_STATUSES = ("changes", "drift")
+_FINDING_FIELDS = ("file", "line", "path", "agent", "env", "policy", "rule", "rule_file", "rule_line", "waived")
+
+
+@dataclass(frozen=True)
+class Report:
+    """A plan/apply/drift report or a saved plan, as the comment and the issue need it."""
+
+    file: str
+    command: str               # "plan", "apply", "drift" ("plan" for a saved plan)
+    saved_plan: bool
+    target: str
+    results: tuple[Mapping[str, Any], ...]
+    findings: tuple[Finding, ...]
+    changed_since: str | None
+    revision: str | None       # the saved plan's repository revision, when recorded
+
+    def count(self, *statuses: str) -> int:
+        return sum(1 for r in self.results if r.get("status") in statuses)
+
+    @property
+    def has_errors(self) -> bool:
+        return self.count("error", "skipped") > 0 or any(f.blocks for f in self.findings)
+
+
+@dataclass(frozen=True)
+class ValidateReport:
+    file: str
+    errors: tuple[Finding, ...]
+    warnings: tuple[Finding, ...]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors)
+
+
+def read_report(path: Path) -> Report:
+    """A JSON report or a saved plan; anything else is a :class:`ConfigError` naming the file."""
+    data = _load(path)
+    saved = data.get("kind") == PLAN_KIND
+    if not saved and data.get("command") not in ("plan", "apply", "drift"):
+        raise _bad(path, "not a plan/apply/drift JSON report nor a saved plan (reconciler plan --save-plan)")
+    results = data.get("results")
+    if not isinstance(results, list) or not all(isinstance(r, Mapping) and "agent" in r and "env" in r
+                                                for r in results):
+        raise _bad(path, "'results' must be a list of {agent, env, status, …}")
+    repository = data.get("repository") if isinstance(data.get("repository"), Mapping) else {}
+    return Report(file=str(path), command="plan" if saved else data["command"], saved_plan=saved,
+                  target=str(data.get("target") or "?"), results=tuple(results),
+                  findings=tuple(finding(f) for f in _list(data, "findings")),
+                  changed_since=_str(data.get("changed_since")), revision=_str(repository.get("revision")))
+
+
+def read_validate(path: Path) -> ValidateReport:
+    data = _load(path)
+    if data.get("command") != "validate":
+        raise _bad(path, "not a validate JSON report (reconciler validate --format json)")
+    return ValidateReport(file=str(path), errors=tuple(finding(f) for f in _list(data, "errors")),
+                          warnings=tuple(finding(f) for f in _list(data, "warnings")))
+
+
+def finding(data: Mapping[str, Any]) -> Finding:
+    """A finding from its JSON form (``Finding.to_json``); unknown keys are ignored."""
+    severity = Severity.ERROR if data.get("severity") == "error" else Severity.WARNING
+    extra = {k: data.get(k) for k in _FINDING_FIELDS if data.get(k) is not None}
+    return Finding(severity=severity, code=str(data.get("code", "?")), message=str(data.get("message", "")),
+                   **extra)
+
+
+def diff_item(data: Mapping[str, Any]) -> DiffItem:
+    """A diff item from its JSON form (``DiffItem.to_json``)."""
+    kind = DiffKind(data.get("kind", "changed")) if data.get("kind") in DiffKind.__members__.values() \
+        else DiffKind.CHANGED
+    return DiffItem(path=str(data.get("path", "")), kind=kind, live=data.get("live"),
+                    desired=data.get("desired"), sensitive=bool(data.get("sensitive", False)))
+
+
+def diff_items(result: Mapping[str, Any], part: str) -> list[DiffItem]:
+    """The ``schema`` or ``variables`` diff of one result."""
+    section = result.get(part) if isinstance(result.get(part), Mapping) else {}
+    return [diff_item(d) for d in section.get("diff") or () if isinstance(d, Mapping)]
+
+
+def differs(result: Mapping[str, Any]) -> bool:
+    """Live differs from the repository: a changed status, or any diff (an error page can differ too)."""
+    return result.get("status") in CHANGED_STATUSES or bool(diff_items(result, "schema")
+                                                            or diff_items(result, "variables"))
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read it: {exc.strerror}", file=str(path), code="github.report") from None
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise _bad(path, f"not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise _bad(path, "not a JSON object")
+    version = data.get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise _bad(path, f"format_version {version} is newer than this reconciler reads ({FORMAT_VERSION}); "
+                         "upgrade rtc-reconciler")
+    return data
+
+
+def _list(data: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = data.get(key)
+    return [item for item in value if isinstance(item, Mapping)] if isinstance(value, list) else []
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _bad(path: Path, why: str) -> ConfigError:
+    return ConfigError(why, file=str(path), code="github.report")
