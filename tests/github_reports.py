@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from planner_cases import SB, SETTINGS, LV, PR, desired_state, env_desired, live_agent
+from planner_cases import LV, PR, SB, SETTINGS, desired_state, env_desired, live_agent
 
 from reconciler import planner
 from reconciler.report import json as json_report
@@ -23,14 +23,15 @@ CANARY = "s3cr3t-CANARY-token"
 
 
 def plan_document(agents: dict[str, str], *, command: str = "plan", live_greeting: str = "Hello",
-                  note_size: int = 0) -> dict[str, Any]:
-    """One report: each agent's desired greeting vs a live "Hello" (equal -> in sync)."""
+                  note_size: int = 0, changed_envs: tuple = (SB, PR, LV)) -> dict[str, Any]:
+    """One report: each agent's desired greeting (in ``changed_envs``) vs a live "Hello" (equal -> in sync)."""
     envs, live = [], {}
     for agent, greeting in agents.items():
-        vals = {"greeting": greeting, "api_token": CANARY}
-        if note_size:
-            vals["note"] = f"{agent} " + "x" * note_size
-        envs += [env_desired(agent, env, SCHEMA, dict(vals)) for env in (SB, PR, LV)]
+        for env in (SB, PR, LV):
+            vals = {"greeting": greeting if env in changed_envs else live_greeting, "api_token": CANARY}
+            if note_size:
+                vals["note"] = f"{agent} " + "x" * note_size
+            envs.append(env_desired(agent, env, SCHEMA, vals))
         live[agent] = live_agent(agent, {env: (SCHEMA, {"greeting": live_greeting, "api_token": CANARY})
                                          for env in (SB, PR, LV)})
     plan = planner.plan(desired_state(*envs), live, SETTINGS, target="https://api.us.poly.ai")

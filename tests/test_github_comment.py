@@ -7,6 +7,7 @@ fork case and the token checks run as a subprocess in test_github_cli.py.
 from __future__ import annotations
 
 import asyncio
+import re
 
 import github_reports as reports
 import pytest
@@ -197,3 +198,26 @@ def test_report_of_the_wrong_kind_is_a_clear_error(tmp_path):
     newer = dict(reports.plan_document({"a": "b"}), format_version=2)
     with pytest.raises(ConfigError, match="format_version 2 is newer"):
         documents.read_report(reports.write(tmp_path / "n.json", newer))
+
+
+def test_readme_example_comment_matches_what_is_rendered(tmp_path):
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- section:github -->")[1].split("<!-- /section:github -->")[0]
+    example = section.split("````markdown\n")[1].split("````")[0]
+    doc = reports.plan_document({"acme-support": "Hi there"}, changed_envs=(reports.SB,))
+    body = comment.compose(comment.CommentInput(report=documents.read_report(reports.write(tmp_path / "p.json", doc)),
+                                                changed_since="main"), ctx_for(_Fake()))
+    for line in ("| agent | sandbox | pre-release | live |", "|---|---|---|---|", "# variables: PATCH greeting",
+                 '! greeting: "Hello" → "Hi there"',
+                 "<details><summary><code>acme-support</code> / <b>sandbox</b>: 📝 changes</summary>",
+                 "### 📝 reconciler plan · `https://api.us.poly.ai`"):
+        assert line in example and line in body, line
+    assert re.search(r"Commit `\w{12}` · Scope: agents changed since `main` · \[workflow run\]\(", body)
+    assert re.search(r"Commit `\w{12}` · Scope: agents changed since `main` · \[workflow run\]\(", example)
+
+
+class _Fake:
+    repo = "acme/configs"
+    url = "http://127.0.0.1:9"
