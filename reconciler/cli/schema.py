@@ -5,36 +5,39 @@ Thin: the schemas live in :mod:`reconciler.schemas`. Exit 0.
 
 from __future__ import annotations
 
-import enum
-from typing import Annotated
-
 import typer
 
+schema_app = typer.Typer(name="schema", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
+                         help="Print the JSON Schema (Draft 7) of reconciler.yaml or of a policy file.")
 
-class SchemaName(enum.StrEnum):
-    SETTINGS = "settings"
-    POLICY = "policy"
-
-
-def schema_command(name: Annotated[SchemaName, typer.Argument(
-        metavar="settings|policy", help="settings: reconciler.yaml; policy: policies/*.yaml.")]) -> None:
-    """Print the JSON Schema (Draft 7) of reconciler.yaml or of a policy file.
-
-    Editors that speak the YAML language server use it through a first line
-    such as  # yaml-language-server: $schema=schemas/reconciler.schema.json
-    """
-    from reconciler import schemas
-
-    typer.echo(schemas.render(name.value), nl=False)
-
-
-_EPILOG = """
+_EDITORS = """
 \b
-Examples:
-  reconciler schema settings > schemas/reconciler.schema.json
-  reconciler schema policy > schemas/policy.schema.json
+Editors that use the YAML language server read it through a first line such as
+  # yaml-language-server: $schema=schemas/reconciler.schema.json
+\b
+Example:
+  reconciler schema {name} > {copy}
 """
 
 
+def _print(name: str) -> None:
+    from reconciler import schemas
+
+    typer.echo(schemas.render(name), nl=False)
+
+
+@schema_app.command("settings", epilog=_EDITORS.format(name="settings", copy="schemas/reconciler.schema.json"))
+def settings_command() -> None:
+    """Print the JSON Schema of reconciler.yaml (generated from the settings model)."""
+    _print("settings")
+
+
+@schema_app.command("policy", epilog=_EDITORS.format(name="policy", copy="schemas/policy.schema.json"))
+def policy_command() -> None:
+    """Print the JSON Schema of a policy file (policies/*.yaml)."""
+    _print("policy")
+
+
 def register(app: typer.Typer) -> None:
-    app.command("schema", epilog=_EPILOG)(schema_command)
+    """Add the ``schema`` command group."""
+    app.add_typer(schema_app, name="schema")
