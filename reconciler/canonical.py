@@ -18,11 +18,14 @@ Rules (pinned by ``tests/test_planner_canonical.py``):
 - YAML-only scalars have one JSON spelling: dates and datetimes (which a YAML
   1.1 loader may produce from an unquoted ``2024-01-01``) become ISO 8601
   strings, tuples become arrays.
-- In a JSON Schema, arrays whose order cannot change validation are sorted:
-  ``required`` (a set of names), ``enum`` (a set of allowed values) and
-  ``type`` (a set of type names). Only at keyword positions: a property that is
-  *named* ``required`` is left alone, and order-carrying arrays (tuple
-  ``items``, ``allOf``/``anyOf``/``oneOf``, ``examples``) keep their order.
+- In a JSON Schema, arrays whose order cannot change validation or display are
+  sorted: ``required`` (a set of names) and ``type`` (a set of type names).
+  Only at keyword positions: a property that is *named* ``required`` is left
+  alone, and order-carrying arrays (tuple ``items``, ``allOf``/``anyOf``/
+  ``oneOf``, ``examples``) keep their order. ``enum`` keeps its order too: it
+  does not change validation, but it is the order of the dropdown in the
+  Configuration Builder, so a reorder is a change (shown as a reorder, see
+  :mod:`reconciler.diff`).
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-#: Schema keywords whose array value is a set: order is irrelevant for validation.
-UNORDERED_KEYWORDS = frozenset({"required", "enum", "type"})
+#: Schema keywords whose array value is a set: order is irrelevant for validation and display.
+#: (``enum`` is not one: its order is the order of a dropdown in the Configuration Builder.)
+UNORDERED_KEYWORDS = frozenset({"required", "type"})
 
 #: Schema keywords whose value is a mapping of name -> subschema.
 _SCHEMA_MAPS = frozenset({"properties", "patternProperties", "definitions", "$defs"})

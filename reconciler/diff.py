@@ -3,7 +3,8 @@
 Called by the planner only when the canonical texts differ (its fast path
 never reaches this module). Both sides are put in canonical form first
 (:mod:`reconciler.canonical`), so key order, ``1`` vs ``1.0`` and — for schemas —
-the order of ``required``/``enum``/``type`` never show up; a JSON type change
+the order of ``required``/``type`` never show up (an ``enum`` whose items only
+moved is one ``changed`` item with ``reordered=True``: it is a dropdown's order); a JSON type change
 (``1`` → ``true``, ``"1"`` → ``1``, ``null`` → ``{}``) is always reported as
 ``changed``. deepdiff runs with ``ignore_order=False``: ignoring order would hide
 ``1`` → ``true`` inside lists and is slow on long lists.
@@ -84,7 +85,26 @@ def diff_schemas(live: Any, desired: Any) -> tuple[DiffItem, ...]:
     live_c, desired_c = canonical.canonical_schema(live), canonical.canonical_schema(desired)
     schemas = tuple(s for s in (live_c, desired_c) if isinstance(s, Mapping))
     return _items(live_c, desired_c, lambda path: _schema_path_sensitive(schemas, path),
-                  lambda doc: _mask_schema_doc(doc, schemas))
+                  lambda doc: _mask_schema_doc(doc, schemas), group=_enum_prefix)
+
+
+def _enum_prefix(path: JsonPath) -> JsonPath | None:
+    """``properties.size.enum`` for any path inside an ``enum`` array (items that may only have moved)."""
+    for i in range(len(path) - 1):
+        if path[i] == "enum" and isinstance(path[i + 1], int):
+            return path[:i + 1]
+    return None
+
+
+def _at(doc: Any, path: JsonPath) -> Any:
+    for part in path:
+        doc = _step(doc, part)
+    return doc
+
+
+def _is_reorder(live: Any, desired: Any) -> bool:
+    return (isinstance(live, list) and isinstance(desired, list) and live != desired
+            and sorted(map(canonical.canonical_text, live)) == sorted(map(canonical.canonical_text, desired)))
 
 
 def _schemas(schema: SchemaArg) -> tuple[Mapping[str, Any], ...]:
@@ -95,16 +115,27 @@ def _schemas(schema: SchemaArg) -> tuple[Mapping[str, Any], ...]:
     return tuple(s for s in schema if isinstance(s, Mapping))
 
 
-def _items(live: Any, desired: Any, is_sensitive, mask_doc) -> tuple[DiffItem, ...]:
+def _items(live: Any, desired: Any, is_sensitive, mask_doc, group=None) -> tuple[DiffItem, ...]:
+    """Diff items; ``group(path)`` names a list whose items may only have moved (one "reordered" item)."""
     tree = _deepdiff(live, desired)
     shown_live, shown_desired = mask_doc(live), mask_doc(desired)
     items = []
+    reorders: set[JsonPath] = set()
     for report_type, levels in tree.items():
         kind = _KINDS.get(report_type)
         if kind is None:          # repetition/set reports cannot occur without ignore_order
             continue
         for level in levels:
             path: JsonPath = tuple(level.path(output_format="list"))
+            prefix = group(path) if group else None
+            if prefix is not None and _is_reorder(_at(live, prefix), _at(desired, prefix)):
+                if prefix not in reorders:
+                    reorders.add(prefix)
+                    sensitive = is_sensitive(prefix + (0,))
+                    items.append(DiffItem(path=format_path(prefix), kind=DiffKind.CHANGED, sensitive=sensitive,
+                                          reordered=True, live=_shown(shown_live, prefix, sensitive),
+                                          desired=_shown(shown_desired, prefix, sensitive)))
+                continue
             sensitive = is_sensitive(path)
             items.append(DiffItem(
                 path=format_path(path), kind=kind, sensitive=sensitive,

@@ -5,6 +5,10 @@ One run, in one direction (STYLE "the flow runs one way")::
     settings -> validate_repository -> select agents -> fetch_live (ONE GET per agent)
              -> planner.plan -> policy.check_plan -> [approve live] -> executor.apply_plan
 
+Variants: ``run_drift`` (read-only planner, no change rules, causes from git),
+``write_plan_file`` (``plan --save-plan``) and ``run_apply_saved``
+(``apply --plan``: plan again, compare with the file, write only if nothing moved).
+
 Called by ``reconciler.cli.plan`` (and usable from the daemon or a script).
 Loading, validating, planning, policy, HTTP and rendering belong to their own
 modules; this one only wires them and decides which agents a run covers
@@ -21,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
-from reconciler import errors, executor
+from reconciler import errors, executor, loader
 from reconciler.model import ClientEnv, DesiredState, LiveAgent
 from reconciler.plan import ApplyResult, Plan
 from reconciler.settings import Settings
@@ -64,14 +68,94 @@ class Planned:
     desired: DesiredState
     planned_at: float
     """``time.monotonic()`` just before live state was read."""
+    read_at: str = ""
+    """Wall-clock time (ISO 8601 UTC) just before live state was read: a report's ``created_at``."""
+    file_hashes: Mapping[str, str] | None = None
+    """SHA-256 of every file the plan read (``plan --save-plan`` asks for them), else None."""
 
 
-def run_plan(root: Path | str, options: RunOptions = RunOptions(), *, progress: Progress | None = None) -> Planned:
-    """validate + read live + diff + policies: the ``plan`` and ``drift`` commands."""
+def run_plan(root: Path | str, options: RunOptions = RunOptions(), *, progress: Progress | None = None,
+             hash_files: bool = False) -> Planned:
+    """validate + read live + diff + policies: the ``plan`` command.
+
+    ``hash_files``: also hash every file the plan read (for a saved plan).
+    """
+    async def go() -> Planned:
+        settings, desired, agents = prepare(Path(root), options)
+        hashes = loader.file_hashes(Path(root), agents) if hash_files else None
+        async with _client(settings) as api:
+            planned = await plan_with(api, settings, desired, agents, options, progress=progress)
+        return dataclasses.replace(planned, file_hashes=hashes)
+    return asyncio.run(go())
+
+
+def run_drift(root: Path | str, options: RunOptions = RunOptions(), *, progress: Progress | None = None) -> Planned:
+    """The read-only drift report: every page compared (errors keep their diff), no change rules, causes.
+
+    Blast radius and other change rules limit *writes*; a report writes
+    nothing, so they are not evaluated (``--allow-large-change`` means nothing here).
+    """
+    from reconciler import drift
+
     async def go() -> Planned:
         settings, desired, agents = prepare(Path(root), options)
         async with _client(settings) as api:
-            return await plan_with(api, settings, desired, agents, options, progress=progress)
+            planned = await plan_with(api, settings, desired, agents, options, progress=progress, read_only=True)
+        return dataclasses.replace(planned, plan=drift.with_causes(planned.plan, desired, Path(root)))
+    return asyncio.run(go())
+
+
+def write_plan_file(planned: Planned, path: Path, options: RunOptions) -> None:
+    """``plan --save-plan FILE``: the plan file of :mod:`reconciler.planfile` (no sensitive value in it)."""
+    from reconciler import gitinfo, planfile
+    from reconciler.report.common import RunInfo
+
+    key = planfile.plan_key(planned.settings, create=True)
+    info = RunInfo(created_at=planned.read_at, changed_since=options.changed_since)
+    doc = planfile.build(planned.plan, key=key, info=info, file_hashes=planned.file_hashes or {},
+                         revision=gitinfo.revision(planned.settings.root),
+                         allow_large_change=options.allow_large_change)
+    planfile.write(path, doc)
+
+
+def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = RunOptions(), *,
+                    approve_live: ApproveLive | bool = False, progress: Progress | None = None) -> ApplyResult:
+    """``apply --plan FILE``: re-read the repository and every page; write only if nothing moved.
+
+    Refusals (another target, a newer format, a corrupt or edited file) raise
+    :class:`~reconciler.planfile.PlanFileError`; anything that moved raises
+    :class:`~reconciler.planfile.StalePlanError` listing every difference.
+    Both happen before the first write, so a refused plan sends nothing.
+    """
+    from reconciler import planfile, settings as settings_module, validation
+
+    started = time.monotonic()
+    saved = planfile.load(plan_file)
+    root = Path(root)
+    settings = settings_module.load_settings(root, api_url=options.api_url, concurrency=options.concurrency)
+    planfile.check_target(saved, "local" if settings.api.is_local else settings.api.url.rstrip("/"))
+    key = planfile.plan_key(settings, create=False)
+    planfile.verify_signature(saved, key)
+    envs = tuple(ClientEnv(e) for e in saved.envs)
+    replay = dataclasses.replace(options, agents=saved.agents, envs=envs, changed_since=None,
+                                 allow_large_change=saved.allow_large_change)
+
+    async def go() -> ApplyResult:
+        known = set(loader.agent_names(root))
+        desired = validation.validate_repository(root, agents=[a for a in saved.agents if a in known] or None,
+                                                  envs=envs or None, today=options.today)
+        hashes = loader.file_hashes(root, saved.agents)
+        agents = tuple(a for a in saved.agents if a in desired.agents)
+        async with _client(settings) as api:
+            planned = await plan_with(api, settings, desired, agents, replay, progress=progress)
+            moved = planfile.differences(saved, planned.plan, hashes, key)
+            if moved:
+                raise planfile.StalePlanError(moved)
+            allow_live, run_start = _decide_live(planned.plan, approve_live, started)
+            report = None if progress is None else (lambda done, total: progress("apply", done, total))
+            return await executor.apply_plan(planned.plan, api, settings=settings, desired=desired,
+                                             allow_live=allow_live, planned_at=planned.planned_at,
+                                             started_at_monotonic=run_start, progress=report)
     return asyncio.run(go())
 
 
@@ -110,31 +194,40 @@ def prepare(root: Path, options: RunOptions) -> tuple[Settings, DesiredState, tu
 
 
 async def plan_with(api: executor.AgentsApi, settings: Settings, desired: DesiredState,
-                    agents: tuple[str, ...], options: RunOptions, *, progress: Progress | None = None) -> Planned:
-    """Read live (one GET per agent), plan, then evaluate the change policies on the plan."""
+                    agents: tuple[str, ...], options: RunOptions, *, progress: Progress | None = None,
+                    read_only: bool = False) -> Planned:
+    """Read live (one GET per agent), plan, then evaluate the change policies on the plan.
+
+    ``read_only`` (drift): plan every page on its own and skip the change policies.
+    """
     from reconciler.api import fetch_live
 
     planned_at = time.monotonic()
+    read_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
     reader = api if progress is None else _CountingReader(api, len(agents), progress)
     live, fetch_errors = await fetch_live(reader, agents, concurrency=settings.concurrency) if agents else ({}, {})
     plan = plan_from_live(desired, live, fetch_errors, settings, agents, envs=options.envs or None,
                           target=getattr(api, "target", "local"), allow_large_change=options.allow_large_change,
-                          today=options.today)
-    return Planned(plan=plan, settings=settings, desired=desired, planned_at=planned_at)
+                          today=options.today, read_only=read_only)
+    return Planned(plan=plan, settings=settings, desired=desired, planned_at=planned_at, read_at=read_at)
 
 
 def plan_from_live(desired: DesiredState, live: Mapping[str, LiveAgent], fetch_errors: Mapping[str, errors.ApiError],
                    settings: Settings, agents: Sequence[str], *, envs: Sequence[ClientEnv] | None = None,
                    target: str = "local", allow_large_change: bool = False, today: _dt.date | None = None,
-                   policy_set: object | None = None) -> Plan:
+                   policy_set: object | None = None, read_only: bool = False) -> Plan:
     """The planner, then the change policies on its plan: shared by plan/apply/drift and the daemon's passes.
 
     ``policy_set``: policies already loaded (the daemon keeps them between passes); default: read them.
+    ``read_only`` (the drift report): every page compared on its own, and no change policies
+    (they limit writes, and a report writes nothing).
     """
     from reconciler import planner, policy
 
     plan = planner.plan(desired, live, settings, fetch_errors=fetch_errors, agents=agents, envs=envs,
-                        target=target)
+                        target=target, read_only=read_only)
+    if read_only:
+        return plan
     return policy.check_plan(plan, desired.root, allow_large_change=allow_large_change, today=today,
                              policy_set=policy_set)
 
@@ -146,13 +239,21 @@ def select_agents(root: Path, desired: DesiredState, options: RunOptions) -> tup
         unknown = [a for a in options.agents if a not in desired.agents]
         if unknown:
             raise errors.ConfigError(f"unknown agent(s) {', '.join(unknown)}: no configs/<agent> directory "
-                                     f"(known: {', '.join(known) or 'none'})", code="cli.unknown_agent")
+                                     f"({known_agents(root)})", code="cli.unknown_agent")
         known = sorted(set(options.agents))
     if options.changed_since:
         changed = changed_agents(root, options.changed_since)
         if changed is not None:
             known = [a for a in known if a in changed]
     return tuple(known)
+
+
+def known_agents(root: Path, limit: int = 10) -> str:
+    """``known: acme-support, bella-pizza-sites, …`` — every agent directory, whatever the run selected."""
+    names = loader.agent_names(root)
+    if not names:
+        return "known: none; configs/ has no agent directory"
+    return "known: " + ", ".join(names[:limit]) + (f", … ({len(names)} in all)" if len(names) > limit else "")
 
 
 def changed_agents(root: Path, ref: str) -> frozenset[str] | None:

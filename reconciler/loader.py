@@ -64,8 +64,10 @@ def load_repository(root: Path, *, agents: Iterable[str] | None = None,
         if agent is not None:
             loaded[agent.agent] = agent
     for missing in sorted((wanted_agents or set()) - seen):
-        findings.append(_error("repo.unknown_agent", f"--agent {missing}: no {CONFIGS_DIR}/{missing} directory",
-                               agent=missing))
+        known = sorted(seen)
+        names = ", ".join(known[:10]) + (", …" if len(known) > 10 else "") if known else "none"
+        findings.append(_error("repo.unknown_agent", f"--agent {missing}: no {CONFIGS_DIR}/{missing} directory "
+                               f"(known: {names})", agent=missing))
     return DesiredState(root=root, agents=loaded, findings=tuple(findings))
 
 
@@ -189,3 +191,53 @@ def _error(code: str, message: str, *, file: str | None = None, line: int | None
            agent: str | None = None, env: ClientEnv | None = None) -> Finding:
     return Finding(Severity.ERROR, code, message, file=file, line=line, agent=agent,
                    env=env.value if env else None)
+
+
+#: Files outside configs/ that every plan reads.
+_RUN_WIDE_FILES = ("reconciler.yaml",)
+_POLICIES_DIR = "policies"
+
+
+def agent_names(root: Path) -> list[str]:
+    """Every agent directory under ``configs/`` (sorted), whatever a run selects: for "known: …" messages."""
+    configs = Path(root) / CONFIGS_DIR
+    if not _is_dir(configs):
+        return []
+    return [p.name for p in _entries(configs) if _is_dir(p) and _AGENT_ID.match(p.name)]
+
+
+def file_hashes(root: Path, agents: Iterable[str]) -> dict[str, str]:
+    """SHA-256 of every file a plan of ``agents`` reads: ``reconciler.yaml``, ``policies/*``, ``configs/<agent>/**``.
+
+    ``{relative path: hex digest}``; a saved plan records them (keyed, see
+    :mod:`reconciler.planfile`) so ``apply --plan`` can name the file that changed.
+    Files that resolve outside the repository are never read (validation reports them).
+    """
+    import hashlib
+
+    root = Path(root)
+    candidates = [root / name for name in _RUN_WIDE_FILES]
+    policies = root / _POLICIES_DIR
+    if _is_dir(policies):
+        candidates += [p for p in _entries(policies) if p.suffix in _SUFFIXES]
+    for agent in sorted(set(agents)):
+        candidates += sorted(_walk(root / CONFIGS_DIR / agent))
+    out: dict[str, str] = {}
+    for path in candidates:
+        try:
+            resolved = yamlsafe.check_inside(path, root)
+            if not Path(resolved).is_file():
+                continue
+            out[yamlsafe.relative_name(path, root)] = hashlib.sha256(Path(resolved).read_bytes()).hexdigest()
+        except (ConfigError, OSError):
+            continue
+    return out
+
+
+def _walk(directory: Path) -> list[Path]:
+    if not _is_dir(directory):
+        return []
+    out: list[Path] = []
+    for entry in _entries(directory):
+        out += _walk(entry) if _is_dir(entry) else [entry]
+    return out

@@ -40,6 +40,14 @@ class DiffKind(enum.StrEnum):
     CHANGED = "changed"
 
 
+class DriftCause(enum.StrEnum):
+    """Who moved, for a page that drifted (``drift`` only; see :mod:`reconciler.drift`)."""
+
+    REPOSITORY = "repository"      # the repository changed the page's files after live was last written
+    OUT_OF_BAND = "out_of_band"    # live was written after the last commit touching the page's files
+    UNKNOWN = "unknown"            # no git history, no lastUpdated, or the files disagree
+
+
 @dataclass(frozen=True)
 class DiffItem:
     """One difference, for humans. ``live``/``desired`` are already masked when ``sensitive``."""
@@ -49,6 +57,7 @@ class DiffItem:
     live: Any = None
     desired: Any = None
     sensitive: bool = False    # value hidden; reports say "changed (value hidden)"
+    reordered: bool = False    # a CHANGED list holding the same items in another order (e.g. an ``enum``)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"path": self.path, "kind": self.kind.value}
@@ -58,7 +67,32 @@ class DiffItem:
             data["desired"] = self.desired
         if self.sensitive:
             data["sensitive"] = True
+        if self.reordered:
+            data["reordered"] = True
         return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "DiffItem":
+        return cls(path=str(data.get("path", "")), kind=DiffKind(data["kind"]), live=data.get("live"),
+                   desired=data.get("desired"), sensitive=bool(data.get("sensitive")),
+                   reordered=bool(data.get("reordered")))
+
+
+@dataclass(frozen=True)
+class KeyLocation:
+    """Where a changed top-level key is written (for annotations): ``where`` is ``values`` or ``schema``."""
+
+    where: str
+    key: str                   # top-level values key, or the schema key / ``properties.<name>``
+    file: str
+    line: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"where": self.where, "key": self.key, "file": self.file, "line": self.line}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "KeyLocation":
+        return cls(where=str(data["where"]), key=str(data["key"]), file=str(data["file"]), line=data.get("line"))
 
 
 @dataclass(frozen=True)
@@ -79,10 +113,19 @@ class EnvPlan:
     sensitive_keys: frozenset[str] = frozenset()       # top-level variable keys whose values are masked
     masked_patch: Mapping[str, Any] | None = None      # display copy of variables_patch, sensitive values
                                                        # (nested too) replaced by MASK; None: mask by sensitive_keys
+    schema_new: bool = False                           # display: no live schema yet (a new page or agent)
+    variables_new: bool = False                        # display: no live variables yet
+    changed_keys: tuple[KeyLocation, ...] = ()         # display: file:line of each changed top-level key
+    cause: DriftCause | None = None                    # drift only: who moved (None: no drift or not asked)
 
     @property
     def has_writes(self) -> bool:
         return self.schema_put is not None or bool(self.variables_patch)
+
+    @property
+    def differs(self) -> bool:
+        """Live differs from the repository here (drift), whatever else is wrong with the page."""
+        return bool(self.schema_diff or self.variables_diff or self.orphans) or self.has_writes
 
 
 @dataclass(frozen=True)
@@ -109,13 +152,30 @@ class Plan:
     def for_agent(self, agent: str) -> tuple[EnvPlan, ...]:
         return tuple(r for r in self.results if r.agent == agent)
 
+    @property
+    def has_drift(self) -> bool:
+        return any(r.differs for r in self.results)
+
     def summary(self) -> dict[str, int]:
+        """Counts per status; ``drift`` counts every page that differs, errors included (a drift report's view)."""
         counts = {s: 0 for s in Status}
         for r in self.results:
             counts[r.status] += 1
         return {"agents": len(self.agents), "in_sync": counts[Status.IN_SYNC],
                 "changes": counts[Status.CHANGES], "errors": counts[Status.ERROR],
-                "skipped": counts[Status.SKIPPED], "unmanaged": counts[Status.UNMANAGED]}
+                "skipped": counts[Status.SKIPPED], "unmanaged": counts[Status.UNMANAGED],
+                "drift": sum(1 for r in self.results if r.differs)}
+
+    def drift_summary(self) -> dict[str, int]:
+        """``{"agents", "in_sync", "drift", "errors"}`` as a drift report states them.
+
+        A page that differs is drift even when it also has an error (both counts);
+        ``in_sync`` counts the pages that neither differ nor fail.
+        """
+        return {"agents": len(self.agents),
+                "in_sync": sum(1 for r in self.results if r.status is Status.IN_SYNC and not r.differs),
+                "drift": sum(1 for r in self.results if r.differs),
+                "errors": sum(1 for r in self.results if r.status is Status.ERROR)}
 
 
 class OutcomeState(enum.StrEnum):

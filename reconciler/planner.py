@@ -25,6 +25,7 @@ Diff rendering is left to :mod:`reconciler.diff` and :mod:`reconciler.report`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from typing import Any
 from reconciler import canonical, diff, errors, masking, regexguard
 from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, LiveAgent, LivePage, Severity,
                              format_path)
-from reconciler.plan import EnvPlan, Plan, Status
+from reconciler.plan import EnvPlan, KeyLocation, Plan, Status
 from reconciler.settings import Settings
 
 _NO_ERRORS: Mapping[str, errors.ApiError] = {}
@@ -49,6 +50,7 @@ class _Context:
     run_errors: tuple[Finding, ...]
     findings: tuple[Finding, ...]          # every finding of this agent
     memo: _Memo
+    read_only: bool = False                # drift: compare even with errors; promotion order blocks nothing
 
 
 class _Memo:
@@ -79,8 +81,13 @@ class _Memo:
 
 def plan(desired: DesiredState, live: Mapping[str, LiveAgent], settings: Settings, *,
          fetch_errors: Mapping[str, errors.ApiError] = _NO_ERRORS, agents: Iterable[str] | None = None,
-         envs: Iterable[str] | None = None, target: str = "local") -> Plan:
-    """Plan every (selected) agent x environment of ``settings.promotion_order``."""
+         envs: Iterable[str] | None = None, target: str = "local", read_only: bool = False) -> Plan:
+    """Plan every (selected) agent x environment of ``settings.promotion_order``.
+
+    ``read_only`` (the drift report): an environment is compared with live even
+    when it has errors of its own (it then keeps ``error`` *and* its diff), and
+    promotion order blocks nothing, since nothing will be written.
+    """
     order = settings.promotion_order
     wanted_agents = None if agents is None else set(agents)
     wanted_envs = None if envs is None else {str(e) for e in envs}
@@ -95,7 +102,7 @@ def plan(desired: DesiredState, live: Mapping[str, LiveAgent], settings: Setting
         if wanted_agents is not None and agent not in wanted_agents:
             continue
         ctx = _Context(agent, live.get(agent), fetch_errors.get(agent), run_errors,
-                       tuple(by_agent.get(agent, ())), memo)
+                       tuple(by_agent.get(agent, ())), memo, read_only)
         # Plan every environment (an earlier one can block a later one), then filter.
         for env_plan in plan_agent(desired.agents[agent].envs, ctx, order):
             if wanted_envs is None or env_plan.env.value in wanted_envs:
@@ -115,7 +122,7 @@ def plan_agent(envs: Mapping[ClientEnv, EnvDesired], ctx: _Context,
             out.append(EnvPlan(agent=ctx.agent, env=env, status=Status.UNMANAGED))
             continue
         env_plan = _plan_env(env_desired, ctx, blocked_by)
-        if env_plan.status is Status.ERROR and blocked_by is None:
+        if env_plan.status is Status.ERROR and blocked_by is None and not ctx.read_only:
             blocked_by = env
         out.append(env_plan)
     return out
@@ -133,10 +140,15 @@ def _plan_env(desired: EnvDesired, ctx: _Context, blocked_by: ClientEnv | None) 
         blocking += (_fetch_finding(ctx.agent, env, ctx.fetch_error),)
     elif ctx.live is None:
         blocking += (_finding(ctx.agent, env, "plan.no_live_state", "live state of the agent was not read"),)
-    if blocking:
+    if blocking and not (ctx.read_only and ctx.live is not None and ctx.fetch_error is None):
         return EnvPlan(agent=ctx.agent, env=env, status=Status.ERROR, errors=blocking, warnings=warnings)
     page = ctx.live.pages.get(env) or LivePage(env=env, schema={}, variables={}, last_updated=None)
-    return _compare(desired, page, warnings, ctx.memo)
+    compared = _compare(desired, page, warnings, ctx.memo)
+    if not blocking:
+        return compared
+    # Read-only report: the page keeps its diff (it is drift) and is an error as well; nothing to send.
+    return dataclasses.replace(compared, status=Status.ERROR, schema_put=None, variables_patch={},
+                               masked_patch=None, errors=blocking + compared.errors)
 
 
 def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...], memo: "_Memo") -> EnvPlan:
@@ -156,7 +168,11 @@ def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...],
     base = dict(agent=desired.agent, env=desired.env, orphans=orphans, live_last_updated=page.last_updated,
                 sensitive_keys=memo.sensitive_keys(effective) | memo.sensitive_keys(page.schema))
     if schema_put is None and not patch:
-        return EnvPlan(status=Status.IN_SYNC, warnings=warnings, **base)
+        return EnvPlan(status=Status.IN_SYNC, warnings=warnings,
+                       changed_keys=_changed_keys(desired, page, None, {}, orphans), **base)
+    base.update(schema_new=schema_put is not None and not page.schema,
+                variables_new=bool(patch) and not page.variables,
+                changed_keys=_changed_keys(desired, page, schema_put, patch, orphans))
     # Step 4: predict the page after PUT + PATCH, before anything is sent.
     problems, notes = _predict(desired, page, patch, orphans, memo)
     schema_diff = diff.diff_schemas(page.schema, desired.schema) if schema_put is not None else ()
@@ -178,6 +194,34 @@ def _orphans(page: LivePage, values: Mapping[str, Any], effective: Mapping[str, 
         live_only = {k: page.variables[k] for k in extra}
         extra -= masking.live_only_keys(live_only, effective) | masking.live_only_keys(live_only, page.schema)
     return tuple(sorted(extra))
+
+
+def _changed_keys(desired: EnvDesired, page: LivePage, schema_put: Mapping[str, Any] | None,
+                  patch: Mapping[str, Any], orphans: tuple[str, ...]) -> tuple[KeyLocation, ...]:
+    """file:line of each changed top-level key (a schema property counts as one), for annotations."""
+    out: list[KeyLocation] = []
+    if schema_put is not None and desired.schema_map is not None:
+        smap = desired.schema_map
+        for path in _schema_key_paths(desired.schema or {}, page.schema):
+            out.append(KeyLocation("schema", format_path(path), smap.file, smap.key_line_of(path) or 1))
+    vmap = desired.values_map
+    if vmap is not None:
+        out += [KeyLocation("values", key, vmap.file, vmap.key_line_of((key,)) or 1) for key in patch]
+        out += [KeyLocation("values", key, vmap.file, 1) for key in orphans]
+    return tuple(out)
+
+
+def _schema_key_paths(desired: Mapping[str, Any], live: Mapping[str, Any]) -> list[tuple[str, ...]]:
+    """Top-level schema keys that differ; under ``properties``, each differing property instead."""
+    paths: list[tuple[str, ...]] = []
+    for key in sorted(set(desired) | set(live)):
+        a, b = desired.get(key), live.get(key)
+        if key in ("properties", "definitions", "$defs") and isinstance(a, Mapping) and isinstance(b, Mapping):
+            paths += [(key, name) for name in sorted(set(a) | set(b), key=str)
+                      if name not in a or name not in b or not canonical.schema_equal(a[name], b[name])]
+        elif key not in desired or key not in live or not canonical.schema_equal({key: a}, {key: b}):
+            paths.append((key,))
+    return paths
 
 
 def _mask_many(values: Mapping[str, Any], schemas: tuple[Mapping[str, Any], ...]) -> Mapping[str, Any]:

@@ -82,7 +82,7 @@ def make_repo(root: Path, url: str, agents: tuple[str, ...] = ("acme",), concurr
 def cli(root: Path, *args: str, check_codes: tuple[int, ...] | None = None,
         extra_env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """``python -m reconciler ARGS`` as a subprocess (NO_COLOR, the test key)."""
-    env = dict(os.environ, POLYAI_API_KEY=API_KEY, NO_COLOR="1", **(extra_env or {}))
+    env = {**os.environ, "POLYAI_API_KEY": API_KEY, "NO_COLOR": "1", **(extra_env or {})}
     env.pop("RECONCILER_API_URL", None)
     proc = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=cwd or root, env=env,
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)

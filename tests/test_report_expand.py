@@ -23,10 +23,10 @@ def _plan():
     return planner.plan(desired, {"a1": live_agent("a1", {SB: ({}, {})})}, SETTINGS)
 
 
-def test_a_new_schema_is_shown_one_key_per_line_in_text_and_markdown():
+def test_a_new_schema_is_shown_one_key_per_line_in_text_and_markdown_with_detail():
     plan = _plan()
     for fmt in ("text", "markdown"):
-        out = report.render(plan, fmt, command="plan")
+        out = report.render(plan, fmt, command="plan", info=common.RunInfo(detail=True))
         assert "properties.transfer.properties.target.description: \"E.164 number\"" in out, fmt
         assert "properties.transfer.properties.pin.x-sensitive: true" in out, fmt
         diff_lines = [line for line in out.splitlines() if line.lstrip().startswith("+ ")]
@@ -43,7 +43,7 @@ def test_expansion_never_reveals_a_masked_value():
     plan = _plan()
     for fmt in ("text", "markdown", "json", "github"):
         assert SECRET not in report.render(plan, fmt, command="plan"), fmt
-    text = report.render(plan, "text", command="plan")
+    text = report.render(plan, "text", command="plan", info=common.RunInfo(detail=True))
     assert '"pin": "***"' in text                      # the masked value, not the secret
 
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+import reconciler
 from planner_cases import LV, PR, SB, SCHEMA, SETTINGS, desired_state, env_desired, finding, live_agent, source
 from reconciler import planner, report
 from reconciler.model import Finding, Severity
@@ -76,7 +77,9 @@ def test_text_drift_wording():
     out = report.render(_plan(), "text", command="drift", color=False)
     assert "a1 / sandbox: drift detected: live differs from the repository" in out
     assert "to change" not in out
-    assert out.rstrip().splitlines()[-1] == "Drift: 1 drifted, 1 in sync, 1 error."
+    # b2/sandbox differs (an orphan the schema forbids) AND is an error: it counts in both.
+    assert "b2 / sandbox: drift detected: live differs from the repository; error" in out
+    assert out.rstrip().splitlines()[-1] == "Drift: 2 drifted, 1 in sync, 1 error."
 
 
 def test_text_apply_shows_outcomes():
@@ -104,13 +107,17 @@ def test_colour_only_when_asked_and_never_with_no_color(monkeypatch):
 
 def test_json_has_the_exact_shape_and_masks_the_patch():
     doc = json.loads(report.render(_plan(), "json", command="plan"))
-    assert list(doc) == ["format_version", "command", "target", "summary", "findings", "results"]
+    assert list(doc) == ["format_version", "command", "tool_version", "created_at", "changed_since", "target",
+                         "environments", "summary", "findings", "results"]
     assert doc["format_version"] == 1 and doc["command"] == "plan" and doc["target"] == "local"
+    assert doc["tool_version"] == reconciler.__version__
+    assert doc["environments"] == ["sandbox", "pre-release", "live"]
     assert doc["summary"] == {"agents": 2, "in_sync": 1, "changes": 1, "errors": 1}
     first = doc["results"][0]
-    assert set(first) == {"agent", "env", "status", "schema", "variables", "errors", "warnings"}
+    assert set(first) == {"agent", "env", "status", "live_last_updated", "schema", "variables", "changed_keys",
+                          "errors", "warnings"}
     assert (first["agent"], first["env"], first["status"]) == ("a1", "sandbox", "changes")
-    assert first["schema"] == {"action": "none", "diff": []}
+    assert first["schema"] == {"action": "none", "new": False, "diff": []}
     assert first["variables"]["action"] == "patch"
     assert first["variables"]["patch"]["api_token"] == "***"
     assert [s["pin"] for s in first["variables"]["patch"]["sites"]] == ["***", "***"]

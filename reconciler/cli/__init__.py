@@ -32,7 +32,8 @@ app = typer.Typer(
 )
 
 #: Command modules; each exposes ``register(app)``.
-_COMMAND_MODULES = ("validate", "plan", "policies", "emulator", "watch", "adopt", "connectors", "github", "schema")
+_COMMAND_MODULES = ("validate", "plan", "show", "policies", "emulator", "watch", "adopt", "connectors", "github",
+                    "schema")
 
 
 def _version_callback(value: bool) -> None:

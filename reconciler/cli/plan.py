@@ -23,6 +23,7 @@ import typer
 from reconciler import engine
 from reconciler.model import ClientEnv
 from reconciler.plan import ApplyResult, OutcomeState, Plan
+from reconciler.report.common import RunInfo
 
 
 class ReportFormat(enum.StrEnum):
@@ -51,30 +52,42 @@ ChangedOpt = Annotated[str | None, typer.Option("--changed-since", metavar="GIT_
                                                      "(a change to policies/ or reconciler.yaml: all).")]
 LargeOpt = Annotated[bool, typer.Option("--allow-large-change",
                                         help="Do not block on blast-radius policies.")]
+DetailOpt = Annotated[bool, typer.Option("--detail",
+                                         help="Show every key of a new schema or environment (default: one "
+                                              "summary line each in text, markdown and github).")]
+SavePlanOpt = Annotated[Path | None, typer.Option(
+    "--save-plan", metavar="FILE", dir_okay=False,
+    help="Also write an applyable plan file (no sensitive value in it): apply it with apply --plan FILE, "
+         "render it with show FILE.")]
+PlanFileOpt = Annotated[Path | None, typer.Option(
+    "--plan", metavar="FILE", dir_okay=False,
+    help="Apply exactly this saved plan: refused (exit 1, nothing written) if the repository, a page's "
+         "lastUpdated or a write's body moved since it was made.")]
 
 _EXAMPLES = {
     "plan": """
 \b
-Examples:
+Examples (the example repository's agents; url: local needs no key):
   reconciler plan .
-  reconciler plan . --agent acme-london --env sandbox
-  reconciler plan . --changed-since origin/main --format markdown --out plan.md
-  reconciler plan . --format json --api-url http://127.0.0.1:8080
+  reconciler plan . --agent acme-support --env sandbox
+  reconciler plan . --agent bella-pizza-sites --format markdown --out plan.md
+  reconciler plan . --allow-large-change --save-plan plan.json --out plan.txt
+  reconciler plan . --changed-since HEAD --format github
 """,
     "apply": """
 \b
 Examples:
-  reconciler apply .                        # asks before writing live (on a terminal)
-  reconciler apply . --auto-approve         # CI / scripts: live too, no question
   reconciler apply . --env sandbox --env pre-release
-  reconciler apply . --changed-since HEAD~1 --auto-approve --format json --out apply.json
+  reconciler apply . --agent acme-support --auto-approve
+  reconciler apply . --plan plan.json --auto-approve     # exactly the reviewed plan, or nothing
+  reconciler apply . --auto-approve --allow-large-change --format json --out apply.json
 """,
     "drift": """
 \b
 Examples:
   reconciler drift .
   reconciler drift . --env live --format markdown --out drift.md
-  reconciler drift . --format json --out drift.json
+  reconciler drift . --agent northwind-transfers --format json --out drift.json
 """,
 }
 
@@ -88,19 +101,43 @@ def _options(agent, env, api_url, concurrency, changed_since, allow_large_change
 def plan_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: EnvOpt = None,
                  fmt: FormatOpt = ReportFormat.TEXT, out: OutOpt = None, api_url: UrlOpt = None,
                  concurrency: ConcurrencyOpt = None, changed_since: ChangedOpt = None,
-                 allow_large_change: LargeOpt = False) -> None:
-    """Validate, read live state and show what apply would change. Exit 0 in sync, 2 changes, 1 error."""
-    _plan_like("plan", directory, _options(agent, env, api_url, concurrency, changed_since, allow_large_change),
-               fmt, out)
+                 allow_large_change: LargeOpt = False, save_plan: SavePlanOpt = None,
+                 detail: DetailOpt = False) -> None:
+    """Validate, read live state and show what apply would change. Exit 0 in sync, 2 changes, 1 error.
+
+    With --save-plan FILE the plan is also written as a plan file that
+    `apply --plan FILE` applies only if nothing moved since, and `show FILE`
+    renders again in any format (no API call, no repository).
+    """
+    options = _options(agent, env, api_url, concurrency, changed_since, allow_large_change)
+    with _ProgressBar() as bar:
+        planned = engine.run_plan(directory, options, progress=bar.update, hash_files=save_plan is not None)
+    if save_plan is not None:
+        engine.write_plan_file(planned, save_plan, options)
+    plan = planned.plan
+    summary = _plan_summary("plan", plan, out) + (f"; plan file written to {save_plan}" if save_plan else "")
+    _emit(_render(plan, fmt, "plan", out, _info(planned, options, detail)), out, summary,
+          always=save_plan is not None)
+    raise typer.Exit(1 if plan.has_errors else 2 if plan.has_changes else 0)
 
 
 def drift_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: EnvOpt = None,
                   fmt: FormatOpt = ReportFormat.TEXT, out: OutOpt = None, api_url: UrlOpt = None,
                   concurrency: ConcurrencyOpt = None, changed_since: ChangedOpt = None,
-                  allow_large_change: LargeOpt = False) -> None:
-    """Report where live differs from the repository (e.g. edits in the UI). Exit 0 none, 2 drift, 1 error."""
-    _plan_like("drift", directory, _options(agent, env, api_url, concurrency, changed_since, allow_large_change),
-               fmt, out)
+                  detail: DetailOpt = False) -> None:
+    """Report where live differs from the repository, and who moved. Exit 0 none, 2 drift, 1 any error.
+
+    Read-only: change rules (blast radius) are not evaluated, and a page that
+    differs counts as drift even when it also has an error. Each drifted page
+    has a cause from git log vs its lastUpdated: repository (merged, not yet
+    applied), out_of_band (edited in the UI or by another tool) or unknown.
+    """
+    options = _options(agent, env, api_url, concurrency, changed_since, False)
+    with _ProgressBar() as bar:
+        planned = engine.run_drift(directory, options, progress=bar.update)
+    plan = planned.plan
+    _emit(_render(plan, fmt, "drift", out, _info(planned, options, detail)), out, _plan_summary("drift", plan, out))
+    raise typer.Exit(1 if plan.has_errors else 2 if plan.has_drift else 0)
 
 
 def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: EnvOpt = None,
@@ -109,41 +146,56 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
                   allow_large_change: LargeOpt = False,
                   auto_approve: Annotated[bool, typer.Option(
                       "--auto-approve", help="Write live without asking (needed in a non-interactive run).")] = False,
+                  plan_file: PlanFileOpt = None, detail: DetailOpt = False,
                   ) -> None:
     """Plan, then write the changes: schema PUT before variables PATCH, environments in promotion order.
 
     live is written only with --auto-approve or an interactive "yes" (stdin and
     stdout a terminal); otherwise the other environments are applied, live is
     refused, and the exit code is 1. Exit 0 applied or in sync, 1 any error.
+    With --plan FILE only that saved plan is applied, and only if nothing moved.
     """
     options = _options(agent, env, api_url, concurrency, changed_since, allow_large_change)
+    if plan_file is not None and (agent or env or changed_since or allow_large_change):
+        raise typer.BadParameter("--plan applies exactly the saved plan: its agents, environments and options "
+                                 "come from the file; drop --agent/--env/--changed-since/--allow-large-change",
+                                 param_hint="--plan")
     approve: engine.ApproveLive | bool = True if auto_approve else (_ask_live if _interactive() else False)
+    started = _now()
     with _ProgressBar() as bar:
-        result = engine.run_apply(directory, options, approve_live=approve, progress=bar.update)
-    _emit(_render(result, fmt, "apply", out), out, _apply_summary(result, out))
+        if plan_file is not None:
+            result = engine.run_apply_saved(directory, plan_file, options, approve_live=approve, progress=bar.update)
+        else:
+            result = engine.run_apply(directory, options, approve_live=approve, progress=bar.update)
+    info = RunInfo(created_at=started, changed_since=changed_since, detail=detail)
+    _emit(_render(result, fmt, "apply", out, info), out, _apply_summary(result, out))
     _explain_refusals(result, asked=approve is _ask_live)
     raise typer.Exit(0 if result.ok else 1)
 
 
-def _plan_like(command: str, directory: Path, options: engine.RunOptions, fmt: ReportFormat,
-               out: Path | None) -> None:
-    with _ProgressBar() as bar:
-        planned = engine.run_plan(directory, options, progress=bar.update)
-    plan = planned.plan
-    _emit(_render(plan, fmt, command, out), out, _plan_summary(command, plan, out))
-    raise typer.Exit(1 if plan.has_errors else 2 if plan.has_changes else 0)
+def _info(planned: engine.Planned, options: engine.RunOptions, detail: bool) -> RunInfo:
+    return RunInfo(created_at=planned.read_at or _now(), changed_since=options.changed_since, detail=detail)
 
 
-def _render(value: Plan | ApplyResult, fmt: ReportFormat, command: str, out: Path | None) -> str:
+def _now() -> str:
+    import datetime as _dt
+
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _render(value: Plan | ApplyResult, fmt: ReportFormat, command: str, out: Path | None, info: RunInfo) -> str:
     from reconciler import report
 
     # No colour codes in a file; on stdout the report module decides (TTY, NO_COLOR).
-    return report.render(value, fmt.value, command=command, color=False if out is not None else None)
+    return report.render(value, fmt.value, command=command, color=False if out is not None else None, info=info)
 
 
-def _emit(text: str, out: Path | None, summary: str) -> None:
+def _emit(text: str, out: Path | None, summary: str, *, always: bool = False) -> None:
+    """The report to stdout, or to ``out`` with the summary on stdout (``always``: the summary on stderr too)."""
     if out is None:
         typer.echo(text, nl=not text.endswith("\n"))
+        if always:
+            typer.echo(summary, err=True)
         return
     out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     typer.echo(summary)
@@ -151,9 +203,13 @@ def _emit(text: str, out: Path | None, summary: str) -> None:
 
 def _plan_summary(command: str, plan: Plan, out: Path | None) -> str:
     s = plan.summary()
-    word = "drift" if command == "drift" else "changes"
-    return (f"{command}: {s['agents']} agent(s): {s['in_sync']} in sync, {s['changes']} {word}, "
-            f"{s['errors']} error(s); report written to {out}")
+    if command == "drift":
+        d = plan.drift_summary()
+        head = f"drift: {d['agents']} agent(s): {d['in_sync']} in sync, {d['drift']} drift, {d['errors']} error(s)"
+    else:
+        head = f"{command}: {s['agents']} agent(s): {s['in_sync']} in sync, {s['changes']} changes, " \
+               f"{s['errors']} error(s)"
+    return head + (f"; report written to {out}" if out is not None else "")
 
 
 def _apply_summary(result: ApplyResult, out: Path | None) -> str:

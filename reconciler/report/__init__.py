@@ -11,33 +11,36 @@ from __future__ import annotations
 import sys
 
 from reconciler.plan import ApplyResult, Plan
+from reconciler.report.common import RunInfo
 
 FORMATS = ("text", "json", "markdown", "github")
 
 
-def render(value: Plan | ApplyResult, fmt: str, *, command: str, color: bool | None = None) -> str:
+def render(value: Plan | ApplyResult, fmt: str, *, command: str, color: bool | None = None,
+           info: RunInfo = RunInfo()) -> str:
     """Render ``value`` as ``fmt`` for ``command`` (``plan``, ``apply`` or ``drift``).
 
     ``color`` matters for ``text`` only; ``None`` means: colour when stdout is a
     terminal and ``NO_COLOR`` is not set (https://no-color.org). Pass ``False``
-    when the text goes to a file.
+    when the text goes to a file. ``info``: run facts (time, ``--changed-since``,
+    tool version, ``--detail``) the report states but does not compute.
     """
     if fmt == "text":
         from reconciler.report import text
 
-        return text.render(value, command=command, color=want_color() if color is None else color)
+        return text.render(value, command=command, color=want_color() if color is None else color, info=info)
     if fmt == "json":
         from reconciler.report import json
 
-        return json.render(value, command=command)
+        return json.render(value, command=command, info=info)
     if fmt == "markdown":
         from reconciler.report import markdown
 
-        return markdown.render(value, command=command)
+        return markdown.render(value, command=command, info=info)
     if fmt == "github":
         from reconciler.report import github
 
-        return github.render(value, command=command)
+        return github.render(value, command=command, info=info)
     raise ValueError(f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 

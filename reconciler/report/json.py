@@ -2,18 +2,24 @@
 
 Called through :func:`reconciler.report.render`. Shape (DESIGN.md §4)::
 
-    {"format_version": 1, "command": "plan|apply|drift", "target": "<url or local>",
-     "summary": {"agents", "in_sync", "changes", "errors"},
+    {"format_version": 1, "command": "plan|apply|drift", "tool_version": "0.1.0",
+     "created_at": "2026-12-01T01:02:03Z", "changed_since": "origin/main" | null,
+     "target": "<url or local>", "environments": ["sandbox", "pre-release", "live"],
+     "summary": {"agents", "in_sync", "changes", "errors"},      # drift: {"agents", "in_sync", "drift", "errors"}
      "findings": [...run-wide findings...],
-     "results": [{"agent", "env", "status",
-                  "schema": {"action": "none|put", "diff": [...]},
-                  "variables": {"action": "none|patch", "patch": {...masked...}, "diff": [...], "orphans": [...]},
+     "results": [{"agent", "env", "status", "live_last_updated",
+                  "schema": {"action": "none|put", "new": bool, "diff": [...]},
+                  "variables": {"action": "none|patch", "new": bool, "patch": {...masked...}, "diff": [...],
+                                "orphans": [...]},
+                  "changed_keys": [{"where": "values|schema", "key", "file", "line"}],
                   "errors": [...], "warnings": [...],
+                  "cause": "repository|out_of_band|unknown",     # drift, pages that differ
                   "outcome": {...}}]}            # "outcome" only for apply; apply also adds "ok"
 
 Every value is already masked (diff items by the planner, the PATCH body by
 :func:`reconciler.report.common.shown_patch`); a sensitive diff item keeps its
-kind and carries ``"sensitive": true``.
+kind and carries ``"sensitive": true``. :mod:`reconciler.report.reader` reads
+this document back (``reconciler show``).
 """
 
 from __future__ import annotations
@@ -27,42 +33,59 @@ from reconciler.report import common
 FORMAT_VERSION = 1
 
 
-def document(value: Plan | ApplyResult, *, command: str) -> dict[str, Any]:
+def document(value: Plan | ApplyResult, *, command: str, info: common.RunInfo = common.RunInfo()) -> dict[str, Any]:
     """The report as plain JSON data."""
     common.check_command(command)
     plan, outcomes = common.split(value)
-    summary = plan.summary()
+    if command == "drift":
+        summary = plan.drift_summary()
+    else:
+        counts = plan.summary()
+        summary = {k: counts[k] for k in ("agents", "in_sync", "changes", "errors")}
     doc: dict[str, Any] = {
         "format_version": FORMAT_VERSION,
         "command": command,
+        "tool_version": info.tool_version,
+        "created_at": info.created_at,
+        "changed_since": info.changed_since,
         "target": plan.target,
-        "summary": {k: summary[k] for k in ("agents", "in_sync", "changes", "errors")},
+        "environments": [e.value for e in plan.environments],
+        "summary": summary,
         "findings": [f.to_json() for f in plan.findings],
-        "results": [_result(r, outcomes.get((r.agent, r.env.value))) for r in plan.results],
+        "results": [_result(r, outcomes.get((r.agent, r.env.value)), drift=command == "drift")
+                    for r in plan.results],
     }
     if isinstance(value, ApplyResult):
         doc["ok"] = value.ok
     return doc
 
 
-def render(value: Plan | ApplyResult, *, command: str) -> str:
-    return json.dumps(document(value, command=command), ensure_ascii=False, indent=2) + "\n"
+def render(value: Plan | ApplyResult, *, command: str, info: common.RunInfo = common.RunInfo()) -> str:
+    return dumps(document(value, command=command, info=info))
 
 
-def _result(r: EnvPlan, outcome: Outcome | None) -> dict[str, Any]:
+def dumps(doc: Any) -> str:
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def _result(r: EnvPlan, outcome: Outcome | None, *, drift: bool = False) -> dict[str, Any]:
     data: dict[str, Any] = {
         "agent": r.agent,
         "env": r.env.value,
         "status": r.status.value,
-        "schema": {"action": "put" if r.schema_put is not None else "none",
+        "live_last_updated": r.live_last_updated,
+        "schema": {"action": "put" if r.schema_put is not None else "none", "new": r.schema_new,
                    "diff": [item.to_json() for item in r.schema_diff]},
-        "variables": {"action": "patch" if r.variables_patch else "none",
+        "variables": {"action": "patch" if r.variables_patch else "none", "new": r.variables_new,
                       "patch": common.shown_patch(r),
                       "diff": [item.to_json() for item in r.variables_diff],
                       "orphans": list(r.orphans)},
+        "changed_keys": [k.to_json() for k in r.changed_keys],
         "errors": [f.to_json() for f in r.errors],
         "warnings": [f.to_json() for f in r.warnings],
     }
+    if drift and r.differs:
+        data["cause"] = (r.cause.value if r.cause else "unknown")
     if outcome is not None:
         data["outcome"] = _outcome(outcome)
     return data

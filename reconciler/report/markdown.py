@@ -25,7 +25,8 @@ _OUTCOME = {OutcomeState.APPLIED: "✅ applied", OutcomeState.IN_SYNC: "✅ in s
 _DIFF_MARKERS = {"+": "+", "-": "-", "~": "!"}     # "!" is the "changed" line of GitHub's diff highlighting
 
 
-def render(value: Plan | ApplyResult, *, command: str, max_chars: int = MAX_CHARS) -> str:
+def render(value: Plan | ApplyResult, *, command: str, max_chars: int = MAX_CHARS,
+           info: common.RunInfo = common.RunInfo()) -> str:
     words = common.check_command(command)
     plan, outcomes = common.split(value)
     summary = common.summary_line(plan, command)
@@ -34,9 +35,32 @@ def render(value: Plan | ApplyResult, *, command: str, max_chars: int = MAX_CHAR
     head = [f"### reconciler {command} · `{plan.target}`\n\n**{summary}**\n"]
     head += [f"- {_finding(f)}\n" for f in plan.findings]
     table = _table(plan, outcomes, command)
-    sections = [_details(agent, plan.for_agent(agent), outcomes, words) for agent in plan.agents]
+    if command == "drift":
+        sections = _drift_sections(plan, words, info)
+    else:
+        sections = [_details(agent, plan.for_agent(agent), outcomes, words, info) for agent in plan.agents]
     sections = [s for s in sections if s]
     return _fit(head + table + sections, max_chars, command)
+
+
+def _drift_sections(plan: Plan, words: common.Wording, info: common.RunInfo) -> list[str]:
+    """One heading per cause (legend first), each drifted page in its own ``<details>``; then errors."""
+    groups = common.cause_groups(plan)
+    out = [f"\n{common.DRIFT_LEGEND}\n"] if groups else []
+    for cause, results in groups:
+        out.append(f"\n#### {common.CAUSE_TITLES[cause][0].upper()}{common.CAUSE_TITLES[cause][1:]}\n")
+        out += [_page_details(r, words, info) for r in results]
+    failing = [r for r in plan.results if not r.differs and common.interesting(r, None)]
+    if failing:
+        out.append("\n#### Not compared or not drifted, with something to say\n")
+        out += [_page_details(r, words, info) for r in failing]
+    return out
+
+
+def _page_details(r: EnvPlan, words: common.Wording, info: common.RunInfo) -> str:
+    when = f" (live last written {r.live_last_updated})" if r.differs and r.live_last_updated else ""
+    return (f"\n<details><summary><code>{r.agent}</code> / {r.env.value}: {common.status_text(r, words)}{when}"
+            f"</summary>\n\n{_env_section(r, None, words, info, drift=True)}\n</details>\n")
 
 
 def _table(plan: Plan, outcomes: dict, command: str) -> list[str]:
@@ -51,17 +75,18 @@ def _table(plan: Plan, outcomes: dict, command: str) -> list[str]:
 def _cell(r: EnvPlan, outcome: Outcome | None, command: str) -> str:
     if outcome is not None:
         return _OUTCOME[outcome.state]
-    if r.status is Status.CHANGES and command == "drift":
-        return _DRIFT
+    if command == "drift" and r.differs:
+        return _DRIFT + (" + ❌ error" if r.status is Status.ERROR else "")
     return _STATUS[r.status]
 
 
-def _details(agent: str, results: tuple[EnvPlan, ...], outcomes: dict, words: common.Wording) -> str:
+def _details(agent: str, results: tuple[EnvPlan, ...], outcomes: dict, words: common.Wording,
+             info: common.RunInfo) -> str:
     blocks = []
     for r in results:
         outcome = outcomes.get((r.agent, r.env.value))
         if common.interesting(r, outcome):
-            blocks.append(_env_section(r, outcome, words))
+            blocks.append(_env_section(r, outcome, words, info))
     if not blocks:
         return ""
     states = sorted({common.status_text(r, words) for r in results if common.interesting(r, outcomes.get(
@@ -70,17 +95,13 @@ def _details(agent: str, results: tuple[EnvPlan, ...], outcomes: dict, words: co
             + "\n".join(blocks) + "\n</details>\n")
 
 
-def _env_section(r: EnvPlan, outcome: Outcome | None, words: common.Wording) -> str:
+def _env_section(r: EnvPlan, outcome: Outcome | None, words: common.Wording, info: common.RunInfo, *,
+                 drift: bool = False) -> str:
     title = f"**{r.env.value}** — {common.status_text(r, words)}"
     if outcome is not None:
         title += f" → {common.outcome_text(outcome)}"
-    lines = []
-    if r.schema_diff:
-        lines.append("# " + common.schema_action(r))
-        lines += [line for item in r.schema_diff for line in _diff(item)]
-    if r.variables_diff:
-        lines.append("# " + common.variables_action(r))
-        lines += [line for item in r.variables_diff for line in _diff(item)]
+    lines = [f"# {text}" if marker == "#" else f"{_DIFF_MARKERS[marker]} {text}"
+             for marker, text in common.diff_block(r, drift=drift, detail=info.detail)]
     out = [title + "\n"]
     if lines:
         out.append(_fenced("\n".join(lines)))
@@ -89,10 +110,6 @@ def _env_section(r: EnvPlan, outcome: Outcome | None, words: common.Wording) -> 
     errors, warnings = common.env_findings(r, outcome)
     out += [f"- {_finding(f)}\n" for f in errors + warnings]
     return "\n".join(out)
-
-
-def _diff(item) -> list[str]:
-    return [f"{_DIFF_MARKERS[marker]} {text}" for marker, text in common.diff_lines(item)]
 
 
 def _fenced(body: str) -> str:
