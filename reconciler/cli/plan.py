@@ -77,9 +77,9 @@ Examples (the example repository's agents; url: local needs no key):
     "apply": """
 \b
 Examples:
-  reconciler apply . --env sandbox --env pre-release
+  reconciler apply . --plan plan.json --auto-approve   # exactly the reviewed plan, or nothing
+  reconciler apply . --env sandbox --env pre-release    # live is never written without approval
   reconciler apply . --agent acme-support --auto-approve
-  reconciler apply . --plan plan.json --auto-approve     # exactly the reviewed plan, or nothing
   reconciler apply . --auto-approve --allow-large-change --format json --out apply.json
 """,
     "drift": """

@@ -157,7 +157,8 @@ def new_part_lines(result: EnvPlan, *, drift: bool = False) -> dict[str, tuple[s
         count = f"{len(props)} {'property' if len(props) == 1 else 'properties'}"
         out["schema"] = (marker, f"schema: {word}, {count}" + _names(list(props)))
     if result.variables_new:
-        keys = [i.path for i in result.variables_diff if i.kind is DiffKind.ADDED]
+        # The repository's key order (the PATCH body), else the diff's (an error page sends nothing).
+        keys = list(result.variables_patch) or [i.path for i in result.variables_diff if i.kind is DiffKind.ADDED]
         out["variables"] = (marker, f"variables: {word}, {plural(len(keys), 'key')}" + _names(keys))
     return out
 
