@@ -146,6 +146,13 @@ def _apply_doc() -> dict:
     return report_json.document(ApplyResult(plan=_plan(), outcomes=(outcome,)), command="apply")
 
 
+def _plan_file_doc() -> dict:
+    from reconciler import planfile
+    from reconciler.report.common import RunInfo
+    return planfile.build(_plan(), key=b"k" * 32, info=RunInfo(created_at="2026-01-01T00:00:00Z"),
+                          file_hashes={"reconciler.yaml": "0" * 64}, revision=None, allow_large_change=False)
+
+
 def _policies_doc() -> dict:
     from reconciler.cli import policies
     from reconciler.policy import loader
@@ -169,9 +176,10 @@ def _watch_status_doc() -> dict:
 JSON_REPORTS = {
     "watch": ("`watch`: `GET /status`", _watch_status_doc),
     "validate": ("`validate`", _validate_doc),
-    "plan": ("`plan`, `apply`, `drift`", lambda: _plan_doc("plan")),
-    "drift": ("`plan`, `apply`, `drift`", lambda: _plan_doc("drift")),
-    "apply": ("`plan`, `apply`, `drift`", _apply_doc),
+    "plan": ("`plan`, `apply`, `drift`, `show`", lambda: _plan_doc("plan")),
+    "drift": ("`plan`, `apply`, `drift`, `show`", lambda: _plan_doc("drift")),
+    "apply": ("`plan`, `apply`, `drift`, `show`", _apply_doc),
+    "show": ("Saved plan file", lambda: _plan_file_doc()),
     "policies": ("`policies`", _policies_doc),
     "connectors": ("`connectors`", _connectors_doc),
 }
