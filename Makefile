@@ -20,11 +20,15 @@ demo: $(STAMP)
 	$(BIN)/reconciler validate .
 	@echo "==> reconciler plan . --allow-large-change (changes expected on a fresh machine)"
 	@echo "    (a first apply changes every agent's live page: more than the blast-radius policy allows by default)"
-	$(BIN)/reconciler plan . --allow-large-change || test $$? -eq 2
-	@echo "==> reconciler apply . --auto-approve --allow-large-change"
-	$(BIN)/reconciler apply . --auto-approve --allow-large-change
+	$(BIN)/reconciler plan . --allow-large-change --save-plan .reconciler/demo-plan.json || test $$? -eq 2
+	@echo "==> reconciler show .reconciler/demo-plan.json --format github (the saved plan, rendered again: no API call)"
+	$(BIN)/reconciler show .reconciler/demo-plan.json --format github
+	@echo "==> reconciler apply . --plan .reconciler/demo-plan.json --auto-approve (exactly that plan, or nothing)"
+	$(BIN)/reconciler apply . --plan .reconciler/demo-plan.json --auto-approve
 	@echo "==> reconciler plan . (in sync expected)"
 	$(BIN)/reconciler plan .
+	@echo "==> reconciler drift . (no drift expected)"
+	$(BIN)/reconciler drift .
 	@echo "==> reconciler watch (the daemon) on a temporary copy: edit one value, watch it go live, stop it"
 	$(BIN)/python scripts/watch_demo.py
 
