@@ -61,6 +61,8 @@ def test_help_examples_name_existing_agents():
             assert set(named) <= agents, (command, example)
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)          # ~20 CLI processes, one after another; the shared box may be loaded
 def test_help_examples_run_as_written(example_repo):
     ran = 0
     for command, codes in ORDER:

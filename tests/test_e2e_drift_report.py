@@ -146,7 +146,7 @@ def test_drift_does_not_offer_allow_large_change(repo):
 def test_github_drift_annotations_are_warnings_at_the_key(repo, emulator):
     emulator.edit_page("acme", "live", variables=values("live", max_hold=5))
     out = cli(repo, "drift", str(repo), "--format", "github", check_codes=(2,)).stdout
-    lines = [line for line in out.splitlines() if line.startswith("::warning")]
+    lines = [line for line in out.splitlines() if line.startswith("::warning") and ",title=drift" in line]
     assert len(lines) == 1
     line_no = next(i for i, text in enumerate((repo / "configs/acme/live/values.yaml").read_text().splitlines(), 1)
                    if text.startswith("max_hold:"))
