@@ -20,6 +20,7 @@ The output is meant for people and for reviews:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -64,6 +65,7 @@ def _comment(text: str) -> str:
     return f"# {text}"
 
 
+@functools.lru_cache(maxsize=65536)          # keys and words repeat across a fleet's pages
 def needs_quoting(text: str) -> bool:
     """Whether ``text`` must be quoted to be read back as this very string by YAML 1.1 and 1.2 readers.
 
