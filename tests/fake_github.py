@@ -43,6 +43,7 @@ class State:
         self.next_number = 1
         self.next_comment = 1000
         self.page_cap = 100
+        self.link_host: str | None = None     # serve pagination links on another host (a hostile proxy)
         self.faults: list[dict[str, Any]] = []
 
     def new_issue(self, repo: str, *, title: str, body: str, labels: list[str], pull: bool = False,
@@ -113,8 +114,9 @@ def create_app() -> FastAPI:
         chunk = items[(number - 1) * per_page: number * per_page]
         links = []
         if number < last:
-            links.append(f'<{request.url.include_query_params(page=number + 1)}>; rel="next"')
-            links.append(f'<{request.url.include_query_params(page=last)}>; rel="last"')
+            url = request.url.replace(netloc=state.link_host) if state.link_host else request.url
+            links.append(f'<{url.include_query_params(page=number + 1)}>; rel="next"')
+            links.append(f'<{url.include_query_params(page=last)}>; rel="last"')
         headers = {"Link": ", ".join(links)} if links else {}
         return JSONResponse(chunk, headers=headers)
 
@@ -227,7 +229,9 @@ def create_app() -> FastAPI:
 
     @app.put("/_fake/page_cap")
     async def put_page_cap(request: Request):
-        state.page_cap = int((await request.json())["per_page"])
+        data = await request.json()
+        state.page_cap = int(data["per_page"])
+        state.link_host = data.get("link_host")
         return {"ok": True}
 
     @app.get("/_fake/state")
@@ -289,8 +293,8 @@ class FakeGitHub:
     def inject(self, *faults: dict[str, Any]) -> None:
         self._call("PUT", "/_fake/faults", json={"faults": list(faults)})
 
-    def cap_page_size(self, per_page: int) -> None:
-        self._call("PUT", "/_fake/page_cap", json={"per_page": per_page})
+    def cap_page_size(self, per_page: int, link_host: str | None = None) -> None:
+        self._call("PUT", "/_fake/page_cap", json={"per_page": per_page, "link_host": link_host})
 
     def state(self) -> dict[str, Any]:
         return self._call("GET", "/_fake/state")
