@@ -23,17 +23,22 @@ CANARY = "s3cr3t-CANARY-token"
 
 
 def plan_document(agents: dict[str, str], *, command: str = "plan", live_greeting: str = "Hello",
-                  note_size: int = 0, changed_envs: tuple = (SB, PR, LV)) -> dict[str, Any]:
-    """One report: each agent's desired greeting (in ``changed_envs``) vs a live "Hello" (equal -> in sync)."""
+                  note_size: int = 0, changed_envs: tuple = (SB, PR, LV), live_schema: Any = SCHEMA) -> dict[str, Any]:
+    """One report: each agent's desired greeting (in ``changed_envs``) vs a live "Hello" (equal -> in sync).
+
+    ``live_schema={}``: live has no schema yet, and the repository's has 33 properties (a new schema).
+    """
     envs, live = [], {}
+    schema = SCHEMA if live_schema else {"type": "object", "properties": {
+        **SCHEMA["properties"], **{f"extra_{i}": {"type": "string"} for i in range(30)}}}
     for agent, greeting in agents.items():
         for env in (SB, PR, LV):
             vals = {"greeting": greeting if env in changed_envs else live_greeting, "api_token": CANARY}
             if note_size:
                 vals["note"] = f"{agent} " + "x" * note_size
-            envs.append(env_desired(agent, env, SCHEMA, vals))
-        live[agent] = live_agent(agent, {env: (SCHEMA, {"greeting": live_greeting, "api_token": CANARY})
-                                         for env in (SB, PR, LV)})
+            envs.append(env_desired(agent, env, schema, vals))
+        live_values = {"greeting": live_greeting, "api_token": CANARY} if live_schema else {}
+        live[agent] = live_agent(agent, {env: (live_schema, dict(live_values)) for env in (SB, PR, LV)})
     plan = planner.plan(desired_state(*envs), live, SETTINGS, target="https://api.us.poly.ai")
     return json_report.document(plan, command=command)
 

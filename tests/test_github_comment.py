@@ -211,8 +211,9 @@ def test_readme_example_comment_matches_what_is_rendered(tmp_path):
                                                 changed_since="main"), ctx_for(_Fake()))
     for line in ("| agent | sandbox | pre-release | live |", "|---|---|---|---|", "# variables: PATCH greeting",
                  '! greeting: "Hello" → "Hi there"',
-                 "<details><summary><code>acme-support</code> / <b>sandbox</b>: 📝 changes</summary>",
-                 "### 📝 reconciler plan · `https://api.us.poly.ai`"):
+                 "<details><summary><code>acme-support</code>: to change</summary>", "**sandbox** — to change",
+                 "**Plan: 1 to change, 2 in sync, 0 errors.**", "| `acme-support` | 📝 changes | ✅ in sync | ✅ in sync |",
+                 "### reconciler plan · `https://api.us.poly.ai`"):
         assert line in example and line in body, line
     assert re.search(r"Commit `\w{12}` · Scope: agents changed since `main` · \[workflow run\]\(", body)
     assert re.search(r"Commit `\w{12}` · Scope: agents changed since `main` · \[workflow run\]\(", example)
@@ -221,3 +222,24 @@ def test_readme_example_comment_matches_what_is_rendered(tmp_path):
 class _Fake:
     repo = "acme/configs"
     url = "http://127.0.0.1:9"
+
+
+def test_a_new_schema_is_summarised_in_the_comment_as_in_the_report(fake_github, tmp_path):
+    inp = plan_input(tmp_path, {"acme": "Hi"}, live_schema={})
+    body = comment.compose(inp, ctx_for(fake_github))
+    assert "schema: new, 33 properties" in body and "properties.extra_29" not in body   # one line, not 33
+    assert body.count("\n") < 80
+
+
+def test_job_summary_from_show_stays_under_one_mebibyte(tmp_path):
+    import subprocess
+    import sys
+
+    agents = {f"agent-{i:03d}": f"Hi {i}" for i in range(200)}
+    plan = reports.write(tmp_path / "plan.json", reports.plan_document(agents, note_size=3000))
+    assert plan.stat().st_size > 1_500_000                  # the JSON itself is far over a step summary's limit
+    proc = subprocess.run([sys.executable, "-m", "reconciler", "show", str(plan), "--format", "markdown"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.encode("utf-8")) < 1024 * 1024 and len(proc.stdout) <= 65_536
+    assert "Truncated" in proc.stdout

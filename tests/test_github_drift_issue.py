@@ -46,7 +46,7 @@ def test_lifecycle_open_update_comment_close(fake_github, tmp_path):
     [issue] = tracking(fake_github)
     assert issue["state"] == "open" and [label["name"] for label in issue["labels"]] == ["drift"]
     assert "**3 page(s)**" in issue["body"]
-    assert "Edited outside the repository" in issue["body"] and "Merged in the repository" not in issue["body"]
+    assert "Changed live outside the repository" in issue["body"] and "Changed in the repository" not in issue["body"]
     assert '! greeting: "Hello" → "UI edit"' in issue["body"]
     assert reports.CANARY not in issue["body"]
     # 2. same drift again: nothing new to say, no comment, no second issue
@@ -58,7 +58,7 @@ def test_lifecycle_open_update_comment_close(fake_github, tmp_path):
                   causes={"acme": "out_of_band", "bella": "repository"})
     assert changed.action is drift_issue.Action.UPDATED and changed.issue == opened.issue
     [issue] = tracking(fake_github)
-    assert "**6 page(s)**" in issue["body"] and "Merged in the repository, not applied yet" in issue["body"]
+    assert "**6 page(s)**" in issue["body"] and "Changed in the repository, not yet applied" in issue["body"]
     [note] = fake_github.comments(opened.issue)
     assert "now **6 page(s)**" in note["body"] and "Newly drifted: `bella/live`" in note["body"]
     # 4. in sync: a comment, then closed
@@ -77,7 +77,7 @@ def test_lifecycle_open_update_comment_close(fake_github, tmp_path):
 def test_without_cause_pages_are_listed_as_unknown(fake_github, tmp_path):
     run(fake_github, tmp_path, {"acme": "UI edit"})
     [issue] = tracking(fake_github)
-    assert "#### Cause unknown" in issue["body"]
+    assert "#### Cause unknown" in issue["body"] and "Legend: ~ path: live value → repository value" in issue["body"]
 
 
 def test_found_among_many_issues_and_without_its_label(fake_github, tmp_path):

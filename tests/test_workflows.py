@@ -120,6 +120,9 @@ def test_auto_approve_only_inside_the_live_environment():
         if "reconciler apply" in script and job.get("environment") != "live":
             assert "--env live" not in script and "--auto-approve" not in script, job_id
     assert any(job.get("environment") == "live" for job in workflow["jobs"].values())
+    for argv in reconciler_calls(workflow):
+        if "--plan" in argv:       # a saved plan fixes agents, environments and options: apply refuses others
+            assert not {"--env", "--agent", "--changed-since", "--allow-large-change"} & set(argv), argv
     assert "--auto-approve" not in runs(load("pr-plan.yml")) + runs(load("drift.yml"))
 
 

@@ -79,14 +79,8 @@ def compose(inp: CommentInput, ctx: GitHubContext, *, limit: int = render.GITHUB
         warnings = list(inp.validate.warnings) if inp.validate else []
         return render.fit(head, render.findings_list(warnings), limit=limit, pointer=pointer)
     assert inp.report is not None
-    report = inp.report
-    icon = "❌" if report.has_errors else "📝" if report.count("changes", "drift") else "✅"
-    head = (f"{MARKER}\n### {icon} reconciler {report.command} · `{report.target}`\n\n{meta}\n"
-            f"**{render.summary_line(report)}**\n{_validated(inp.validate)}")
-    head += "".join(render.findings_list(report.findings))
-    head += render.status_table(report.results) if report.results else "\nNo agent in scope.\n"
-    return render.fit(head, render.result_sections(report.results, drift=report.command == "drift"),
-                      limit=limit, pointer=pointer)
+    intro = meta + "\n" + _validated(inp.validate)
+    return render.with_report(f"{MARKER}\n", intro, inp.report, limit=limit, pointer=pointer)
 
 
 async def publish(gh: GitHubApi, ctx: GitHubContext, body: str) -> Outcome:

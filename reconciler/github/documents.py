@@ -10,9 +10,9 @@ Three kinds, told apart by their own keys, never by file name:
   "warnings"``).
 
 Everything in them is already masked by the command that wrote them; this
-module only checks the shape and turns items back into the model's values
-(:class:`~reconciler.model.Finding`, :class:`~reconciler.plan.DiffItem`) so the
-renderers can reuse the reports' wording. Keys added later (issue 9's
+module only checks the shape, turns validate findings back into
+:class:`~reconciler.model.Finding` values, and keeps the whole document for
+:mod:`reconciler.report.reader`, which renders plans and drift. Keys added later (issue 9's
 ``cause``, ``changed_since``, ``live_last_updated``) are read when present and
 never required.
 """
@@ -27,7 +27,6 @@ from typing import Any
 
 from reconciler.errors import ConfigError
 from reconciler.model import Finding, Severity
-from reconciler.plan import DiffItem, DiffKind
 
 FORMAT_VERSION = 1
 PLAN_KIND = "rtc-reconciler-plan"
@@ -48,6 +47,8 @@ class Report:
     findings: tuple[Finding, ...]
     changed_since: str | None
     revision: str | None       # the saved plan's repository revision, when recorded
+    document: Mapping[str, Any]
+    """The whole file, for :mod:`reconciler.report.reader` (the markdown report renders it)."""
 
     def count(self, *statuses: str) -> int:
         return sum(1 for r in self.results if r.get("status") in statuses)
@@ -82,7 +83,8 @@ def read_report(path: Path) -> Report:
     return Report(file=str(path), command="plan" if saved else data["command"], saved_plan=saved,
                   target=str(data.get("target") or "?"), results=tuple(results),
                   findings=tuple(finding(f) for f in _list(data, "findings")),
-                  changed_since=_str(data.get("changed_since")), revision=_str(repository.get("revision")))
+                  changed_since=_str(data.get("changed_since")), revision=_str(repository.get("revision")),
+                  document=data)
 
 
 def read_validate(path: Path) -> ValidateReport:
@@ -101,24 +103,12 @@ def finding(data: Mapping[str, Any]) -> Finding:
                    **extra)
 
 
-def diff_item(data: Mapping[str, Any]) -> DiffItem:
-    """A diff item from its JSON form (``DiffItem.to_json``)."""
-    kind = DiffKind(data.get("kind", "changed")) if data.get("kind") in DiffKind.__members__.values() \
-        else DiffKind.CHANGED
-    return DiffItem(path=str(data.get("path", "")), kind=kind, live=data.get("live"),
-                    desired=data.get("desired"), sensitive=bool(data.get("sensitive", False)))
-
-
-def diff_items(result: Mapping[str, Any], part: str) -> list[DiffItem]:
-    """The ``schema`` or ``variables`` diff of one result."""
-    section = result.get(part) if isinstance(result.get(part), Mapping) else {}
-    return [diff_item(d) for d in section.get("diff") or () if isinstance(d, Mapping)]
-
-
 def differs(result: Mapping[str, Any]) -> bool:
     """Live differs from the repository: a changed status, or any diff (an error page can differ too)."""
-    return result.get("status") in CHANGED_STATUSES or bool(diff_items(result, "schema")
-                                                            or diff_items(result, "variables"))
+    if result.get("status") in CHANGED_STATUSES:
+        return True
+    sections = (result.get(part) for part in ("schema", "variables"))
+    return any(isinstance(section, Mapping) and section.get("diff") for section in sections)
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -36,12 +36,6 @@ from reconciler.github.documents import Report
 MARKER = "<!-- rtc-reconciler:drift-issue -->"
 TITLE = "Drift: live configuration differs from the repository"
 _STATE = re.compile(r"<!-- rtc-reconciler:drift-state (\{.*?\}) -->")
-#: Headings per cause (issue 9's ``cause``; absent in older reports: "unknown").
-CAUSES = {
-    "repository": "Merged in the repository, not applied yet (cause: repository)",
-    "out_of_band": "Edited outside the repository, e.g. in the Configuration Builder (cause: out_of_band)",
-    "unknown": "Cause unknown",
-}
 
 
 class Action(enum.StrEnum):
@@ -72,27 +66,14 @@ def page_state(report: Report) -> dict[str, str]:
 
 
 def compose(report: Report, ctx: GitHubContext, state: Mapping[str, str]) -> str:
-    """The issue body: drifted pages grouped by cause, errors after, the state marker hidden."""
-    meta = render.meta_line(ctx.head_sha, report.changed_since, ctx.run_url)
-    head = (f"{MARKER}\n<!-- rtc-reconciler:drift-state {json.dumps(dict(state), sort_keys=True)} -->\n"
-            f"Live differs from the repository for **{len(state)} page(s)** on `{report.target}` "
-            f"(diffs read live → repository).\n\n{meta}\n"
-            "Apply the repository (`reconciler apply`) to undo edits made elsewhere, or bring those edits "
-            "into the repository. This issue is updated by every scheduled drift run and closed when "
-            "everything is in sync.\n")
-    sections: list[str] = []
-    drifted = [r for r in report.results if documents.differs(r)]
-    for cause, heading in CAUSES.items():
-        group = [r for r in drifted if (r.get("cause") if r.get("cause") in CAUSES else "unknown") == cause]
-        if group:
-            sections.append(f"\n#### {heading}\n")
-            sections += render.result_sections(group, drift=True)
-    broken = [r for r in report.results if r.get("status") == "error" and not documents.differs(r)]
-    if broken or report.findings:
-        sections.append("\n#### Errors (drift could not be checked here)\n")
-        sections += render.findings_list(report.findings)
-        sections += [render.result_section(r) for r in broken]
-    return render.fit(head, sections, pointer="The full report is in the drift run's `drift-report` artifact.")
+    """The issue body: the drift report (grouped by cause), our intro, the per-page state hidden."""
+    head = f"{MARKER}\n<!-- rtc-reconciler:drift-state {json.dumps(dict(state), sort_keys=True)} -->\n"
+    intro = (render.meta_line(ctx.head_sha, report.changed_since, ctx.run_url)
+             + f"\nLive differs from the repository for **{len(state)} page(s)**. Apply the repository "
+               "(`reconciler apply`) to undo edits made elsewhere, or bring those edits into the repository. "
+               "This issue is updated by every scheduled drift run and closed when everything is in sync.\n\n")
+    return render.with_report(head, intro, report, limit=render.GITHUB_BODY_LIMIT,
+                              pointer="The full report is in the drift run's `drift-report` artifact.")
 
 
 async def sync_issue(gh: GitHubApi, ctx: GitHubContext, report: Report, *, label: str) -> Outcome:

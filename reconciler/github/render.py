@@ -2,22 +2,23 @@
 
 Called by :mod:`reconciler.github.comment` and :mod:`reconciler.github.drift_issue`
 with the values of :mod:`reconciler.github.documents`. Computes nothing about
-the plan: statuses, diffs and findings come from the report file; the wording
-of a diff line and of a finding is the markdown report's own
-(:mod:`reconciler.report.common`, :mod:`reconciler.report.markdown`).
+the plan: the body of a plan or drift is the markdown report itself
+(:mod:`reconciler.report.markdown`, fed by :mod:`reconciler.report.reader` —
+exactly what ``reconciler show FILE --format markdown`` prints for the job
+summary), so a reviewer reads the same words in the comment, the summary and
+the issue. This module adds what only GitHub needs: the commit, the scope, the
+run link, validation findings, and the size limit.
 
 GitHub rejects a comment or an issue body over 65,536 characters, so every
-body is assembled by :func:`fit`: a head that is always kept, then sections
-dropped from the end once the next one would not fit, and a note that says
-how many were left out and where the full report is (the run's artifact).
+body is assembled under :data:`GITHUB_BODY_LIMIT`: the report gets the budget
+left after our own lines (it drops whole sections from its end and says so),
+and a truncated body ends with a pointer to the run's artifact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
 
-from reconciler.github import documents
 from reconciler.github.documents import Report, ValidateReport
 from reconciler.model import Finding
 from reconciler.report import common, findings as findings_mod, markdown as md
@@ -25,9 +26,25 @@ from reconciler.report import common, findings as findings_mod, markdown as md
 #: GitHub's limit for a comment or an issue body, in characters.
 GITHUB_BODY_LIMIT = 65_536
 _NOTE_BUDGET = 600
-_STATUS = {"in_sync": "✅ in sync", "changes": "📝 changes", "drift": "⚠️ drift", "error": "❌ error",
-           "skipped": "⏭️ skipped", "unmanaged": "➖ unmanaged"}
-_ENV_ORDER = ("sandbox", "pre-release", "live")
+_TRUNCATED = "✂️ Truncated"
+
+
+def report_markdown(report: Report, *, max_chars: int) -> str:
+    """The markdown report of a JSON report or saved plan (what ``show --format markdown`` prints)."""
+    from reconciler.report import reader
+
+    value, command, info = reader.read_document(report.document, source=report.file)
+    return md.render(value, command=command, max_chars=max_chars, info=info)
+
+
+def with_report(head: str, intro: str, report: Report, *, limit: int, pointer: str) -> str:
+    """``head``, the report's title line, ``intro``, then the rest of the report, under ``limit``."""
+    budget = limit - len(head) - len(intro) - len(pointer) - _NOTE_BUDGET
+    title, _, rest = report_markdown(report, max_chars=budget).partition("\n\n")
+    body = f"{head}{title}\n\n{intro}{rest}"
+    if _TRUNCATED in rest:
+        body = body.rstrip("\n") + f"\n> {pointer}\n"
+    return body
 
 
 def fit(head: str, sections: Sequence[str], *, limit: int = GITHUB_BODY_LIMIT, pointer: str) -> str:
@@ -37,7 +54,7 @@ def fit(head: str, sections: Sequence[str], *, limit: int = GITHUB_BODY_LIMIT, p
     for index, section in enumerate(sections):
         if used + len(section) > budget:
             left = len(sections) - index
-            out.append(f"\n> ✂️ Truncated: {left} more section(s) not shown (GitHub allows "
+            out.append(f"\n> {_TRUNCATED}: {left} more section(s) not shown (GitHub allows "
                        f"{GITHUB_BODY_LIMIT:,} characters here). {pointer}\n")
             break
         out.append(section)
@@ -55,60 +72,6 @@ def meta_line(sha: str | None, scope: str | None, run_url: str | None) -> str:
     return " · ".join(parts) + "\n"
 
 
-def summary_line(report: Report) -> str:
-    changed = report.count(*documents.CHANGED_STATUSES)
-    noun = "drifted" if report.command == "drift" else "to change"
-    title = "Drift" if report.command == "drift" else "Plan"
-    parts = [f"{changed} {noun}", f"{report.count('in_sync')} in sync",
-             common.plural(report.count("error") + (1 if any(f.blocks for f in report.findings)
-                                                    and not report.count("error") else 0), "error")]
-    if report.count("skipped"):
-        parts.append(f"{report.count('skipped')} skipped")
-    return f"{title}: {', '.join(parts)}."
-
-
-def status_table(results: Sequence[Mapping[str, Any]]) -> str:
-    envs = [e for e in _ENV_ORDER if any(r.get("env") == e for r in results)]
-    envs += sorted({str(r.get("env")) for r in results} - set(envs))
-    agents = list(dict.fromkeys(str(r.get("agent")) for r in results))
-    cells = {(str(r.get("agent")), str(r.get("env"))): _STATUS.get(str(r.get("status")), str(r.get("status")))
-             for r in results}
-    rows = ["| agent | " + " | ".join(envs) + " |\n", "|---" * (len(envs) + 1) + "|\n"]
-    rows += [f"| `{a}` | " + " | ".join(cells.get((a, e), "") for e in envs) + " |\n" for a in agents]
-    return "\n" + "".join(rows)
-
-
-def result_sections(results: Iterable[Mapping[str, Any]], *, drift: bool = False) -> list[str]:
-    """One ``<details>`` per agent × environment worth showing.
-
-    A plan shows changes, errors, warnings and orphans; a drift report (``drift``)
-    shows the pages whose live state differs, worded without PUT/PATCH.
-    """
-    keep = documents.differs if drift else _interesting
-    return [result_section(r, drift=drift) for r in results if keep(r)]
-
-
-def result_section(result: Mapping[str, Any], *, drift: bool = False) -> str:
-    status = _STATUS.get(str(result.get("status")), str(result.get("status")))
-    cause = f" · cause: `{result['cause']}`" if isinstance(result.get("cause"), str) else ""
-    lines: list[str] = []
-    for part in ("schema", "variables"):
-        items = documents.diff_items(result, part)
-        if items:
-            lines.append(f"# {part}: {'differs (live → repository)' if drift else _action(result, part)}")
-            lines += [f"{md._DIFF_MARKERS[marker]} {text}" for item in items
-                      for marker, text in common.diff_lines(item)]
-    body = [md._fenced("\n".join(lines))] if lines else []
-    orphans = (result.get("variables") or {}).get("orphans") if isinstance(result.get("variables"), Mapping) else ()
-    if orphans:
-        body.append("Orphans (live only; PATCH cannot delete them): " + ", ".join(f"`{k}`" for k in orphans) + "\n")
-    found = [documents.finding(f) for key in ("errors", "warnings") for f in result.get(key) or ()
-             if isinstance(f, Mapping)]
-    body += [finding_item(f) for f in found]
-    return (f"\n<details><summary><code>{result.get('agent')}</code> / <b>{result.get('env')}</b>: "
-            f"{status}{cause}</summary>\n\n" + "\n".join(body) + "\n</details>\n")
-
-
 def finding_item(finding: Finding) -> str:
     """``- ❌ `file:line`: message (`code`)`` — the markdown report's wording."""
     return f"- {md._finding(finding)}\n"
@@ -121,17 +84,3 @@ def findings_list(found: Iterable[Finding]) -> list[str]:
 def validation_summary(report: ValidateReport) -> str:
     return (f"{common.plural(len(report.errors), 'error')}, "
             f"{common.plural(len(report.warnings), 'warning')}")
-
-
-def _interesting(result: Mapping[str, Any]) -> bool:
-    variables = result.get("variables") if isinstance(result.get("variables"), Mapping) else {}
-    return (result.get("status") in ("changes", "drift", "error", "skipped") or bool(result.get("warnings"))
-            or bool(variables.get("orphans")))
-
-
-def _action(result: Mapping[str, Any], part: str) -> str:
-    section = result.get(part) if isinstance(result.get(part), Mapping) else {}
-    if part == "schema":
-        return "PUT (whole schema)" if section.get("action") == "put" else "differs (nothing sent)"
-    patch = section.get("patch") if isinstance(section.get("patch"), Mapping) else {}
-    return f"PATCH {', '.join(patch)}" if section.get("action") == "patch" and patch else "differs (nothing sent)"
