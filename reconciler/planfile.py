@@ -32,6 +32,7 @@ this module builds, parses and compares values, and reads/writes the plan file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -196,10 +197,16 @@ def write(path: Path, doc: Mapping[str, Any]) -> None:
     """Write atomically (temp file + rename), readable by the owner only: it names agents and targets."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(json_report.dumps(doc))
-    os.replace(tmp, path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(json_report.dumps(doc))
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise PlanFileError(f"cannot write the plan file: {exc.strerror or exc}", code="plan_file.unwritable",
+                            file=str(path)) from None
 
 
 # -- reading and checking --------------------------------------------------------------------------
@@ -243,10 +250,11 @@ def parse(doc: Any, *, source: str) -> SavedPlan:
     if problems:
         raise PlanFileError(f"corrupt plan file: missing {', '.join(problems)}", code="plan_file.corrupt",
                             file=source)
+    saved = SavedPlan(doc=doc, source=source)
     try:
-        saved = SavedPlan(doc=doc, source=source)
-        saved.pages(), saved.statuses(), saved.agents
-        dict(doc["repository"]["files"]), str(doc["signature"]["value"])
+        # Every accessor apply --plan uses, once, so a malformed file fails here with one clear message.
+        _ = (saved.pages(), saved.statuses(), saved.agents, dict(doc["repository"]["files"]),
+             str(doc["signature"]["value"]))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise PlanFileError(f"corrupt plan file: {type(exc).__name__}: {exc}", code="plan_file.corrupt",
                             file=source) from None

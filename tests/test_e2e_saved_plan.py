@@ -10,7 +10,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import shutil
+import stat
+import subprocess
+import sys
 
 import pytest
 from e2e_helpers import SCHEMA, cli, make_repo, values, write_env, writes
@@ -187,3 +191,33 @@ def test_show_renders_a_drift_report_and_refuses_garbage(repo, emulator, tmp_pat
     assert "not valid JSON" in proc.stderr
     proc = cli(tmp_path, "show", str(tmp_path / "missing.json"), check_codes=(1,))
     assert "cannot read" in proc.stderr
+
+
+def _local_cli(root, *args):
+    env = {k: v for k, v in os.environ.items() if k not in ("POLYAI_API_KEY", "RECONCILER_API_URL")}
+    return subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=root, env={**env, "NO_COLOR": "1"},
+                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+def test_url_local_without_a_key_uses_a_random_key_kept_in_the_checkout(tmp_path):
+    root = make_repo(tmp_path / "repo", "local", agents=("acme",))
+    plan = tmp_path / "plan.json"
+    assert _local_cli(root, "plan", ".", "--save-plan", str(plan), "--out", "p.txt").returncode == 2
+    key = root / ".reconciler" / "plan.key"
+    assert key.is_file() and stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(plan.stat().st_mode) == 0o600
+    assert key.read_text().strip() not in plan.read_text()
+    moved = tmp_path / "elsewhere.key"
+    key.rename(moved)                        # another checkout: no key, so the plan cannot be checked
+    proc = _local_cli(root, "apply", ".", "--plan", str(plan), "--auto-approve")
+    assert proc.returncode == 1 and "no .reconciler/plan.key in this checkout" in proc.stderr
+    moved.rename(key)
+    proc = _local_cli(root, "apply", ".", "--plan", str(plan), "--auto-approve")
+    assert proc.returncode == 0, proc.stderr
+    assert _local_cli(root, "plan", ".").returncode == 0
+
+
+def test_an_unwritable_plan_file_is_a_clear_error(repo, emulator, tmp_path):
+    proc = cli(repo, "plan", str(repo), "--save-plan", str(tmp_path / "no-such-dir" / "plan.json"),
+               check_codes=(1,))
+    assert "cannot write the plan file" in proc.stderr
