@@ -18,22 +18,36 @@ data (dict / list / str / int / float / bool / None) plus a
 ``yaml.duplicate_key``  a key appears twice in one mapping (both lines named)
 ``yaml.non_string_key`` a mapping key that is not a string (JSON needs string keys)
 ``yaml.tag``            a Python or other non-JSON tag (``!!python/object``, ``!!binary``, ``!foo``)
+``yaml.bad_literal``    an explicit core tag whose literal it cannot take (``!!int three``)
+``yaml.non_finite``     ``.nan``, ``.inf`` or a float beyond the double range: not a JSON number
 ``yaml.alias_limit``    alias expansion over :data:`MAX_NODES` ("billion laughs") or recursive
 ``yaml.too_deep``       nesting deeper than :data:`MAX_DEPTH`
 =====================  ==========================================================
 
+plus one warning, kept in :attr:`SourceMap.notes <reconciler.model.SourceMap>` and
+turned into findings by :func:`note_findings`: ``yaml.ambiguous``, a plain scalar that
+YAML 1.1 would have read differently (``country: NO``).
+
 How: libyaml (``CSafeLoader`` when available) only *composes* the node tree —
 aliases are shared node objects there, so composing is linear in the file
-size. We construct the values ourselves from the nodes, which is where
-duplicate keys, tags, key types and the expansion budget are checked and
-where each node's line is recorded. Timestamps stay as the string written
-(``2025-01-31``), because values must be JSON. Merge keys (``<<: *base``) are
-supported; explicit keys win over merged ones.
+size. Our loader's resolver tags every untagged plain scalar ``_PLAIN``, and we
+construct the values ourselves from the nodes, which is where duplicate keys,
+tags, key types and the expansion budget are checked and where each node's
+line is recorded. Merge keys (``<<: *base``) are supported; explicit keys win
+over merged ones.
+
+Scalars (:func:`resolve_plain`): the YAML 1.2 core schema, with numbers only as JSON
+writes them. ``true``/``false`` (also ``True``/``TRUE``/``False``/``FALSE``) are booleans;
+``null``/``Null``/``NULL``/``~``/nothing is null; ``-12``, ``3.5``, ``1e3`` and the 1.2
+``0o17``/``0x1F`` forms are numbers; everything else is the string written — ``NO``,
+``off``, ``yes``, ``+441632960001``, ``0644``, ``17:30``, ``1_000`` and dates included.
+:func:`needs_quoting` tells a YAML *writer* which strings must be quoted.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import stat
@@ -136,7 +150,16 @@ def parse_yaml(text: str, file: str, *, require_mapping: bool = True) -> tuple[A
     if hit is not None:
         data_json, lines, key_lines, notes = hit
         return json.loads(data_json), SourceMap(file=file, lines=lines, key_lines=key_lines, notes=notes)
-    data, smap = _parse_uncached(text, file, require_mapping=require_mapping)
+    try:
+        data, smap = _parse_uncached(text, file, require_mapping=require_mapping)
+    except ConfigError:
+        raise
+    except (RecursionError, MemoryError):
+        raise ConfigError("document is nested too deeply or too large to read", file=file, line=1,
+                          code="yaml.too_deep") from None
+    except Exception as exc:                   # anything else from the YAML layer is about this input
+        raise ConfigError(f"YAML reader failed: {type(exc).__name__}: {str(exc)[:200]}", file=file, line=1,
+                          code="yaml.syntax") from None
     try:
         data_json = json.dumps(data)
     except (TypeError, ValueError):           # pragma: no cover - the builder only makes JSON data
@@ -424,7 +447,7 @@ def resolve_plain(text: str) -> Any:
     if _JSON_INT.match(text):
         return int(text)
     if _JSON_FLOAT.match(text):
-        return float(text)
+        return _finite(text)
     if _OCT.match(text):
         return int(text[2:], 8)
     if _HEX.match(text):
@@ -433,6 +456,14 @@ def resolve_plain(text: str) -> Any:
         raise ScalarError(f"{text} is not a JSON number (NaN and infinity cannot be sent); "
                           "quote it for a string", "yaml.non_finite")
     return text
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ScalarError(f"{text} is too large for a JSON number (it would become infinity)",
+                          "yaml.non_finite")
+    return value
 
 
 def yaml11_reading(text: str) -> Any:
@@ -516,7 +547,7 @@ def resolve_tagged(tag: str, text: str) -> Any:
             raise ScalarError(f"!!float {text} is not a JSON number (NaN and infinity cannot be sent)",
                               "yaml.non_finite")
         if _CORE_FLOAT.match(text) or _CORE_INT.match(text):
-            return float(text)
+            return _finite(text)
     raise ScalarError(f"!!{kind} {_quote(text)}: not a valid {kind} literal (YAML 1.2 core); "
                       "fix the value or drop the tag", "yaml.bad_literal")
 

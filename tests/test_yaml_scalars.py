@@ -94,7 +94,7 @@ def test_sequence_items_keys_and_aliases() -> None:
 
 @pytest.mark.parametrize("text,code", [
     ("v: .nan", "yaml.non_finite"), ("v: .inf", "yaml.non_finite"), ("v: -.Inf", "yaml.non_finite"),
-    ("v: !!float .nan", "yaml.non_finite"), ("retries: !!int three", "yaml.bad_literal"),
+    ("v: !!float .nan", "yaml.non_finite"), ("v: 1e999", "yaml.non_finite"), ("v: !!float -1e400", "yaml.non_finite"), ("retries: !!int three", "yaml.bad_literal"),
     ("v: !!float x", "yaml.bad_literal"), ("v: !!bool x", "yaml.bad_literal"), ("v: !!null x", "yaml.bad_literal"),
 ])
 def test_non_json_numbers_and_bad_tagged_literals_are_located_errors(text: str, code: str) -> None:
