@@ -65,6 +65,12 @@ _WORD = "[A-Za-z0-9_]"
 _ASCII_BOUNDARY = f"(?:(?<={_WORD})(?!{_WORD})|(?<!{_WORD})(?={_WORD}))"
 _ASCII_NON_BOUNDARY = f"(?:(?<={_WORD})(?={_WORD})|(?<!{_WORD})(?!{_WORD}))"
 _HEX = frozenset("0123456789abcdefABCDEF")
+# ECMA-262's character class escapes, spelled out: the engine never sees \d \w \s or '.', whose meaning
+# jsonschema-rs's translation does not keep on its backtracking path (found by the differential test).
+_CLASS_ITEMS = {"d": "0-9", "w": "A-Za-z0-9_",
+                "s": "\\t\\n\\x0B\\f\\r \\xA0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000\\uFEFF"}
+_DOT = "[^\\n\\r\\u2028\\u2029]"
+_ANY_ITEMS = "\\u0000-\\u{10FFFF}"
 
 
 class RegexError(ValueError):
@@ -119,7 +125,7 @@ def _group_names(pattern: str) -> tuple[int, dict[str, int]]:
 
 
 def _translate(pattern: str) -> str:
-    """Check what ECMA-262 Unicode mode forbids; rewrite valid forms jsonschema-rs does not take."""
+    """Check what ECMA-262 Unicode mode forbids; spell out what jsonschema-rs would read otherwise."""
     groups, names = _group_names(pattern)
     out: list[str] = []
     i, n = 0, len(pattern)
@@ -131,7 +137,7 @@ def _translate(pattern: str) -> str:
         if c == "\\":
             i = _translate_escape(pattern, i, out, groups, names)
             continue
-        out.append(c)
+        out.append(_DOT if c == "." else c)
         i += 1
     return "".join(out)
 
@@ -149,7 +155,7 @@ def _escape_end(pattern: str, i: int, *, in_class: bool) -> tuple[int, str, bool
         return i + 2, pattern[i:i + 2], False
     if c == "c":
         if i + 2 < len(pattern) and pattern[i + 2].isascii() and pattern[i + 2].isalpha():
-            return i + 3, pattern[i:i + 3], False
+            return i + 3, f"\\x{ord(pattern[i + 2]) % 32:02X}", False
         raise _invalid(pattern, "'\\c' must be followed by a letter")
     if c == "0":
         if i + 2 < len(pattern) and pattern[i + 2].isdigit():
@@ -178,6 +184,11 @@ def _escape_end(pattern: str, i: int, *, in_class: bool) -> tuple[int, str, bool
             if digits and set(digits) <= _HEX and int(digits, 16) <= 0x10FFFF:
                 return end + 1, pattern[i:end + 1], False
         elif len(pattern) >= i + 6 and set(pattern[i + 2:i + 6]) <= _HEX:
+            high = int(pattern[i + 2:i + 6], 16)
+            low = pattern[i + 8:i + 12] if pattern.startswith("\\u", i + 6) else ""
+            if 0xD800 <= high <= 0xDBFF and len(low) == 4 and set(low) <= _HEX and 0xDC00 <= int(low, 16) <= 0xDFFF:
+                code = 0x10000 + ((high - 0xD800) << 10) + (int(low, 16) - 0xDC00)      # a surrogate pair
+                return i + 12, f"\\u{{{code:X}}}", False
             return i + 6, pattern[i:i + 6], False
         raise _invalid(pattern, "'\\u' must be followed by four hex digits or {hex}")
     if c == "k":
@@ -191,7 +202,7 @@ def _escape_end(pattern: str, i: int, *, in_class: bool) -> tuple[int, str, bool
 def _translate_escape(pattern: str, i: int, out: list[str], groups: int, names: dict[str, int]) -> int:
     end, text, _ = _escape_end(pattern, i, in_class=False)
     kind = text[1]
-    if kind.isdigit() and kind != "0" and text != "\\x00":
+    if kind.isdigit() and kind != "0":
         if int(text[1:]) > groups:
             raise _invalid(pattern, f"back-reference '{text}' to a group that does not exist")
     elif kind == "k":
@@ -203,6 +214,8 @@ def _translate_escape(pattern: str, i: int, out: list[str], groups: int, names: 
         text = _ASCII_BOUNDARY
     elif kind == "B":
         text = _ASCII_NON_BOUNDARY
+    elif kind.lower() in _CLASS_ITEMS:
+        text = f"[{'^' if kind.isupper() else ''}{_CLASS_ITEMS[kind.lower()]}]"
     out.append(text)
     return end
 
@@ -213,32 +226,58 @@ def _translate_class(pattern: str, i: int, out: list[str]) -> int:
     negated = pattern.startswith("^", j)
     if negated:
         j += 1
-    if pattern.startswith("]", j):                        # [] matches nothing, [^] anything
-        out.append("[\\s\\S]" if negated else "[^\\s\\S]")
-        return j + 1
-    parts = ["[^" if negated else "["]
+    items: list[str] = []                 # what goes inside one [...]
+    complements: list[str] = []           # \D \W \S inside a class: whole classes, joined by alternation
     while True:
         if j >= len(pattern):
             raise _invalid(pattern, "unterminated character class '['")
         if pattern[j] == "]":
-            out.append("".join(parts) + "]")
-            return j + 1
+            break
         j, low, low_class = _class_atom(pattern, j)
         if pattern.startswith("-", j) and j + 1 < len(pattern) and pattern[j + 1] != "]":
             j, high, high_class = _class_atom(pattern, j + 1)
             if low_class or high_class:
-                raise _invalid(pattern, f"'{low}-{high}' in a character class: a range cannot start or end "
-                                        "at a class escape; put '-' first or last, or escape it as '\\-'")
-            parts.append(f"{low}-{high}")
+                raise _invalid(pattern, f"'{_shown(low)}-{_shown(high)}' in a character class: a range cannot "
+                                        "start or end at a class escape; put '-' first or last, or escape it as '\\-'")
+            items.append(f"{low}-{high}")
+        elif low.startswith("[^"):
+            complements.append(low)
         else:
-            parts.append(low)
+            items.append(low)
+    alternatives = ([f"[{''.join(items)}]"] if items else []) + complements
+    if not alternatives:                  # [] matches nothing, [^] any character
+        out.append(f"[{_ANY_ITEMS}]" if negated else f"[^{_ANY_ITEMS}]")
+    elif not complements:
+        out.append(f"[{'^' if negated else ''}{''.join(items)}]")
+    elif negated:
+        out.append(f"(?:(?!{'|'.join(alternatives)})[{_ANY_ITEMS}])")
+    else:
+        out.append(f"(?:{'|'.join(alternatives)})")
+    return j + 1
+
+
+def _shown(item: str) -> str:
+    """An atom as the user wrote it, for messages (class escapes are expanded by then)."""
+    for kind, items in _CLASS_ITEMS.items():
+        if item == items:
+            return "\\" + kind
+        if item == f"[^{items}]":
+            return "\\" + kind.upper()
+    return item
 
 
 def _class_atom(pattern: str, j: int) -> tuple[int, str, bool]:
+    """(end, text for the engine, is-a-class-escape); \\d -> 0-9, \\D -> [^0-9] (a whole class)."""
     if pattern[j] != "\\":
         return j + 1, pattern[j], False
     end, text, is_class = _escape_end(pattern, j, in_class=True)
-    return end, ("\\x08" if text == "\\b" else text), is_class
+    kind = text[1] if len(text) > 1 else ""
+    if text == "\\b":
+        return end, "\\x08", False                  # backspace inside a class
+    if kind.lower() in _CLASS_ITEMS and len(text) == 2:
+        items = _CLASS_ITEMS[kind.lower()]
+        return end, (f"[^{items}]" if kind.isupper() else items), True
+    return end, text, is_class
 
 
 @functools.lru_cache(maxsize=2048)
