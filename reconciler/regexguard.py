@@ -30,6 +30,8 @@ Used by validation (values vs schema), the policy engine (regex rules), masking,
 planner (predicted merged values vs desired schema).
 
 - :func:`compile_pattern` checks (cached) or raises :class:`RegexError`.
+- :func:`for_jsonschema_rs` + :data:`PATTERN_OPTIONS`: a schema copy for a compiled
+  jsonschema-rs validator that agrees with this module (issue 13's fast path).
 - :func:`search` runs bounded or raises :class:`RegexTimeout`.
 - :func:`validator_for` / :func:`make_validator` build a ``Draft7Validator``
   whose ``pattern``, ``patternProperties`` and ``additionalProperties`` use this
@@ -58,6 +60,8 @@ from reconciler import memo
 DEFAULT_TIMEOUT = 0.1
 #: Backtracking steps one search may take (only look-around / back-reference patterns backtrack).
 BACKTRACK_LIMIT = 200_000
+#: The pattern options :func:`compile_pattern` uses (a backtracking bound), for compiled validators.
+PATTERN_OPTIONS = jsonschema_rs.FancyRegexOptions(backtrack_limit=BACKTRACK_LIMIT)
 
 _SYNTAX_CHARS = frozenset("^$\\.*+?()[]{}|/")
 _CLASS_ESCAPES = frozenset("dDsSwWpP")
@@ -287,9 +291,7 @@ def compile_pattern(pattern: str) -> jsonschema_rs.Draft7Validator:
         raise RegexError(f"pattern must be a string, not {type(pattern).__name__}")
     translated = _translate(pattern)
     try:
-        return jsonschema_rs.Draft7Validator(
-            {"pattern": translated},
-            pattern_options=jsonschema_rs.FancyRegexOptions(backtrack_limit=BACKTRACK_LIMIT))
+        return jsonschema_rs.Draft7Validator({"pattern": translated}, pattern_options=PATTERN_OPTIONS)
     except (jsonschema_rs.ValidationError, ValueError) as exc:
         reason = str(exc).split("\n", 1)[0]
         reason = "not a valid regular expression" if "is not a" in reason else reason
@@ -310,6 +312,45 @@ def search(pattern: str, text: str, *, timeout: float | None = None) -> bool:
         if isinstance(error.kind, jsonschema_rs.ValidationErrorKind.BacktrackLimitExceeded):
             raise RegexTimeout(pattern, timeout)
     return False
+
+
+_NAME_KEYS = ("properties", "patternProperties", "definitions", "dependencies")
+_DATA_KEYS = ("enum", "const", "default", "examples")
+
+
+def for_jsonschema_rs(schema: Any) -> Any:
+    """A copy of ``schema`` whose ``pattern``s and ``patternProperties`` keys are in jsonschema-rs's terms.
+
+    For a compiled jsonschema-rs validator that must agree with this module (the
+    values fast path): give it this copy and ``pattern_options=PATTERN_OPTIONS``.
+    Its own ECMA-262 translation misreads ``\\d``/``\\D``/``\\cX``/``\\b`` and a few others
+    on its backtracking path (tests/test_regex_differential.py). A pattern that is not
+    valid ECMA-262 is left as written (validation reports it).
+    """
+    if isinstance(schema, list):
+        return [for_jsonschema_rs(item) for item in schema]
+    if not isinstance(schema, Mapping):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "pattern" and isinstance(value, str):
+            out[key] = _engine_text(value)
+        elif key == "patternProperties" and isinstance(value, Mapping):
+            out[key] = {_engine_text(name): for_jsonschema_rs(sub) for name, sub in value.items()}
+        elif key in _NAME_KEYS and isinstance(value, Mapping):
+            out[key] = {name: for_jsonschema_rs(sub) for name, sub in value.items()}
+        elif key in _DATA_KEYS:
+            out[key] = value
+        else:
+            out[key] = for_jsonschema_rs(value)
+    return out
+
+
+def _engine_text(pattern: str) -> str:
+    try:
+        return _translate(pattern)
+    except RegexError:
+        return pattern
 
 
 _PYTHON_RE_NOTES = {
