@@ -213,7 +213,7 @@ def _translate_escape(pattern: str, i: int, out: list[str], groups: int, names: 
         name = text[3:-1]
         if name not in names:
             raise _invalid(pattern, f"'{text}' names no group")
-        text = f"\\{names[name]}"
+        text = f"(?:\\{names[name]})"          # grouped: a digit after it must not extend the number
     elif kind == "b":
         text = _ASCII_BOUNDARY
     elif kind == "B":

@@ -63,6 +63,8 @@ def test_both_engines_give_the_same_verdict(pattern: str, ok: bool) -> None:
     (r"\ba", " a", True), (r"(?<n>a)\k<n>", "aa", True), (r"[^]", "\n", True), (r"[]", "a", False),
     (r"[\b]", "\x08", True), (r"^\d{4}$", "1234\n", False), (r"^\d{4}$", "\u0661\u0662\u0663\u0664", False),
     (r"^.$", "\u2028", False), (r"^.$", "\U0001F600", True), (r"\0", "\x00", True),
+    (r"^(?<n>a)\k<n>0$", "aa0", True), (r"(?!b)\D", "\u0663", True), (r"(?!b)\cJ", "\n", True),
+    (r"^\ud83d\ude00$", "\U0001F600", True), (r"^[\D]$", "\u0663", True), (r"^[^\W]$", "\u00e9", False),
 ])
 def test_both_engines_match_alike(pattern: str, text: str, found: bool) -> None:
     assert regexguard.search(pattern, text) is found
