@@ -6,9 +6,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import httpx
 from e2e_helpers import SCHEMA, converge, desired_state, new_agent, values, writes
 
 from reconciler import loader, validation
+from reconciler.emulator import ecma
 from reconciler.emulator import schemas as emulator_schemas
 from reconciler.model import SourceMap
 from reconciler.plan import OutcomeState
@@ -63,3 +65,16 @@ def test_emulator_put_takes_ecma_patterns_python_re_refuses_and_refuses_non_ecma
     assert emulator_schemas.check_schema({"patternProperties": {r"(?<year>\d{4})": {}}}) is None
     problem = emulator_schemas.check_schema({"properties": {"a": {"pattern": r"[\w-.]+"}}})
     assert problem is not None and "properties.a.pattern" in problem and "ECMA-262" in problem
+
+
+def test_emulator_put_warns_where_python_re_would_match_differently(emulator) -> None:
+    emulator.seed("warn-agent")
+    with httpx.Client(base_url=emulator.url, timeout=30, headers={"x-api-key": "test-key"}) as client:
+        url = "/v1/agents/warn-agent/real-time-configs/sandbox/schema"
+        loud = client.put(url, json={"schema": {"properties": {"pin": {"type": "string", "pattern": r"^\d{4}$"}}}})
+        quiet = client.put(url, json={"schema": {"properties": {"pin": {"pattern": r"^[0-9]{4}\$?"}}}})
+    assert loud.status_code == 200 and quiet.status_code == 200
+    assert loud.headers["warning"].startswith('299 - "properties.pin.pattern:')
+    assert "\\\\d takes Unicode digits" in loud.headers["warning"] and "trailing newline" in loud.headers["warning"]
+    assert "warning" not in quiet.headers
+    assert ecma.python_re_notes(r"[\d]\$") == ["\\d takes Unicode digits in Python's re"]

@@ -18,6 +18,7 @@ import atexit
 import functools
 import json
 import os
+import re
 import select
 import subprocess
 import sys
@@ -58,6 +59,26 @@ def pattern_problem(pattern: str) -> str | None:
     except (regress.RegressError, ValueError) as exc:
         return str(exc) or "invalid regular expression"
     return None
+
+
+#: An escape or a ``$`` outside a character class, as the pattern text has it (escapes in pairs skipped).
+_TOKEN = re.compile(r"\\.|\[(?:\\.|[^\]\\])*\]|\$", re.S)
+_PYTHON_NOTES = {"d": "\\d takes Unicode digits in Python's re", "w": "\\w takes Unicode letters in Python's re",
+                 "s": "\\s is Unicode white space in Python's re", "b": "\\b is a Unicode boundary in Python's re",
+                 "$": "$ also matches before a trailing newline in Python's re"}
+
+
+def python_re_notes(pattern: str) -> list[str]:
+    """How a valid ECMA-262 ``pattern`` would match differently under Python's ``re`` (for a warning)."""
+    kinds: dict[str, None] = {}
+    for token in _TOKEN.findall(pattern):
+        if token == "$":
+            kinds.setdefault("$")
+        elif token.startswith("["):
+            kinds.update(dict.fromkeys(k.lower() for k in re.findall(r"\\([dDwWsS])", token)))
+        elif token[1:].lower() in ("d", "w", "s", "b"):
+            kinds.setdefault(token[1:].lower())
+    return [_PYTHON_NOTES[k] for k in _PYTHON_NOTES if k in kinds]
 
 
 class _Worker:

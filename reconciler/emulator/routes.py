@@ -8,6 +8,7 @@ SQLite and jsonschema block.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -90,7 +91,10 @@ async def put_schema(request: Request, agentId: str, clientEnv: str) -> Response
                                    lambda current: {"schema": schema}, create=state.auto_create)
     if page is None:
         raise not_found(agentId)
-    return json_response(page)
+    warnings = schemas.pattern_warnings(schema)
+    # RFC 9111 "Warning" (299: miscellaneous persistent warning), ASCII-escaped for the header.
+    headers = {"Warning": ", ".join(f'299 - {json.dumps(w)}' for w in warnings)} if warnings else None
+    return json_response(page, headers=headers)
 
 
 def _merge_checked(variables: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:

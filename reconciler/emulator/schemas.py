@@ -108,6 +108,16 @@ def check_schema(schema: Mapping[str, Any]) -> str | None:
     return None
 
 
+def pattern_warnings(schema: Mapping[str, Any]) -> list[str]:
+    """For a schema that passed :func:`check_schema`: patterns Python's ``re`` would match differently."""
+    out = []
+    for path, pattern in _patterns(schema, ()):
+        notes = ecma.python_re_notes(pattern)
+        if notes:
+            out.append(f"{format_path(path) or '(root)'}: {pattern!r} (ECMA-262): " + "; ".join(notes))
+    return out
+
+
 #: The meta-schema's format checks minus "regex", which jsonschema runs with Python's ``re``.
 _META_FORMATS = jsonschema.FormatChecker([f for f in Draft7Validator.FORMAT_CHECKER.checkers if f != "regex"])
 _NAME_KEYS = ("properties", "patternProperties", "definitions", "dependencies")
