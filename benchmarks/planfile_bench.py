@@ -39,6 +39,7 @@ def _timed(fn):
 
 def measure(n: int, workdir: Path) -> dict:
     root = workdir / "repo"
+    root.mkdir()
     plan_bench.write_repo(root, n, "local", 16)
     engine.run_apply(root, engine.RunOptions(allow_large_change=True), approve_live=True)
     plan_bench.bump_one_variable(root, n)
