@@ -75,9 +75,15 @@ class Watch:
                                       "--log-format", "json", *args], cwd=root, env=env, stdin=subprocess.DEVNULL,
                                      stdout=self._log_file, stderr=self._log_file)
         self.url = ""
-        if wait_listening:
-            self.url = wait_until(self._listening, timeout=30, what="listening line")
-        self.http = httpx.Client(base_url=self.url, timeout=10) if self.url else None
+        try:
+            if wait_listening:
+                self.url = wait_until(self._listening, timeout=30, what="listening line")
+            self.http = httpx.Client(base_url=self.url, timeout=10) if self.url else None
+        except BaseException:
+            self.proc.kill()                    # never leave a daemon behind a failed start
+            self.proc.wait(10)
+            self._log_file.close()
+            raise
 
     def _listening(self) -> str | None:
         if self.proc.poll() is not None:
