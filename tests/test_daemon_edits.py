@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import signal
 import time
 
 import pytest
@@ -22,7 +23,11 @@ def _ready(tmp_path, emulator) -> tuple:
     for agent in (A, B):
         emulator.seed(agent)
     watch = Watch(root, "--resync", "60s")
-    watch.wait_ready()
+    try:
+        watch.wait_ready()
+    except BaseException:
+        watch.stop(signal.SIGKILL)
+        raise
     time.sleep(0.3)
     emulator.reset_stats()
     return root, watch
