@@ -149,3 +149,25 @@ def test_events_map_to_agents_or_to_everything(tmp_path: Path):
     assert agents_of({str(root / "policies/p.yaml")}, root) is None
     assert agents_of({str(root / "reconciler.yaml")}, root) is None
     assert agents_of({str(root / ".reconciler/watch-state.json"), str(root / "README.md")}, root) == set()
+
+
+# -- logs ----------------------------------------------------------------------------------------
+
+def test_logs_are_json_off_a_terminal_and_text_when_asked():
+    import io
+    import logging
+
+    from reconciler.daemon import logs
+
+    stream = io.StringIO()                              # not a terminal
+    log = logs.setup(None, stream)
+    log.info("applied", extra={"event": "applied", "agent": "a", "env": "sandbox", "keys": ["k"],
+                               "secret_value": "must-not-appear"})
+    line = json.loads(stream.getvalue())
+    assert (line["event"], line["agent"], line["env"], line["keys"], line["level"]) == \
+        ("applied", "a", "sandbox", ["k"], "info")
+    assert "time" in line and "must-not-appear" not in stream.getvalue()
+    stream = io.StringIO()
+    logs.setup("text", stream).warning("drift", extra={"agent": "a", "env": "live"})
+    assert stream.getvalue().rstrip().endswith("drift  [agent=a env=live]") and "warning" in stream.getvalue()
+    logging.getLogger("reconciler").handlers.clear()
