@@ -171,3 +171,24 @@ def test_logs_are_json_off_a_terminal_and_text_when_asked():
     logs.setup("text", stream).warning("drift", extra={"agent": "a", "env": "live"})
     assert stream.getvalue().rstrip().endswith("drift  [agent=a env=live]") and "warning" in stream.getvalue()
     logging.getLogger("reconciler").handlers.clear()
+
+
+# -- repository snapshots ------------------------------------------------------------------------
+
+def test_reloading_one_agent_matches_a_full_load_and_only_its_fingerprint_moves(tmp_path: Path):
+    from reconciler.daemon import repository
+    from tests.daemon_helpers import set_value
+    from tests.e2e_helpers import make_repo
+
+    root = make_repo(tmp_path / "repo", "http://127.0.0.1:9", agents=("r-a", "r-b", "r-c"))
+    options = repository.Options(api_url=None, concurrency=None, resync=None)
+    full = repository.load_full(root, Shard(0, 1), options, None)
+    set_value(root, "r-b", "sandbox", "max_hold", 7)
+    partial = repository.load_agents(full, root, ["r-b"], Shard(0, 1))
+    again = repository.load_full(root, Shard(0, 1), options, full.settings)
+    assert partial.hashes == again.hashes and partial.fingerprints == again.fingerprints
+    assert repository.changed_agents(full, again) == ("r-b",)
+    assert partial.desired.agents["r-b"].envs[ClientEnv.SANDBOX].values["max_hold"] == 7
+    (root / "reconciler.yaml").write_text((root / "reconciler.yaml").read_text().replace("live: {sync: manual}",
+                                                                                        "live: {sync: auto}"))
+    assert repository.changed_agents(again, repository.load_full(root, Shard(0, 1), options, None)) is None

@@ -110,7 +110,8 @@ def load_agents(snapshot: Snapshot, link: Path, agents: Iterable[str], shard: Sh
         run_wide = [f for f in snapshot.desired.findings if f.agent is None]
     desired = DesiredState(root=real, agents=kept, findings=tuple(run_wide + findings))
     # The revision is refreshed by the caller off the critical path (a git process per edit is slow).
-    return _snapshot(real, snapshot.settings, desired, snapshot.policies, snapshot.revision)
+    return _snapshot(real, snapshot.settings, desired, snapshot.policies, snapshot.revision,
+                     reuse=snapshot, fresh=set(wanted))
 
 
 def changed_agents(old: Snapshot | None, new: Snapshot) -> tuple[str, ...] | None:
@@ -148,19 +149,29 @@ def _owned_only(desired: DesiredState, shard: Shard) -> DesiredState:
 
 
 def _snapshot(real: Path, current: Settings, desired: DesiredState, policies: PolicySet,
-              revision: str | None) -> Snapshot:
-    hashes = {(a.agent, env): content_hash(e.schema, e.values)
-              for a in desired.agents.values() for env, e in a.envs.items()}
+              revision: str | None, *, reuse: Snapshot | None = None, fresh: set[str] | None = None) -> Snapshot:
+    """``reuse``/``fresh``: hashes and fingerprints of agents not in ``fresh`` are taken from ``reuse``
+    (an edit of one agent must not re-hash the whole fleet: 0.3 s of CPU at 1,000 agents)."""
+    def recompute(agent: str) -> bool:
+        return reuse is None or fresh is None or agent in fresh
+
+    hashes = {key: digest for key, digest in (reuse.hashes.items() if reuse else ())
+              if not recompute(key[0]) and key[0] in desired.agents}
+    hashes.update({(a.agent, env): content_hash(e.schema, e.values)
+                   for a in desired.agents.values() if recompute(a.agent) for env, e in a.envs.items()})
     by_agent: dict[str, list[str]] = {}
     for (agent, env), digest in sorted(hashes.items()):
-        by_agent.setdefault(agent, []).append(f"{env.value}={digest}")
+        if recompute(agent):
+            by_agent.setdefault(agent, []).append(f"{env.value}={digest}")
     for f in desired.findings:
-        if f.agent is not None:
+        # Errors only: warnings change nothing the daemon does (and some are reported once per fleet).
+        if f.agent is not None and f.blocks and recompute(f.agent):
             by_agent.setdefault(f.agent, []).append(_finding_key(f))
-    fingerprints = {a: hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
-                    for a, parts in by_agent.items()}
+    fingerprints = {a: fp for a, fp in (reuse.fingerprints.items() if reuse else ()) if not recompute(a)}
+    fingerprints.update({a: hashlib.sha256("\n".join(sorted(parts)).encode()).hexdigest()
+                         for a, parts in by_agent.items()})
     run_wide = [repr(current.environments), repr(policies.policies)] + \
-               sorted(_finding_key(f) for f in desired.findings if f.agent is None)
+               sorted(_finding_key(f) for f in desired.findings if f.agent is None and f.blocks)
     global_fp = hashlib.sha256("\n".join(run_wide).encode()).hexdigest()
     grouped: dict[str | None, list[Finding]] = {}
     for f in desired.findings:
