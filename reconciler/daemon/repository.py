@@ -21,14 +21,20 @@ import os
 import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from reconciler import errors, loader, settings as settings_module, validation
 from reconciler.daemon.sharding import Shard
-from reconciler.daemon.state import content_hash
-from reconciler.model import ClientEnv, DesiredState, Finding
+from reconciler.daemon.state import content_hash, json_key
+from reconciler.model import AgentDesired, ClientEnv, DesiredState, Finding
 from reconciler.policy import loader as policy_loader
 from reconciler.policy.model import PolicySet
 from reconciler.settings import Settings
+
+
+_MAX_SHARED_SCHEMAS = 10_000
+#: Agents validated at once by a full load.
+LOAD_CHUNK = 250
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +53,8 @@ class Snapshot:
     global_fingerprint: str
     by_agent: dict[str | None, tuple[Finding, ...]] = dataclasses.field(default_factory=dict)
     """Findings grouped by agent (``None``: run-wide), so a one-agent pass never scans the fleet's."""
+    schemas: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Distinct schema texts -> the one object every page with that schema shares."""
 
     @property
     def agents(self) -> tuple[str, ...]:
@@ -79,25 +87,37 @@ def load_settings(real: Path, options: Options) -> Settings:
 
 
 def load_full(link: Path, shard: Shard, options: Options, previous: Settings | None) -> Snapshot:
-    """Everything this shard owns, read from one resolved checkout."""
+    """Everything this shard owns, read from one resolved checkout.
+
+    Agents are validated :data:`LOAD_CHUNK` at a time and their schemas shared right away, so
+    the copies the loader makes never all exist at once (peak memory at 10,000 agents).
+    """
     real = resolve(link)
     current = _settings_or(previous, real, options)
     policies = policy_loader.load_policies(real)
-    owned = [a for a in loader.agent_ids(real) if shard.owns(a)]
-    if owned:
-        desired = validation.validate_repository(real, agents=owned)
-    else:
-        desired = DesiredState(root=real, agents={},
-                               findings=tuple(validation.settings_findings(real)) + policies.findings)
-    desired = _owned_only(desired, shard)
-    return _snapshot(real, current, desired, policies, git_revision(real))
+    present = loader.agent_ids(real)
+    owned = [a for a in present if shard.owns(a)]
+    empty = DesiredState(root=real, agents={},
+                         findings=tuple(validation.settings_findings(real)) + policies.findings)
+    snapshot = _snapshot(real, current, empty, policies, None)
+    for start in range(0, len(owned), LOAD_CHUNK):
+        snapshot = _merge(snapshot, owned[start:start + LOAD_CHUNK], set(present))
+    return dataclasses.replace(snapshot, revision=git_revision(real))
 
 
 def load_agents(snapshot: Snapshot, link: Path, agents: Iterable[str], shard: Shard) -> Snapshot:
-    """Reload only ``agents`` (their files changed) into a copy of ``snapshot``; a deleted agent drops out."""
-    real = snapshot.real_root
+    """Reload only ``agents`` (their files changed) into a copy of ``snapshot``; a deleted agent drops out.
+
+    The revision is left as it was: the caller refreshes it off the critical path (a git process per
+    edit is slow).
+    """
     wanted = sorted({a for a in agents if shard.owns(a)})
-    present = set(loader.agent_ids(real))
+    return _merge(snapshot, wanted, set(loader.agent_ids(snapshot.real_root)))
+
+
+def _merge(snapshot: Snapshot, wanted: list[str], present: set[str]) -> Snapshot:
+    """``snapshot`` with ``wanted`` agents read again (or dropped when their directory is gone)."""
+    real = snapshot.real_root
     reload = [a for a in wanted if a in present]
     fresh = validation.validate_repository(real, agents=reload) if reload else None
     kept = {a: d for a, d in snapshot.desired.agents.items() if a not in wanted}
@@ -109,7 +129,6 @@ def load_agents(snapshot: Snapshot, link: Path, agents: Iterable[str], shard: Sh
     else:
         run_wide = [f for f in snapshot.desired.findings if f.agent is None]
     desired = DesiredState(root=real, agents=kept, findings=tuple(run_wide + findings))
-    # The revision is refreshed by the caller off the critical path (a git process per edit is slow).
     return _snapshot(real, snapshot.settings, desired, snapshot.policies, snapshot.revision,
                      reuse=snapshot, fresh=set(wanted))
 
@@ -141,13 +160,6 @@ def _settings_or(previous: Settings | None, real: Path, options: Options) -> Set
         return dataclasses.replace(previous, root=real)
 
 
-def _owned_only(desired: DesiredState, shard: Shard) -> DesiredState:
-    if shard.count == 1:
-        return desired
-    findings = tuple(f for f in desired.findings if f.agent is None or shard.owns(f.agent))
-    return dataclasses.replace(desired, findings=findings)
-
-
 def _snapshot(real: Path, current: Settings, desired: DesiredState, policies: PolicySet,
               revision: str | None, *, reuse: Snapshot | None = None, fresh: set[str] | None = None) -> Snapshot:
     """``reuse``/``fresh``: hashes and fingerprints of agents not in ``fresh`` are taken from ``reuse``
@@ -157,8 +169,13 @@ def _snapshot(real: Path, current: Settings, desired: DesiredState, policies: Po
 
     hashes = {key: digest for key, digest in (reuse.hashes.items() if reuse else ())
               if not recompute(key[0]) and key[0] in desired.agents}
-    hashes.update({(a.agent, env): content_hash(e.schema, e.values)
-                   for a in desired.agents.values() if recompute(a.agent) for env, e in a.envs.items()})
+    # Reused across edits; restarted when edits have piled up texts nobody may use any more.
+    schemas = dict(reuse.schemas) if reuse and len(reuse.schemas) < _MAX_SHARED_SCHEMAS else {}
+    agents = dict(desired.agents)
+    for agent in desired.agents.values():
+        if recompute(agent.agent):
+            agents[agent.agent] = _hash_and_share(agent, hashes, schemas)
+    desired = dataclasses.replace(desired, agents=agents)
     by_agent: dict[str, list[str]] = {}
     for (agent, env), digest in sorted(hashes.items()):
         if recompute(agent):
@@ -177,7 +194,23 @@ def _snapshot(real: Path, current: Settings, desired: DesiredState, policies: Po
     for f in desired.findings:
         grouped.setdefault(f.agent, []).append(f)
     return Snapshot(real, dataclasses.replace(current, root=real), desired, policies, revision, hashes,
-                    fingerprints, global_fp, {k: tuple(v) for k, v in grouped.items()})
+                    fingerprints, global_fp, {k: tuple(v) for k, v in grouped.items()}, schemas)
+
+
+def _hash_and_share(agent: AgentDesired, hashes: dict, schemas: dict[str, Any]) -> AgentDesired:
+    """Hash each page; pages with the same schema text share one schema object.
+
+    A fleet repeats a handful of schemas across thousands of pages, and the loader hands every
+    page its own copy: sharing them is most of the daemon's memory at 10,000 agents. Nothing
+    mutates desired state (the planner is pure, plans are frozen), so sharing is safe.
+    """
+    envs = {}
+    for env, page in agent.envs.items():
+        text = json_key(page.schema)
+        hashes[(agent.agent, env)] = content_hash(page.schema, page.values, schema_text=text)
+        shared = schemas.setdefault(text, page.schema) if page.schema is not None else None
+        envs[env] = page if shared is page.schema else dataclasses.replace(page, schema=shared)
+    return dataclasses.replace(agent, envs=envs)
 
 
 def _finding_key(f: Finding) -> str:

@@ -35,9 +35,18 @@ PageKey = tuple[str, str]            # (agent, env)
 KeyRef = tuple[str, str, str]        # (agent, env, top-level variable key)
 
 
-def content_hash(schema: Any, values: Any) -> str:
-    """Hash of one page's desired content (canonical JSON, so key order and 1 vs 1.0 do not matter)."""
-    text = canonical.canonical_text({"schema": schema, "values": values})
+def json_key(value: Any) -> str:
+    """Key-order independent JSON text of a value (C speed; the same document always gives the same text)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def content_hash(schema: Any, values: Any, *, schema_text: str | None = None) -> str:
+    """Hash of one page's desired content: it moves exactly when the repository's page does.
+
+    Not the planner's canonical form (which also equates 1 and 1.0): a reformatting that only this
+    hash sees makes the page count as changed by the repository, and the plan then finds it in sync.
+    """
+    text = (schema_text if schema_text is not None else json_key(schema)) + "\n" + json_key(values)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
