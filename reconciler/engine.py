@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import datetime as _dt
 import subprocess
 import time
@@ -204,8 +205,10 @@ async def plan_with(api: executor.AgentsApi, settings: Settings, desired: Desire
 
     planned_at = time.monotonic()
     read_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-    reader = api if progress is None else _CountingReader(api, len(agents), progress)
-    live, fetch_errors = await fetch_live(reader, agents, concurrency=settings.concurrency) if agents else ({}, {})
+    readable = [a for a in agents if a in desired.agents]    # a refused agent directory is never read
+    reader = api if progress is None else _CountingReader(api, len(readable), progress)
+    live, fetch_errors = (await fetch_live(reader, readable, concurrency=settings.concurrency)
+                          if readable else ({}, {}))
     plan = plan_from_live(desired, live, fetch_errors, settings, agents, envs=options.envs or None,
                           target=getattr(api, "target", "local"), allow_large_change=options.allow_large_change,
                           today=options.today, read_only=read_only)
@@ -233,10 +236,16 @@ def plan_from_live(desired: DesiredState, live: Mapping[str, LiveAgent], fetch_e
 
 
 def select_agents(root: Path, desired: DesiredState, options: RunOptions) -> tuple[str, ...]:
-    """The agents of this run, sorted: all, or ``--agent``, narrowed by ``--changed-since``."""
-    known = sorted(desired.agents)
+    """The agents of this run, sorted: all, or ``--agent``, narrowed by ``--changed-since``.
+
+    "All" includes agent directories the loader refused (named only by a blocking
+    finding): the planner reports them as errors, exactly as ``validate`` does.
+    """
+    refused = {f.agent for f in desired.findings if f.agent and f.blocks and f.agent not in desired.agents
+               and os.path.lexists(root / "configs" / f.agent)}
+    known = sorted(set(desired.agents) | refused)
     if options.agents:
-        unknown = [a for a in options.agents if a not in desired.agents]
+        unknown = [a for a in options.agents if a not in desired.agents and a not in refused]
         if unknown:
             raise errors.ConfigError(f"unknown agent(s) {', '.join(unknown)}: no configs/<agent> directory "
                                      f"({known_agents(root)})", code="cli.unknown_agent")

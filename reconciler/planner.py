@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import canonical, diff, errors, masking, regexguard
+from reconciler import blocking, canonical, diff, errors, masking, regexguard
 from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, LiveAgent, LivePage, Severity,
                              format_path)
 from reconciler.plan import EnvPlan, KeyLocation, Plan, Status
@@ -47,8 +47,8 @@ class _Context:
     agent: str
     live: LiveAgent | None
     fetch_error: errors.ApiError | None
-    run_errors: tuple[Finding, ...]
-    findings: tuple[Finding, ...]          # every finding of this agent
+    blocked: Mapping[ClientEnv, tuple[Finding, ...]]   # the shared verdict (reconciler.blocking) per env
+    warnings: tuple[Finding, ...]                      # every non-blocking finding of this agent
     memo: _Memo
     read_only: bool = False                # drift: compare even with errors; promotion order blocks nothing
 
@@ -84,6 +84,10 @@ def plan(desired: DesiredState, live: Mapping[str, LiveAgent], settings: Setting
          envs: Iterable[str] | None = None, target: str = "local", read_only: bool = False) -> Plan:
     """Plan every (selected) agent x environment of ``settings.promotion_order``.
 
+    What validation blocks comes from :func:`reconciler.blocking.decide`, the same
+    decision ``validate`` exits on; an agent the loader refused (named only by a
+    finding) is planned as ``error`` on every environment, never left out.
+
     ``read_only`` (the drift report): an environment is compared with live even
     when it has errors of its own (it then keeps ``error`` *and* its diff), and
     promotion order blocks nothing, since nothing will be written.
@@ -91,24 +95,32 @@ def plan(desired: DesiredState, live: Mapping[str, LiveAgent], settings: Setting
     order = settings.promotion_order
     wanted_agents = None if agents is None else set(agents)
     wanted_envs = None if envs is None else {str(e) for e in envs}
-    run_errors = desired.global_errors
+    verdict = blocking.decide(desired, order)
     memo = _Memo()
-    by_agent: dict[str, list[Finding]] = {}
+    warnings: dict[str, list[Finding]] = {}
     for f in desired.findings:            # grouped once: findings_for() per agent would be quadratic
-        if f.agent is not None:
-            by_agent.setdefault(f.agent, []).append(f)
+        if f.agent is not None and not f.blocks:
+            warnings.setdefault(f.agent, []).append(f)
     results: list[EnvPlan] = []
-    for agent in sorted(desired.agents):
+    for agent in verdict.agents:
         if wanted_agents is not None and agent not in wanted_agents:
             continue
-        ctx = _Context(agent, live.get(agent), fetch_errors.get(agent), run_errors,
-                       tuple(by_agent.get(agent, ())), memo, read_only)
-        # Plan every environment (an earlier one can block a later one), then filter.
-        for env_plan in plan_agent(desired.agents[agent].envs, ctx, order):
-            if wanted_envs is None or env_plan.env.value in wanted_envs:
-                results.append(env_plan)
+        if agent not in desired.agents:
+            env_plans = _refused_agent(agent, verdict, order)
+        else:
+            ctx = _Context(agent, live.get(agent), fetch_errors.get(agent), verdict.pages[agent],
+                           tuple(warnings.get(agent, ())), memo, read_only)
+            # Plan every environment (an earlier one can block a later one), then filter.
+            env_plans = plan_agent(desired.agents[agent].envs, ctx, order)
+        results.extend(p for p in env_plans if wanted_envs is None or p.env.value in wanted_envs)
     run_findings = tuple(f for f in desired.findings if f.agent is None)
     return Plan(results=tuple(results), target=target, environments=order, findings=run_findings)
+
+
+def _refused_agent(agent: str, verdict: blocking.Verdict, order: tuple[ClientEnv, ...]) -> list[EnvPlan]:
+    """An agent directory the loader refused: every environment is an error, nothing is read or sent."""
+    return [EnvPlan(agent=agent, env=env, status=Status.ERROR, errors=verdict.reasons(agent, env))
+            for env in order if verdict.reasons(agent, env)]
 
 
 def plan_agent(envs: Mapping[ClientEnv, EnvDesired], ctx: _Context,
@@ -118,10 +130,12 @@ def plan_agent(envs: Mapping[ClientEnv, EnvDesired], ctx: _Context,
     blocked_by: ClientEnv | None = None
     for env in order:
         env_desired = envs.get(env)
-        if env_desired is None:
+        own = tuple(f for f in ctx.blocked.get(env, ()) if f.env == env.value and f.code != "plan.blocked")
+        if env_desired is None and not own:
             out.append(EnvPlan(agent=ctx.agent, env=env, status=Status.UNMANAGED))
             continue
-        env_plan = _plan_env(env_desired, ctx, blocked_by)
+        # A directory the loader refused (e.g. a symlink out of the repository) is an error, not unmanaged.
+        env_plan = _plan_env(env_desired or EnvDesired(agent=ctx.agent, env=env), ctx, blocked_by)
         if env_plan.status is Status.ERROR and blocked_by is None and not ctx.read_only:
             blocked_by = env
         out.append(env_plan)
@@ -130,25 +144,27 @@ def plan_agent(envs: Mapping[ClientEnv, EnvDesired], ctx: _Context,
 
 def _plan_env(desired: EnvDesired, ctx: _Context, blocked_by: ClientEnv | None) -> EnvPlan:
     env = desired.env
-    own = tuple(f for f in ctx.findings if f.env in (None, env.value))
-    warnings = tuple(f for f in own if not f.blocks)
-    blocking = ctx.run_errors + tuple(f for f in own if f.blocks)
-    if blocked_by is not None:
-        blocking += (_finding(ctx.agent, env, "plan.blocked",
-                              f"blocked: {blocked_by.value} has errors (promotion order)"),)
+    warnings = tuple(f for f in ctx.warnings if f.env in (None, env.value))
+    stops = ctx.blocked.get(env, ())
+    if ctx.read_only:                      # nothing will be written: promotion order blocks nothing
+        stops = tuple(f for f in stops if f.code != "plan.blocked")
+    elif blocked_by is not None and not any(f.code == "plan.blocked" for f in stops):
+        # An earlier environment failed at plan time (orphans, live read...): validation did not know.
+        stops += (_finding(ctx.agent, env, "plan.blocked",
+                           f"blocked: {blocked_by.value} has errors (promotion order)"),)
     if ctx.fetch_error is not None:
-        blocking += (_fetch_finding(ctx.agent, env, ctx.fetch_error),)
+        stops += (_fetch_finding(ctx.agent, env, ctx.fetch_error),)
     elif ctx.live is None:
-        blocking += (_finding(ctx.agent, env, "plan.no_live_state", "live state of the agent was not read"),)
-    if blocking and not (ctx.read_only and ctx.live is not None and ctx.fetch_error is None):
-        return EnvPlan(agent=ctx.agent, env=env, status=Status.ERROR, errors=blocking, warnings=warnings)
+        stops += (_finding(ctx.agent, env, "plan.no_live_state", "live state of the agent was not read"),)
+    if stops and not (ctx.read_only and ctx.live is not None and ctx.fetch_error is None):
+        return EnvPlan(agent=ctx.agent, env=env, status=Status.ERROR, errors=stops, warnings=warnings)
     page = ctx.live.pages.get(env) or LivePage(env=env, schema={}, variables={}, last_updated=None)
     compared = _compare(desired, page, warnings, ctx.memo)
-    if not blocking:
+    if not stops:
         return compared
     # Read-only report: the page keeps its diff (it is drift) and is an error as well; nothing to send.
     return dataclasses.replace(compared, status=Status.ERROR, schema_put=None, variables_patch={},
-                               masked_patch=None, errors=blocking + compared.errors)
+                               masked_patch=None, errors=stops + compared.errors)
 
 
 def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...], memo: "_Memo") -> EnvPlan:

@@ -36,7 +36,7 @@ import jsonschema
 import referencing.exceptions
 from jsonschema import exceptions as js_exceptions
 
-from reconciler import loader, masking, memo, policy, regexguard, settings, yamlsafe
+from reconciler import blocking, loader, masking, memo, policy, regexguard, settings, yamlsafe
 from reconciler.errors import ConfigError
 from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap,
                               format_path)
@@ -317,27 +317,11 @@ def blocked_envs(desired: DesiredState, promotion_order: Sequence[ClientEnv] = t
                  ) -> dict[str, set[ClientEnv]]:
     """Per agent, the environments that must not be applied (DESIGN.md §3).
 
-    A blocking finding (error, not waived) in agent x env blocks that env and
-    every later one in ``promotion_order``; one without an env (bad agent
+    A shape of :func:`reconciler.blocking.decide` (the one decision every command
+    uses): a blocking finding (error, not waived) in agent x env blocks that env
+    and every later one in ``promotion_order``; one without an env (bad agent
     directory) blocks the whole agent; one without an agent (settings,
     malformed policy file) blocks everything. Every agent of ``desired`` and
     every agent named by a finding is a key (empty set: nothing blocked).
     """
-    order = list(promotion_order)
-    everything = set(order) | set(ClientEnv)
-    names = set(desired.agents) | {f.agent for f in desired.findings if f.agent}
-    if desired.global_errors:
-        return {name: set(everything) for name in names}
-    out: dict[str, set[ClientEnv]] = {name: set() for name in names}
-    for finding in desired.findings:
-        if not finding.blocks or finding.agent is None:
-            continue
-        blocked = out[finding.agent]
-        if finding.env is None:
-            blocked |= everything
-            continue
-        env = ClientEnv(finding.env)
-        blocked.add(env)
-        if env in order:
-            blocked.update(order[order.index(env):])
-    return out
+    return blocking.decide(desired, promotion_order).blocked()

@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler import validation
+from reconciler import blocking, validation
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, DesiredState
 from reconciler.report import findings as render
@@ -53,19 +53,20 @@ def validate_command(
 ) -> None:
     desired = validation.validate_repository(directory, agents=agent or None,
                                              envs=[e.value for e in env] if env else None)
-    _report(desired, fmt, out)
-    raise typer.Exit(1 if any(f.blocks for f in desired.findings) else 0)
+    verdict = blocking.decide(desired)      # the same decision plan/apply/drift block on
+    _report(desired, fmt, out, ok=verdict.ok)
+    raise typer.Exit(0 if verdict.ok else 1)
 
 
-def _summary(desired: DesiredState) -> str:
+def _summary(desired: DesiredState, ok: bool) -> str:
     envs = sum(len(a.envs) for a in desired.agents.values())
     counts = render.summary_line(desired.findings)
-    verdict = "invalid" if any(f.blocks for f in desired.findings) else "valid"
+    verdict = "valid" if ok else "invalid"
     return f"{verdict}: {len(desired.agents)} agents, {envs} environments checked; {counts}"
 
 
-def _report(desired: DesiredState, fmt: ValidateFormat, out: Path | None) -> None:
-    summary = _summary(desired)
+def _report(desired: DesiredState, fmt: ValidateFormat, out: Path | None, *, ok: bool) -> None:
+    summary = _summary(desired, ok)
     if fmt is ValidateFormat.JSON:
         text = render.render_json(desired.findings, command="validate")
     elif fmt is ValidateFormat.GITHUB:
