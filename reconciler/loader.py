@@ -53,7 +53,7 @@ def load_repository(root: Path, *, agents: Iterable[str] | None = None,
     loaded: dict[str, AgentDesired] = {}
     seen: set[str] = set()
     findings.extend(_hidden_dirs(configs, root, agent=None))
-    for entry in _entries(configs):
+    for entry in _entries(configs, root, findings, agent=None) or ():
         if not _is_dir(entry):
             findings.append(_stray(entry, root, agent=None))
             continue
@@ -94,7 +94,10 @@ def _load_agent(directory: Path, root: Path, wanted_envs: set[ClientEnv] | None,
         return None
     envs: dict[ClientEnv, EnvDesired] = {}
     findings.extend(_hidden_dirs(directory, root, agent=name))
-    for entry in _entries(directory):
+    entries = _entries(directory, root, findings, agent=name)
+    if entries is None:
+        return None                      # unreadable: the finding blocks the whole agent
+    for entry in entries:
         if not _is_dir(entry):
             findings.append(_stray(entry, root, agent=name))
         elif entry.name not in ClientEnv.names():
@@ -112,6 +115,8 @@ def _load_agent(directory: Path, root: Path, wanted_envs: set[ClientEnv] | None,
 def _load_env(directory: Path, root: Path, agent: str, env: ClientEnv,
               findings: list[Finding]) -> EnvDesired:
     files = _managed_files(directory, root, agent, env, findings)
+    if files is None:                    # unreadable directory: its finding blocks this environment
+        return EnvDesired(agent=agent, env=env)
     if not files:
         findings.append(Finding(Severity.WARNING, "repo.empty_env", "environment directory has no "
                                 "schema.yaml or values.yaml; nothing is managed here",
@@ -122,8 +127,9 @@ def _load_env(directory: Path, root: Path, agent: str, env: ClientEnv,
             docs[stem] = yamlsafe.load_yaml(path, root)
             findings.extend(yamlsafe.note_findings(docs[stem][1], agent=agent, env=env.value))
         except ConfigError as exc:
-            findings.append(_error(exc.code, exc.message, file=exc.file, line=exc.line,
-                                   agent=agent, env=env))
+            # A number too large for the API is a problem of the values (or schema) file, not of YAML.
+            code = f"{stem}.integer_too_large" if exc.code == "yaml.integer_too_large" else exc.code
+            findings.append(_error(code, exc.message, file=exc.file, line=exc.line, agent=agent, env=env))
     schema, schema_map = docs.get("schema", (None, None))
     values, values_map = docs.get("values", (None, None))
     return EnvDesired(agent=agent, env=env, schema=schema, values=values,
@@ -131,10 +137,13 @@ def _load_env(directory: Path, root: Path, agent: str, env: ClientEnv,
 
 
 def _managed_files(directory: Path, root: Path, agent: str, env: ClientEnv,
-                   findings: list[Finding]) -> dict[str, Path]:
-    """``{"schema": path, "values": path}`` for the files present; others are warnings."""
+                   findings: list[Finding]) -> dict[str, Path] | None:
+    """``{"schema": path, "values": path}`` for the files present; others are warnings. None: unreadable."""
     found: dict[str, Path] = {}
-    for entry in _entries(directory):
+    entries = _entries(directory, root, findings, agent=agent, env=env)
+    if entries is None:
+        return None
+    for entry in entries:
         stem, suffix = entry.stem, entry.suffix
         if stem not in MANAGED_STEMS or suffix not in _SUFFIXES or _is_dir(entry):
             findings.append(_stray(entry, root, agent=agent, env=env))
@@ -146,9 +155,16 @@ def _managed_files(directory: Path, root: Path, agent: str, env: ClientEnv,
     return found
 
 
-def _entries(directory: Path) -> list[Path]:
-    # Hidden entries (.gitkeep, editor swap files) are not configuration.
-    return sorted((p for p in directory.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
+def _entries(directory: Path, root: Path, findings: list[Finding], *, agent: str | None,
+             env: ClientEnv | None = None) -> list[Path] | None:
+    """The directory's entries, sorted; None (and a ``path.unreadable`` finding) when it cannot be listed."""
+    try:
+        # Hidden entries (.gitkeep, editor swap files) are not configuration.
+        return sorted((p for p in directory.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
+    except OSError as exc:
+        problem = yamlsafe.unreadable(exc, yamlsafe.relative_name(directory, root))
+        findings.append(_error(problem.code, problem.message, file=problem.file, agent=agent, env=env))
+        return None
 
 
 def _hidden_dirs(directory: Path, root: Path, *, agent: str | None) -> list[Finding]:

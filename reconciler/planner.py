@@ -189,6 +189,10 @@ def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...],
     base.update(schema_new=schema_put is not None and not page.schema,
                 variables_new=bool(patch) and not page.variables,
                 changed_keys=_changed_keys(desired, page, schema_put, patch, orphans))
+    if desired.schema is None and (unusable := _unusable_live_schema(desired, page)) is not None:
+        # A PATCH would be validated by the API against a schema that cannot work (recursive $ref,
+        # not Draft 7): it would fail or never finish. Say so instead of sending it.
+        return EnvPlan(status=Status.ERROR, errors=(unusable,), warnings=warnings, **base)
     # Step 4: predict the page after PUT + PATCH, before anything is sent.
     problems, notes = _predict(desired, page, patch, orphans, memo)
     schema_diff = diff.diff_schemas(page.schema, desired.schema) if schema_put is not None else ()
@@ -358,6 +362,22 @@ def _live_values_warning(desired: EnvDesired, failing: list[Any], schema: Mappin
                     "is not managed here, so the PUT is sent anyway (the UI will block publishing)",
                     Severity.WARNING, file=source.file if source else None,
                     line=source.line_of(()) if source else None)
+
+
+def _unusable_live_schema(desired: EnvDesired, page: LivePage) -> Finding | None:
+    """``plan.live_schema_unusable`` when the live schema (values-only page) has a schema error."""
+    from reconciler import validation   # late: validation pulls in the loader and policies
+
+    problems = validation.schema_problems(page.schema)
+    if not problems:
+        return None
+    first = problems[0]
+    source = desired.values_map
+    return _finding(desired.agent, desired.env, "plan.live_schema_unusable",
+                    f"the live schema of this page is unusable ({first.code} at `{format_path(first.path) or '(root)'}`"
+                    f": {masking.safe_text(first.message, masking.sensitive_values({}, page.schema))}); no PATCH is sent — fix the schema in the Configuration "
+                    "Builder, or manage it here with a schema.yaml",
+                    file=source.file if source else None, line=1 if source else None)
 
 
 def _schema_unusable(desired: EnvDesired, exc: Exception, secrets: list[str]) -> Finding:

@@ -10,6 +10,7 @@ Checks per agent x environment, each finding at file:line with a JSON path:
 
 - ``schema.invalid``        the schema does not satisfy the Draft 7 meta-schema
 - ``schema.bad_ref``        a ``$ref`` that is not local or does not resolve
+- ``schema.recursive_ref``  a ``$ref`` that leads back to itself without descending into the values
 - ``schema.bad_regex``      a ``pattern`` / ``patternProperties`` key that does not compile
 - ``schema.regex_timeout``  a pattern that backtracks catastrophically on a probe input
 - ``schema.regex_dialect``  (warning) a valid pattern that Python's ``re`` would match differently
@@ -18,6 +19,7 @@ Checks per agent x environment, each finding at file:line with a JSON path:
                             (the parent mapping for a missing required key; a missing
                             top-level key that is sensitive is allowed: kept in live only)
 - ``values.regex_timeout``  a ``pattern`` search on a value exceeded its time bound
+- ``values.integer_too_large`` / ``schema.integer_too_large``  an integer outside the 64-bit range
 
 Values are only checked when the environment's schema is in the repository and
 has no error; a values.yaml without schema.yaml is checked by the planner
@@ -36,7 +38,8 @@ import jsonschema
 import referencing.exceptions
 from jsonschema import exceptions as js_exceptions
 
-from reconciler import blocking, loader, masking, memo, policy, regexguard, settings, yamlsafe
+from reconciler import (blocking, isolation, loader, masking, memo, policy, regexguard, schemarefs, settings,
+                        yamlsafe)
 from reconciler.errors import ConfigError
 from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap,
                               format_path)
@@ -53,7 +56,7 @@ def validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs
     findings = list(desired.findings) + settings_findings(Path(root))
     for agent in desired.agents.values():
         for env in agent.envs.values():
-            findings.extend(check_env(env))
+            findings.extend(isolation.contained(lambda: check_env(env), env, "checking the schema and values"))
     desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings)))
     policy_findings = tuple(policy.check_repository(desired, today=today))
     return dataclasses.replace(desired, findings=desired.findings + policy_findings)
@@ -77,10 +80,42 @@ def check_env(env: EnvDesired) -> list[Finding]:
     out: list[Finding] = []
     if env.schema is not None and env.schema_map is not None:
         out.extend(check_schema(env.schema, env.schema_map))
-    if env.values is not None and env.values_map is not None and env.schema is not None \
-            and not any(f.blocks for f in out):
-        out.extend(check_values(env.values, env.values_map, env.schema))
+        out.extend(check_integers(env.schema, env.schema_map, "schema"))
+    if env.values is not None and env.values_map is not None:
+        numbers = check_integers(env.values, env.values_map, "values")
+        if env.schema is not None and not any(f.blocks for f in out):
+            out.extend(check_values(env.values, env.values_map, env.schema))
+        out.extend(numbers)
     return [dataclasses.replace(f, agent=env.agent, env=env.env.value) for f in out]
+
+
+#: The API stores integers as 64-bit signed numbers (DESIGN.md §1 leaves JSON numbers open; real
+#: services and most JSON parsers outside Python stop here). A larger one is refused at its line.
+INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
+
+
+def check_integers(doc: Any, smap: SourceMap, kind: str) -> list[Finding]:
+    """``<kind>.integer_too_large`` at each integer outside the 64-bit range (the digits are not shown)."""
+    out: list[Finding] = []
+    for path, value in _leaves(doc):
+        if isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
+            digits = len(str(abs(value)))
+            out.append(_finding(f"{kind}.integer_too_large", f"integer of {digits} digits is too large for the "
+                                "API (64-bit: at most 9223372036854775807); write a smaller number or a string",
+                                smap, path))
+    return out
+
+
+def _leaves(doc: Any) -> Iterator[tuple[JsonPath, Any]]:
+    todo: list[tuple[JsonPath, Any]] = [((), doc)]
+    while todo:
+        path, node = todo.pop()
+        if isinstance(node, Mapping):
+            todo.extend((path + (k,), v) for k, v in node.items())
+        elif isinstance(node, list):
+            todo.extend((path + (i,), v) for i, v in enumerate(node))
+        else:
+            yield path, node
 
 
 def _once_per_pattern(findings: list[Finding]) -> list[Finding]:
@@ -125,6 +160,15 @@ def check_schema(schema: Mapping[str, Any], smap: SourceMap) -> list[Finding]:
     return sorted(out, key=lambda f: (f.line or 0, f.code))
 
 
+def schema_problems(schema: Mapping[str, Any]) -> tuple[_Problem, ...]:
+    """Every problem of one schema document (code, message, path), unplaced; () when usable.
+
+    The planner asks this of a LIVE schema before it PATCHes against it.
+    """
+    return _schema_problems(schema) if isinstance(schema, Mapping) else (
+        _Problem("schema.invalid", "the schema is not an object", ()),)
+
+
 def _schema_problems(schema: Mapping[str, Any]) -> tuple[_Problem, ...]:
     # A fleet repeats a handful of schemas thousands of times (every agent, every environment):
     # checking each distinct text once took validation of 1,000 agents from ~16 s to a few seconds.
@@ -138,6 +182,7 @@ def _compute_schema_problems(schema: Mapping[str, Any]) -> tuple[_Problem, ...]:
     out = [_meta_problem(err) for err in _META.iter_errors(schema)
            if not (err.validator == "format" and err.validator_value == "regex")]   # ours is better
     out.extend(_check_refs(schema))
+    out.extend(_check_recursive_refs(schema))
     out.extend(_check_patterns(schema))
     return tuple(out)
 
@@ -178,6 +223,20 @@ def _check_refs(schema: Mapping) -> Iterator[_Problem]:
         elif ref != "#" and not isinstance(masking.resolve_pointer(schema, ref), (Mapping, bool)):
             yield _Problem("schema.bad_ref", f"$ref {ref!r} does not resolve to a schema in this document",
                            path + ("$ref",))
+
+
+def _check_recursive_refs(schema: Mapping) -> Iterator[_Problem]:
+    for path in schemarefs.recursive_refs(schema):
+        ref = _at(schema, path)
+        yield _Problem("schema.recursive_ref", f"$ref {ref!r} leads back to itself without descending into the "
+                       "values (through $ref/allOf/anyOf/oneOf/not/if); validating against it would never end",
+                       path)
+
+
+def _at(node: Any, path: JsonPath) -> Any:
+    for part in path:
+        node = node[part]
+    return node
 
 
 def _check_patterns(schema: Mapping) -> Iterator[_Problem]:

@@ -9,6 +9,7 @@ data (dict / list / str / int / float / bool / None) plus a
 =====================  ==========================================================
 ``path.symlink_escape`` the file resolves outside the repository root (never read)
 ``path.not_file``       not a regular file (directory, FIFO, device)
+``path.unreadable``     exists but cannot be read (permissions, I/O error)
 ``yaml.too_large``      over :data:`MAX_BYTES`
 ``yaml.encoding``       not UTF-8
 ``yaml.syntax``         YAML syntax error (tab indentation gets its own hint)
@@ -22,6 +23,8 @@ data (dict / list / str / int / float / bool / None) plus a
 ``yaml.non_finite``     ``.nan``, ``.inf`` or a float beyond the double range: not a JSON number
 ``yaml.alias_limit``    alias expansion over :data:`MAX_NODES` ("billion laughs") or recursive
 ``yaml.too_deep``       nesting deeper than :data:`MAX_DEPTH`
+``yaml.integer_too_large`` an integer literal too long to even convert (the loader
+                        reports it as ``values.``/``schema.integer_too_large``)
 =====================  ==========================================================
 
 plus one warning, kept in :attr:`SourceMap.notes <reconciler.model.SourceMap>` and
@@ -100,6 +103,8 @@ def check_inside(path: Path, root: Path) -> Path:
         resolved = os.path.realpath(path, strict=True)
     except FileNotFoundError:
         raise ConfigError("dangling symlink or missing file", file=rel, code="path.not_file") from None
+    except PermissionError as exc:
+        raise unreadable(exc, rel) from None
     except (OSError, RuntimeError) as exc:  # symlink loop
         raise ConfigError(f"cannot resolve path: {exc.__class__.__name__}", file=rel,
                           code="path.symlink_escape") from None
@@ -111,18 +116,30 @@ def check_inside(path: Path, root: Path) -> Path:
     return Path(resolved)
 
 
+def unreadable(exc: OSError, rel: str) -> ConfigError:
+    """``path.unreadable``: the file or directory exists but cannot be read (permissions, I/O)."""
+    reason = exc.strerror or type(exc).__name__
+    return ConfigError(f"cannot read it: {reason}", file=rel, code="path.unreadable")
+
+
 def read_text(path: Path, root: Path) -> str:
     """Read a repository file safely: inside ``root``, regular, at most MAX_BYTES, UTF-8."""
     rel = relative_name(path, root)
     resolved = check_inside(path, root)
-    st = resolved.stat()
+    try:
+        st = resolved.stat()
+    except OSError as exc:
+        raise unreadable(exc, rel) from None
     if not stat.S_ISREG(st.st_mode):
         raise ConfigError("not a regular file", file=rel, code="path.not_file")
     if st.st_size > MAX_BYTES:
         raise ConfigError(f"file is {st.st_size} bytes; the limit is {MAX_BYTES}", file=rel,
                           code="yaml.too_large")
-    with open(resolved, "rb") as fh:
-        data = fh.read(MAX_BYTES + 1)        # the file may grow between stat and read
+    try:
+        with open(resolved, "rb") as fh:
+            data = fh.read(MAX_BYTES + 1)    # the file may grow between stat and read
+    except OSError as exc:                   # permissions, an I/O error, a directory swapped in
+        raise unreadable(exc, rel) from None
     if len(data) > MAX_BYTES:
         raise ConfigError(f"file is larger than the limit of {MAX_BYTES} bytes", file=rel,
                           code="yaml.too_large")
@@ -201,11 +218,24 @@ def _compose(text: str, file: str) -> yaml.Node | None:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(exc, text, file) from None
-    except yaml.YAMLError as exc:  # pragma: no cover - unmarked reader errors
+    except yaml.reader.ReaderError as exc:     # a control character (NUL…): located by its position
+        raise _reader_error(exc, text, file) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - other unmarked errors
         raise ConfigError(f"YAML error: {exc}", file=file, code="yaml.syntax") from None
     finally:
         loader.dispose()
     return node
+
+
+def _reader_error(exc: yaml.reader.ReaderError, text: str, file: str) -> ConfigError:
+    position = exc.position if isinstance(exc.position, int) and 0 <= exc.position <= len(text) else None
+    if position is None:
+        return ConfigError(f"YAML error: {exc.reason}", file=file, code="yaml.syntax")
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    return ConfigError(f"control character U+{ord(char):04X} at column {column} is not allowed in YAML "
+                       "(save the file as plain text)", file=file, line=line, code="yaml.syntax")
 
 
 def _syntax_error(exc: yaml.MarkedYAMLError, text: str, file: str) -> ConfigError:
@@ -326,6 +356,10 @@ class _Builder:
                 return resolve_tagged(node.tag, node.value)
         except ScalarError as exc:
             raise self.error(str(exc), node, exc.code) from None
+        except ValueError:
+            # int() refuses more than 4,300 digits (CVE-2020-10735); no API holds such a number anyway.
+            raise self.error(f"number of {len(node.value)} characters is far too large for the API "
+                             "(at most 64-bit integers)", node, "yaml.integer_too_large") from None
         raise self.error(f"tag {node.tag!r} is not allowed (plain YAML data only)", node, "yaml.tag")
 
     def mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:

@@ -144,6 +144,16 @@ CASES: dict[str, tuple[dict, str, str | None, int | None]] = {
     "settings-bad-env": ({"reconciler.yaml": "api: {url: local}\nenvironments:\n  prod: {sync: auto}\n"},
                          "settings.invalid", "reconciler.yaml", 3),
     "settings-tab": ({"reconciler.yaml": "api:\n\turl: local\n"}, "yaml.syntax", "reconciler.yaml", 2),
+    # issue 12: each used to crash the whole run ("unexpected … this is a bug")
+    "recursive-ref": (schema("type: object\nallOf:\n  - $ref: '#'\n"), "schema.recursive_ref",
+                      f"{LIVE}/schema.yaml", 3),
+    "ref-cycle": (schema("definitions:\n  a: {$ref: '#/definitions/b'}\n  b: {$ref: '#/definitions/a'}\n"
+                         "$ref: '#/definitions/a'\n"), "schema.recursive_ref", f"{LIVE}/schema.yaml", 2),
+    "huge-integer": (values("retries: " + "9" * 5000 + "\n"), "values.integer_too_large", f"{LIVE}/values.yaml", 3),
+    "integer-over-64-bit": (values("retries: 18446744073709551616\n"), "values.integer_too_large",
+                            f"{LIVE}/values.yaml", 3),
+    "nul-byte": ({f"{LIVE}/values.yaml": b"greeting: Hello\nphone: '+44\x00'\n"}, "yaml.syntax",
+                 f"{LIVE}/values.yaml", 2),
 }
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 from collections.abc import Iterator
-from reconciler import masking
+from reconciler import isolation, masking
 from reconciler.model import ClientEnv, DesiredState, EnvDesired, Finding, Severity, format_path
 from reconciler.plan import EnvPlan, Plan, Status
 from reconciler.policy import waivers
@@ -39,7 +39,8 @@ def evaluate_repository(desired: DesiredState, policy_set: PolicySet, today: _dt
         if not rules:
             continue
         raw = [f for env in _matched_envs(desired, policy)
-               for f in _check_env(desired, policy, rules, env, references)]
+               for f in isolation.contained(lambda: _check_env(desired, policy, rules, env, references), env,
+                                            f"policy {policy.name}")]
         out.extend(waivers.apply(policy, raw, {r.id for r in rules}, today))
     return tuple(out)
 
