@@ -18,18 +18,24 @@ modules; this one only wires them and decides which agents a run covers
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-import os
 import datetime as _dt
+import os
+import re
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
 
-from reconciler import errors, executor, loader
-from reconciler.model import ClientEnv, DesiredState, LiveAgent
+from reconciler import applylock, errors, executor, loader
+from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, Severity
 from reconciler.plan import ApplyResult, Plan
 from reconciler.settings import Settings
+from reconciler.stopsignals import StopOnSignals
+
+T = TypeVar("T")
 
 #: Paths whose changes ``--changed-since`` looks at; policies/settings concern every agent.
 WATCHED_PATHS = ("configs", "policies", "reconciler.yaml")
@@ -86,7 +92,8 @@ def run_plan(root: Path | str, options: RunOptions = RunOptions(), *, progress: 
         hashes = loader.file_hashes(Path(root), agents) if hash_files else None
         async with _client(settings) as api:
             planned = await plan_with(api, settings, desired, agents, options, progress=progress)
-        return dataclasses.replace(planned, file_hashes=hashes)
+            plan = with_unreachable(planned.plan, api)
+        return dataclasses.replace(planned, plan=plan, file_hashes=hashes)
     return asyncio.run(go())
 
 
@@ -102,7 +109,8 @@ def run_drift(root: Path | str, options: RunOptions = RunOptions(), *, progress:
         settings, desired, agents = prepare(Path(root), options)
         async with _client(settings) as api:
             planned = await plan_with(api, settings, desired, agents, options, progress=progress, read_only=True)
-        return dataclasses.replace(planned, plan=drift.with_causes(planned.plan, desired, Path(root)))
+            plan = with_unreachable(planned.plan, api)
+        return dataclasses.replace(planned, plan=drift.with_causes(plan, desired, Path(root)))
     return asyncio.run(go())
 
 
@@ -120,7 +128,8 @@ def write_plan_file(planned: Planned, path: Path, options: RunOptions) -> None:
 
 
 def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = RunOptions(), *,
-                    approve_live: ApproveLive | bool = False, progress: Progress | None = None) -> ApplyResult:
+                    approve_live: ApproveLive | bool = False, progress: Progress | None = None,
+                    signals: StopOnSignals | None = None) -> ApplyResult:
     """``apply --plan FILE``: re-read the repository and every page; write only if nothing moved.
 
     Refusals (another target, a newer format, a corrupt or edited file) raise
@@ -148,39 +157,98 @@ def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = Run
         hashes = loader.file_hashes(root, saved.agents)
         agents = tuple(a for a in saved.agents if a in desired.agents)
         async with _client(settings) as api:
-            planned = await plan_with(api, settings, desired, agents, replay, progress=progress)
+            planned = await _stoppable(plan_with(api, settings, desired, agents, replay, progress=progress),
+                                       signals)
+            if planned is None:
+                raise Interrupted("interrupted before any write: nothing was applied")
             moved = planfile.differences(saved, planned.plan, hashes, key)
             if moved:
                 raise planfile.StalePlanError(moved)
-            allow_live, run_start = _decide_live(planned.plan, approve_live, started)
-            report = None if progress is None else (lambda done, total: progress("apply", done, total))
-            return await executor.apply_plan(planned.plan, api, settings=settings, desired=desired,
-                                             allow_live=allow_live, planned_at=planned.planned_at,
-                                             started_at_monotonic=run_start, progress=report)
-    return asyncio.run(go())
+            return await _execute(api, planned, desired, approve_live, started, progress, signals)
+
+    with applylock.hold(root):
+        return asyncio.run(go())
+
+
+class Interrupted(errors.ReconcilerError):
+    """Ctrl-C / SIGTERM arrived before the first write: nothing was applied."""
 
 
 def run_apply(root: Path | str, options: RunOptions = RunOptions(), *, approve_live: ApproveLive | bool = False,
-              progress: Progress | None = None) -> ApplyResult:
+              progress: Progress | None = None, signals: StopOnSignals | None = None) -> ApplyResult:
     """Plan, then execute: the ``apply`` command.
 
     ``approve_live``: True (``--auto-approve``), False (refuse live), or a
     callback asked once when the plan would write ``live``. Waiting for a
     human restarts the run's clock, so every page is re-read before it is
     written (see :mod:`reconciler.executor`).
+
+    Two applies of one checkout never interleave: the whole run holds
+    ``.reconciler/apply.lock`` (:mod:`reconciler.applylock`; a second run raises
+    ``LockedError`` before any request). ``signals``: while reading and writing
+    (not while a human is asked), the first SIGINT/SIGTERM stops the run —
+    before the first write it raises :class:`Interrupted`; afterwards the
+    environment being written finishes, the others are "not attempted", and the
+    result comes back as usual (``signals.received`` says which signal).
     """
     started = time.monotonic()
 
     async def go() -> ApplyResult:
         settings, desired, agents = prepare(Path(root), options)
         async with _client(settings) as api:
-            planned = await plan_with(api, settings, desired, agents, options, progress=progress)
-            allow_live, run_start = _decide_live(planned.plan, approve_live, started)
-            report = None if progress is None else (lambda done, total: progress("apply", done, total))
-            return await executor.apply_plan(planned.plan, api, settings=settings, desired=desired,
-                                             allow_live=allow_live, planned_at=planned.planned_at,
-                                             started_at_monotonic=run_start, progress=report)
-    return asyncio.run(go())
+            planned = await _stoppable(plan_with(api, settings, desired, agents, options, progress=progress),
+                                       signals)
+            if planned is None:
+                raise Interrupted("interrupted before any write: nothing was applied")
+            return await _execute(api, planned, desired, approve_live, started, progress, signals)
+
+    with applylock.hold(Path(root)):
+        return asyncio.run(go())
+
+
+async def _execute(api: Any, planned: Planned, desired: DesiredState, approve_live: ApproveLive | bool,
+                   started: float, progress: Progress | None, signals: StopOnSignals | None) -> ApplyResult:
+    """Ask for live (if it must), then write, stoppable by a signal between environments."""
+    allow_live, run_start = _decide_live(planned.plan, approve_live, started)
+    report = None if progress is None else (lambda done, total: progress("apply", done, total))
+    stop = signals.install() if signals is not None else None
+    try:
+        result = await executor.apply_plan(planned.plan, api, settings=planned.settings, desired=desired,
+                                           allow_live=allow_live, planned_at=planned.planned_at,
+                                           started_at_monotonic=run_start, progress=report, stop=stop)
+    finally:
+        if signals is not None:
+            signals.remove()
+    return dataclasses.replace(result, plan=with_unreachable(result.plan, api))
+
+
+async def _stoppable(work: Awaitable[T], signals: StopOnSignals | None) -> T | None:
+    """``await work``, or None (work cancelled) if a signal arrives first."""
+    if signals is None:
+        return await work
+    stop = signals.install()
+    try:
+        task = asyncio.ensure_future(work)
+        waiter = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return None
+    finally:
+        signals.remove()
+
+
+def with_unreachable(plan: Plan, api: object) -> Plan:
+    """The plan with a run-wide ``api.unreachable`` finding when the client's circuit breaker opened."""
+    breaker = getattr(api, "breaker", None)
+    if breaker is None or not breaker.trips:
+        return plan
+    finding = Finding(Severity.ERROR, "api.unreachable", breaker.first_trip or breaker.summary())
+    return dataclasses.replace(plan, findings=plan.findings + (finding,))
 
 
 def prepare(root: Path, options: RunOptions) -> tuple[Settings, DesiredState, tuple[str, ...]]:
@@ -272,7 +340,8 @@ def changed_agents(root: Path, ref: str) -> frozenset[str] | None:
     with ``ref``, so a PR checkout and a local edit behave alike. A change under
     ``policies/`` or to ``reconciler.yaml`` concerns every agent.
     """
-    paths = _git(root, "diff", "--name-only", "--relative", ref, "--", *WATCHED_PATHS)
+    commit = resolve_commit(root, ref)
+    paths = _git(root, "diff", "--name-only", "--relative", commit, "--", *WATCHED_PATHS)
     paths += _git(root, "ls-files", "--others", "--exclude-standard", "--", *WATCHED_PATHS)
     agents: set[str] = set()
     for line in paths:
@@ -284,6 +353,25 @@ def changed_agents(root: Path, ref: str) -> frozenset[str] | None:
         if len(parts) >= 3:          # configs/<agent>/<env>/...; a stray file directly in configs/ is no agent
             agents.add(parts[1])
     return frozenset(agents)
+
+
+def resolve_commit(root: Path, ref: str) -> str:
+    """The commit id ``ref`` names, or a ConfigError: ``ref`` only ever reaches git as a revision.
+
+    ``git rev-parse --verify --end-of-options REF^{commit}``: ``--end-of-options`` stops
+    ``--output=FILE`` (or any other option spelling) from being read as an option, and
+    ``^{commit}`` accepts branches, tags, ``HEAD~1``, ids… but nothing that is not a commit.
+    The resolved hexadecimal id, not the user's text, is what later git commands receive.
+    """
+    try:
+        [commit] = _git(root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}")
+    except (errors.ConfigError, ValueError):
+        raise errors.ConfigError(f"--changed-since: {ref!r} is not a commit in this repository "
+                                 "(give a branch, tag or commit, e.g. origin/main or HEAD~1)",
+                                 code="cli.changed_since") from None
+    if not re.fullmatch(r"[0-9a-f]{40,64}", commit):       # pragma: no cover - rev-parse --verify prints an id
+        raise errors.ConfigError(f"--changed-since: git gave {commit!r} for {ref!r}", code="cli.changed_since")
+    return commit
 
 
 def _git(root: Path, *args: str) -> list[str]:

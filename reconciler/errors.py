@@ -19,6 +19,7 @@ Anything else is a bug and gets a short message plus a crash log.
         │   └── UnknownEnvironmentError       400 REAL_TIME_CONFIG_UNKNOWN_CLIENT_ENVIRONMENT
         ├── ServerError                       5xx
         └── TransportError                    network failure (chained ``from`` httpx's)
+            └── UnreachableError              the circuit breaker is open: not even tried
 
 Messages never contain the API key: ``api.client`` is the only module that sees
 it, and it never formats a header into a message.
@@ -126,6 +127,14 @@ class ServerError(ApiError):
 
 class TransportError(ApiError):
     """No HTTP answer at all: connection refused/reset, timeout, DNS."""
+
+
+class UnreachableError(TransportError):
+    """The run-wide circuit breaker is open: consecutive requests found no server; nothing was sent.
+
+    Not retried: ``message`` is the one line a run prints
+    (``cannot reach URL: connection refused (3 attempts over 2.1 s)``).
+    """
 
 
 #: error_code -> class, for 400s whose meaning is in the envelope's code.

@@ -70,6 +70,16 @@ class _Run:
     reread: bool
     replan: Replan
     semaphore: asyncio.Semaphore
+    stop: asyncio.Event | None = None
+    """Set by a signal (Ctrl-C / SIGTERM): start no new environment; the one being written finishes."""
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
+
+
+#: Why an environment was not started after Ctrl-C / SIGTERM.
+INTERRUPTED = "not attempted: the apply was interrupted"
 
 
 class _PageMoved(Exception):
@@ -83,12 +93,14 @@ class _PageMoved(Exception):
 async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired: DesiredState,
                      allow_live: bool, planned_at: float | None = None,
                      started_at_monotonic: float | None = None, replan: Replan | None = None,
-                     progress: Progress | None = None) -> ApplyResult:
+                     progress: Progress | None = None, stop: asyncio.Event | None = None) -> ApplyResult:
     """Execute ``plan`` against ``api``; return the (possibly re-planned) plan and one outcome per result.
 
     ``planned_at``: ``time.monotonic()`` when the live state behind the plan was
     read (None: unknown). ``started_at_monotonic``: start of this run (default:
     now). Pages are re-read before writing when the plan is older than the run.
+    ``stop``: once set, no further environment is started (each is ``skipped``,
+    "not attempted: interrupted"); a PUT already sent is always followed by its PATCH.
     """
     started = time.monotonic() if started_at_monotonic is None else started_at_monotonic
     if any(f.blocks for f in plan.findings):
@@ -100,7 +112,7 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
         return ApplyResult(plan, tuple(_without_writes(r, unsendable) for r in plan.results))
     run = _Run(api=api, allow_live=allow_live, reread=planned_at is None or planned_at < started,
                replan=replan or _planner_replan(plan, desired, settings),
-               semaphore=asyncio.Semaphore(max(1, settings.concurrency)))
+               semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop)
     agents = plan.agents
     slots: list[tuple[tuple[Outcome, ...], tuple[EnvPlan, ...]] | None] = [None] * len(agents)
     done = 0
@@ -127,6 +139,8 @@ async def _apply_agent(run: _Run, plans: tuple[EnvPlan, ...]) -> tuple[tuple[Out
     i = 0
     while i < len(plans):
         env_plan = plans[i]
+        if stop is None and run.stopping and env_plan.has_writes and env_plan.status is Status.CHANGES:
+            stop = INTERRUPTED                   # checked between environments only: never mid PUT/PATCH
         if stop is not None and env_plan.status is not Status.UNMANAGED:
             outcome: Outcome | _Replanned = _skipped(env_plan, stop)
         else:
@@ -271,6 +285,9 @@ def _skipped(env_plan: EnvPlan, reason: str) -> Outcome:
 
 
 def _failed(env_plan: EnvPlan, exc: errors.ApiError) -> Outcome:
+    if isinstance(exc, errors.UnreachableError):
+        return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, "api.unreachable",
+                        f"not attempted: {exc.message}")
     # The server's message may quote what was sent: mask the whole of it, then shorten.
     return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, api_error_code(exc),
                     masking.api_error_text(exc, _sent_secrets(env_plan)))
@@ -308,7 +325,10 @@ def _outcome(env_plan: EnvPlan, state: OutcomeState, severity: Severity, code: s
 
 
 def api_error_code(exc: errors.ApiError) -> str:
-    """Stable finding code of an API failure: ``api.<ERROR_CODE>``, ``api.http_<status>`` or ``api.transport``."""
+    """Stable finding code of an API failure: ``api.<ERROR_CODE>``, ``api.http_<status>``, ``api.transport``
+    or ``api.unreachable`` (the circuit breaker stopped the run: nothing was sent)."""
+    if isinstance(exc, errors.UnreachableError):
+        return "api.unreachable"
     if exc.error_code:
         return f"api.{exc.error_code}"
     if exc.status is not None:

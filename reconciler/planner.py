@@ -256,6 +256,8 @@ def _finding(agent: str, env: ClientEnv, code: str, message: str, severity: Seve
 
 
 def _fetch_finding(agent: str, env: ClientEnv, error: errors.ApiError) -> Finding:
+    if isinstance(error, errors.UnreachableError):
+        return _finding(agent, env, "api.unreachable", f"not attempted: {error.message}")
     code = f"api.{error.error_code or error.status or 'unreachable'}"
     return _finding(agent, env, code, f"could not read the live config of {agent}: {error}")
 

@@ -27,8 +27,10 @@ class SyncMode(enum.StrEnum):
 class ApiSettings:
     url: str
     """``"local"`` (embedded emulator, state in ``.reconciler/local.db``) or an https base URL."""
-    timeout: float = 30.0
-    """Seconds for connect/read/write of one request."""
+    timeout: float = 10.0
+    """Seconds for connect/read/write of one request. Also bounds how long a silent server can hold a
+    run: the circuit breaker (``reconciler.api.breaker``) stops the run after 3 consecutive timeouts,
+    which with concurrent agents arrive together, so after about one timeout."""
     backoffs: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)
     """Delay before retry n (jittered); its length bounds the number of retries."""
     max_retry_seconds: float = 120.0

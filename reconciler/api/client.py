@@ -36,9 +36,10 @@ from typing import Any
 import httpx
 
 from reconciler import __version__
+from reconciler.api.breaker import CircuitBreaker
 from reconciler.api.envelope import raise_api_error
 from reconciler.api.retry import Clock, RateGate, RetryPolicy, Sleep, call_with_retries, policy_from
-from reconciler.errors import ApiError, ConfigError
+from reconciler.errors import ApiError, ConfigError, UnreachableError
 from reconciler.model import ClientEnv, LiveAgent, LivePage
 
 #: Sent to the embedded emulator instead of the real key, so the real one never
@@ -66,12 +67,13 @@ class AgentsApi:
     """
 
     def __init__(self, base_url: str, *, api_key: str | None,
-                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 30.0,
+                 transport: httpx.AsyncBaseTransport | None = None, timeout: float = 10.0,
                  backoffs: Sequence[float] = (0.5, 1, 2, 4, 8), max_retry_seconds: float = 120.0,
                  concurrency: int = 16, logger: logging.Logger | None = None,
                  sleep: Sleep = asyncio.sleep, rng: Callable[[], float] = random.random,
                  clock: Clock = time.monotonic, target: str | None = None,
-                 observer: Callable[[str, str], None] | None = None) -> None:
+                 observer: Callable[[str, str], None] | None = None,
+                 breaker: CircuitBreaker | None = None) -> None:
         if not api_key:
             # Checked before anything is sent: a request without a key can only fail.
             raise ConfigError("POLYAI_API_KEY is not set", code="api.no_key")
@@ -91,6 +93,8 @@ class AgentsApi:
         self._clock = clock
         self._policy: RetryPolicy = policy_from(backoffs, max_retry_seconds)
         self.gate = RateGate(clock=clock, sleep=sleep, logger=self._log)
+        self.breaker = breaker or CircuitBreaker(self.target, clock=clock)
+        """Run-wide: consecutive connection failures/timeouts stop every request at once (see api.breaker)."""
         # `concurrency` connections, split into small pools: httpcore's pool scans every one
         # of its connections whenever it hands one out, so one pool of 32 cost ~4 ms of CPU per
         # request here and 4 pools of 8 ~1.3 ms (see the README's performance section).
@@ -102,6 +106,7 @@ class AgentsApi:
         for slot in range(concurrency):
             self._slots.put_nowait(slot % pools)
         headers = {"x-api-key": api_key, "User-Agent": USER_AGENT, "Accept": "application/json"}
+        self._timeout = timeout
         self._pools = [self._new_http(transport, per_pool, timeout, headers) for _ in range(pools)]
         self._http = self._pools[0]
 
@@ -193,20 +198,24 @@ class AgentsApi:
             what=f"{method} {path}", logger=self._log, sleep=self._sleep, clock=self._clock, rng=self._rng)
 
     async def _attempt(self, method: str, path: str, body: Mapping[str, Any] | None) -> Any:
+        self._check_breaker(method, path)
         pool = await self._slots.get()
         try:
             await self.gate.wait()           # right before sending: a 429 elsewhere may have closed it
+            self._check_breaker(method, path)    # ... and the breaker may have opened while we waited
             self.request_count += 1
             try:
                 response = await self._pools[pool].request(method, path, json=body)
             except httpx.TransportError as exc:   # connect/read/write errors, timeouts, dropped connections
                 self._observe(method, "error")
+                self._count_unreachable(exc, method, path)
                 raise_api_error(method=method, path=path, cause=exc, redact=self._redact)
             except httpx.RequestError as exc:     # e.g. a body that cannot be decoded: not transient
                 raise ApiError(self._redact(f"{type(exc).__name__}: {exc}"), method=method, path=path) from exc
         finally:
             self._slots.put_nowait(pool)
         self._observe(method, str(response.status_code))
+        self.breaker.success()               # any answer, even a 5xx: the server is there
         try:
             response.raise_for_status()
         except httpx.HTTPStatusError as exc:
@@ -218,6 +227,19 @@ class AgentsApi:
         except ValueError as exc:
             raise ApiError(self._redact("response is not JSON"), status=response.status_code,
                            method=method, path=path) from exc
+
+    def _check_breaker(self, method: str, path: str) -> None:
+        if self.breaker.is_open:
+            raise UnreachableError(self.breaker.summary(), method=method, path=path)
+
+    def _count_unreachable(self, exc: httpx.TransportError, method: str, path: str) -> None:
+        """Feed the breaker with failures that mean "no server"; raise at once when it opens."""
+        reason = _unreachable_reason(exc, self._timeout)
+        if reason is None:
+            return                           # a dropped connection: a busy server, retried as before
+        self.breaker.failure(reason)
+        if self.breaker.is_open:
+            raise UnreachableError(self.breaker.summary(), method=method, path=path) from exc
 
     def _observe(self, method: str, code: str) -> None:
         if self._observer is not None:
@@ -235,3 +257,33 @@ class AgentsApi:
 
     def _redact(self, text: str) -> str:
         return text.replace(self._secret, "***") if self._secret else text
+
+
+def _unreachable_reason(exc: httpx.TransportError, timeout: float) -> str | None:
+    """Why no server answered, for the breaker's one line; None for a failure that is not "no server"."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"connection timed out after {timeout:g} s"
+    if isinstance(exc, (httpx.ReadTimeout, httpx.WriteTimeout)):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, httpx.ConnectError):
+        causes = _causes(exc)
+        text = " ".join(str(c) for c in causes).lower()
+        if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in text:
+            return "connection refused"
+        if "name or service" in text or "nodename" in text or "resolution" in text:
+            return "host name not found"
+        return "cannot connect"
+    return None
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and everything it was raised from (anyio wraps one OSError per address tried)."""
+    out: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(out) < 20:
+        item = todo.pop()
+        if item is None or any(item is seen for seen in out):
+            continue
+        out.append(item)
+        todo += [item.__cause__, item.__context__, *getattr(item, "exceptions", ())]
+    return out

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from reconciler.errors import ApiError, RateLimitedError, ServerError, TransportError
+from reconciler.errors import ApiError, RateLimitedError, ServerError, TransportError, UnreachableError
 
 T = TypeVar("T")
 Sleep = Callable[[float], Awaitable[object]]
@@ -36,7 +36,8 @@ RETRYABLE = (RateLimitedError, ServerError, TransportError)
 
 
 def is_retryable(exc: ApiError) -> bool:
-    return isinstance(exc, RETRYABLE)
+    # An open circuit breaker already decided the server is gone: retrying would only wait.
+    return isinstance(exc, RETRYABLE) and not isinstance(exc, UnreachableError)
 
 
 @dataclass(frozen=True)

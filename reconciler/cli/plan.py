@@ -21,9 +21,12 @@ from typing import Annotated
 import typer
 
 from reconciler import engine
+from reconciler.cli import outputs
+from reconciler.executor import INTERRUPTED
 from reconciler.model import ClientEnv
 from reconciler.plan import ApplyResult, OutcomeState, Plan
 from reconciler.report.common import RunInfo
+from reconciler.stopsignals import StopOnSignals
 
 
 class ReportFormat(enum.StrEnum):
@@ -110,6 +113,8 @@ def plan_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: Env
     renders again in any format (no API call, no repository).
     """
     options = _options(agent, env, api_url, concurrency, changed_since, allow_large_change)
+    outputs.check_writable(out)                  # every output target, before the first request
+    outputs.check_writable(save_plan, "--save-plan")
     with _ProgressBar() as bar:
         planned = engine.run_plan(directory, options, progress=bar.update, hash_files=save_plan is not None)
     if save_plan is not None:
@@ -118,6 +123,7 @@ def plan_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: Env
     summary = _plan_summary("plan", plan, out) + (f"; plan file written to {save_plan}" if save_plan else "")
     _emit(_render(plan, fmt, "plan", out, _info(planned, options, detail)), out, summary,
           always=save_plan is not None)
+    _explain_unreachable(plan)
     raise typer.Exit(1 if plan.has_errors else 2 if plan.has_changes else 0)
 
 
@@ -133,10 +139,12 @@ def drift_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     applied), out_of_band (edited in the UI or by another tool) or unknown.
     """
     options = _options(agent, env, api_url, concurrency, changed_since, False)
+    outputs.check_writable(out)
     with _ProgressBar() as bar:
         planned = engine.run_drift(directory, options, progress=bar.update)
     plan = planned.plan
     _emit(_render(plan, fmt, "drift", out, _info(planned, options, detail)), out, _plan_summary("drift", plan, out))
+    _explain_unreachable(plan)
     raise typer.Exit(1 if plan.has_errors else 2 if plan.has_drift else 0)
 
 
@@ -160,17 +168,47 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
         raise typer.BadParameter("--plan applies exactly the saved plan: its agents, environments and options "
                                  "come from the file; drop --agent/--env/--changed-since/--allow-large-change",
                                  param_hint="--plan")
+    outputs.check_writable(out)              # before the first request, not after the writes
     approve: engine.ApproveLive | bool = True if auto_approve else (_ask_live if _interactive() else False)
     started = _now()
-    with _ProgressBar() as bar:
-        if plan_file is not None:
-            result = engine.run_apply_saved(directory, plan_file, options, approve_live=approve, progress=bar.update)
-        else:
-            result = engine.run_apply(directory, options, approve_live=approve, progress=bar.update)
+    signals = StopOnSignals(notify=lambda line: typer.echo(line, err=True))
+    try:
+        with _ProgressBar() as bar:
+            if plan_file is not None:
+                result = engine.run_apply_saved(directory, plan_file, options, approve_live=approve,
+                                                progress=bar.update, signals=signals)
+            else:
+                result = engine.run_apply(directory, options, approve_live=approve, progress=bar.update,
+                                          signals=signals)
+    except engine.Interrupted as exc:
+        typer.echo(f"{signals.received.name if signals.received else 'interrupted'}: {exc}", err=True)
+        raise typer.Exit(signals.exit_code or 130) from None
     info = RunInfo(created_at=started, changed_since=changed_since, detail=detail)
     _emit(_render(result, fmt, "apply", out, info), out, _apply_summary(result, out))
     _explain_refusals(result, asked=approve is _ask_live)
+    _explain_unreachable(result.plan)
+    if signals.received is not None:
+        typer.echo(_interrupted_summary(result, signals.received.name), err=True)
+        raise typer.Exit(signals.exit_code)
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _explain_unreachable(plan: Plan) -> None:
+    """The circuit breaker's one line (``cannot reach URL: … (3 attempts over 2.1 s)``) on stderr."""
+    for finding in plan.findings:
+        if finding.code == "api.unreachable":
+            skipped = len({r.agent for r in plan.results if any(e.code == "api.unreachable" for e in r.errors)})
+            typer.echo(f"error: {finding.message}; {skipped} agent(s) not attempted", err=True)
+            return
+
+
+def _interrupted_summary(result: ApplyResult, signal_name: str) -> str:
+    applied = [f"{o.agent}/{o.env}" for o in result.outcomes if o.state is OutcomeState.APPLIED]
+    skipped = [f"{o.agent}/{o.env}" for o in result.outcomes
+               if o.state is OutcomeState.SKIPPED and any(w.message == INTERRUPTED for w in o.warnings)]
+    shown = ", ".join(applied[:10]) + (", …" if len(applied) > 10 else "")
+    return (f"interrupted by {signal_name}: applied {len(applied)} page(s){f' ({shown})' if applied else ''}; "
+            f"{len(skipped)} page(s) not attempted")
 
 
 def _info(planned: engine.Planned, options: engine.RunOptions, detail: bool) -> RunInfo:
@@ -197,8 +235,7 @@ def _emit(text: str, out: Path | None, summary: str, *, always: bool = False) ->
         if always:
             typer.echo(summary, err=True)
         return
-    out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    typer.echo(summary)
+    outputs.write_report(text, out, summary)      # falls back to stdout: a report is never lost
 
 
 def _plan_summary(command: str, plan: Plan, out: Path | None) -> str:

@@ -15,8 +15,8 @@ from typing import Annotated
 import typer
 
 from reconciler import blocking, validation
-from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, DesiredState
+from reconciler.cli import outputs
 from reconciler.report import findings as render
 
 
@@ -51,6 +51,7 @@ def validate_command(
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE",
                                              help="Write the report to FILE; stdout gets the summary line.")] = None,
 ) -> None:
+    outputs.check_writable(out)
     desired = validation.validate_repository(directory, agents=agent or None,
                                              envs=[e.value for e in env] if env else None)
     verdict = blocking.decide(desired)      # the same decision plan/apply/drift block on
@@ -79,11 +80,8 @@ def _report(desired: DesiredState, fmt: ValidateFormat, out: Path | None, *, ok:
     if out is None:
         sys.stdout.write(text)
         return
-    try:
-        out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {out}: {exc.strerror}", code="usage") from None
-    typer.echo(summary)
+    if not outputs.write_report(text, out, summary):
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

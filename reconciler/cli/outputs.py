@@ -1,0 +1,53 @@
+"""Output targets of the commands (``--out``, ``--save-plan``): checked before any work, written safely.
+
+Called by ``cli/plan.py`` and ``cli/validate.py``. A report that cannot be
+written must not be discovered after the writes were sent (``apply --out
+/read-only/x``): :func:`check_writable` runs before the first request and
+fails the command as a usage error (exit 1, nothing sent). :func:`write_report`
+still never loses a report: if the file cannot be written after all (the disk
+filled up meanwhile), the report goes to stdout and the error is said on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import typer
+
+from reconciler.errors import ConfigError
+
+
+def check_writable(path: Path | None, flag: str = "--out") -> None:
+    """Raise a ConfigError when ``path`` could not be written (a directory, a missing or read-only parent)."""
+    if path is None:
+        return
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{flag} {path}: is a directory; give a file name", code="cli.output")
+        if path.exists():
+            with open(path, "ab"):           # opens for writing without changing a byte
+                pass
+            return
+        parent = path.parent if str(path.parent) else Path(".")
+        if not parent.is_dir():
+            raise ConfigError(f"{flag} {path}: directory {parent} does not exist", code="cli.output")
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".reconciler-check-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{flag} {path}: cannot write there ({exc.strerror or type(exc).__name__})",
+                          code="cli.output") from None
+
+
+def write_report(text: str, out: Path, summary: str) -> bool:
+    """Write ``text`` to ``out`` and print ``summary``; on failure print the report itself. True if written."""
+    try:
+        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    except OSError as exc:
+        typer.echo(f"error: cannot write {out} ({exc.strerror or type(exc).__name__}); the report follows "
+                   "on stdout", err=True)
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return False
+    typer.echo(summary)
+    return True
