@@ -79,7 +79,8 @@ def agent_ids(root: Path) -> list[str]:
     configs = Path(root) / CONFIGS_DIR
     if not _is_dir(configs):
         return []
-    return [entry.name for entry in _entries(configs) if _is_dir(entry)]
+    # An unreadable configs/ lists no agent here; load_repository reports it (path.unreadable).
+    return [entry.name for entry in _entries(configs, Path(root), [], agent=None) or () if _is_dir(entry)]
 
 
 def _load_agent(directory: Path, root: Path, wanted_envs: set[ClientEnv] | None,
@@ -169,9 +170,13 @@ def _entries(directory: Path, root: Path, findings: list[Finding], *, agent: str
 
 def _hidden_dirs(directory: Path, root: Path, *, agent: str | None) -> list[Finding]:
     """A dot-directory is never read; say so, because ``.sandbox/`` or ``.acme/`` may be a typo."""
+    try:
+        hidden = [p for p in sorted(directory.iterdir()) if p.name.startswith(".") and _is_dir(p)]
+    except OSError:
+        return []                        # unreadable: _entries reports it (path.unreadable)
     return [Finding(Severity.WARNING, "repo.hidden_dir", f"ignored hidden directory {p.name!r}: names starting "
                     "with '.' are not configuration", file=yamlsafe.relative_name(p, root), agent=agent)
-            for p in sorted(directory.iterdir()) if p.name.startswith(".") and _is_dir(p)]
+            for p in hidden]
 
 
 def _is_dir(path: Path) -> bool:
