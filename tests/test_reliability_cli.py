@@ -206,7 +206,7 @@ def _puts_have_patches(requests: list[dict]) -> None:
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_mid_apply_finishes_the_write_in_flight_and_says_what_was_done(tmp_path: Path, emulator,
                                                                                  sig: int, code: int) -> None:
-    root = _slow_fleet(tmp_path / "repo", emulator)
+    root = _slow_fleet(tmp_path / "repo", emulator, latency_ms=400)     # ~5 s of writes: time to interrupt
     proc = _popen(root, "apply", ".", "--auto-approve")
     _wait_for_a_put(emulator, proc)
     proc.send_signal(sig)
@@ -223,7 +223,7 @@ def test_a_signal_mid_apply_finishes_the_write_in_flight_and_says_what_was_done(
 
 
 def test_a_signal_before_the_first_write_applies_nothing(tmp_path: Path, emulator) -> None:
-    root = _slow_fleet(tmp_path / "repo", emulator)
+    root = _slow_fleet(tmp_path / "repo", emulator, latency_ms=1000)    # ~6 s of reads before any write
     proc = _popen(root, "apply", ".", "--auto-approve")
     deadline = time.monotonic() + 60
     while not emulator.requests() and time.monotonic() < deadline:
@@ -262,3 +262,31 @@ def test_the_lock_is_per_checkout_and_released(tmp_path: Path) -> None:
             pass
     with applylock.hold(tmp_path / "a"):                                    # released on exit
         pass
+
+
+def test_an_emulator_killed_mid_apply_stops_the_run_quickly(tmp_path: Path) -> None:
+    # Before: the apply kept retrying for ~160 s. Now: refused connections open the breaker.
+    from tests.test_emulator_cli import Emulator
+
+    emu = Emulator("--db", str(tmp_path / "emulator.db"), "--auto-create", "--latency-ms", "300")
+    try:
+        root = _fleet(tmp_path / "repo", emu.url, 12, concurrency=2)
+        proc = _popen(root, "apply", ".", "--auto-approve")
+        deadline = time.monotonic() + 60
+        log = emu.url + "/_emulator/requests"
+        import httpx
+
+        while time.monotonic() < deadline and proc.poll() is None:
+            if any(r["method"] == "PATCH" for r in httpx.get(log).json()["requests"]):
+                break
+            time.sleep(0.05)
+        emu.proc.kill()
+        killed_at = time.monotonic()
+        out, err = proc.communicate(timeout=120)
+        stopped_in = time.monotonic() - killed_at
+    finally:
+        if emu.proc.poll() is None:
+            emu.proc.kill()
+    assert proc.returncode == 1, err
+    assert "error: cannot reach" in err and "connection refused" in err, err
+    assert stopped_in <= 15.0, stopped_in          # the in-flight request's retries, then the breaker
