@@ -80,7 +80,7 @@ def agent_ids(root: Path) -> list[str]:
     if not _is_dir(configs):
         return []
     # An unreadable configs/ lists no agent here; load_repository reports it (path.unreadable).
-    return [entry.name for entry in _entries(configs, Path(root), [], agent=None) or () if _is_dir(entry)]
+    return [entry.name for entry in _entries(configs) or () if _is_dir(entry)]
 
 
 def _load_agent(directory: Path, root: Path, wanted_envs: set[ClientEnv] | None,
@@ -156,14 +156,17 @@ def _managed_files(directory: Path, root: Path, agent: str, env: ClientEnv,
     return found
 
 
-def _entries(directory: Path, root: Path, findings: list[Finding], *, agent: str | None,
-             env: ClientEnv | None = None) -> list[Path] | None:
-    """The directory's entries, sorted; None (and a ``path.unreadable`` finding) when it cannot be listed."""
+def _entries(directory: Path, root: Path | None = None, findings: list[Finding] | None = None, *,
+             agent: str | None = None, env: ClientEnv | None = None) -> list[Path] | None:
+    """The directory's entries, sorted. When it cannot be listed: None and a ``path.unreadable``
+    finding if ``findings`` is given, else [] (the callers that only look: the loader reports it)."""
     try:
         # Hidden entries (.gitkeep, editor swap files) are not configuration.
         return sorted((p for p in directory.iterdir() if not p.name.startswith(".")), key=lambda p: p.name)
     except OSError as exc:
-        problem = yamlsafe.unreadable(exc, yamlsafe.relative_name(directory, root))
+        if findings is None:
+            return []
+        problem = yamlsafe.unreadable(exc, yamlsafe.relative_name(directory, root or directory))
         findings.append(_error(problem.code, problem.message, file=problem.file, agent=agent, env=env))
         return None
 
