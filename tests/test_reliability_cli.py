@@ -87,7 +87,8 @@ def test_changed_since_still_takes_branches_and_ancestry(tmp_path: Path, emulato
 def test_an_unwritable_out_fails_before_the_first_request(tmp_path: Path, emulator, command: str) -> None:
     root = make_repo(tmp_path / "repo", emulator.url, agents=("acme",))
     emulator.seed("acme")
-    for target in (tmp_path / "missing-dir" / "report.json", tmp_path):       # no parent; a directory
+    (tmp_path / "a-file").write_text("x")
+    for target in (tmp_path / "a-file" / "report.json", tmp_path):           # under a file; a directory
         emulator.reset_stats()
         args = ["--auto-approve"] if command == "apply" else []
         proc = cli(root, command, ".", "--out", str(target), *args, check_codes=(1,))

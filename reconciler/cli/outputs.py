@@ -20,7 +20,7 @@ from reconciler.errors import ConfigError
 
 
 def check_writable(path: Path | None, flag: str = "--out") -> None:
-    """Raise a ConfigError when ``path`` could not be written (a directory, a missing or read-only parent)."""
+    """Raise a ConfigError when ``path`` could not be written (a directory, under a file, a read-only place)."""
     if path is None:
         return
     try:
@@ -30,9 +30,12 @@ def check_writable(path: Path | None, flag: str = "--out") -> None:
             with open(path, "ab"):           # opens for writing without changing a byte
                 pass
             return
+        # Missing directories are created when the file is written: the nearest one that exists decides.
         parent = path.parent if str(path.parent) else Path(".")
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
         if not parent.is_dir():
-            raise ConfigError(f"{flag} {path}: directory {parent} does not exist", code="cli.output")
+            raise ConfigError(f"{flag} {path}: {parent} is not a directory", code="cli.output")
         with tempfile.NamedTemporaryFile(dir=parent, prefix=".reconciler-check-"):
             pass
     except OSError as exc:
@@ -43,6 +46,7 @@ def check_writable(path: Path | None, flag: str = "--out") -> None:
 def write_report(text: str, out: Path, summary: str) -> bool:
     """Write ``text`` to ``out`` and print ``summary``; on failure print the report itself. True if written."""
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     except OSError as exc:
         typer.echo(f"error: cannot write {out} ({exc.strerror or type(exc).__name__}); the report follows "
