@@ -111,3 +111,25 @@ def test_drift_issue_cli_opens_then_closes(fake_github, tmp_path):
     proc = gh_cli(fake_github, "drift-issue", "--report", str(sync), "--label", "drift")
     assert proc.returncode == 0 and "closed drift issue" in proc.stdout
     assert [i["state"] for i in fake_github.issues()] == ["closed"]
+
+
+def test_a_real_saved_plan_and_drift_report_are_published(fake_github, emulator, tmp_path):
+    """The whole chain: plan --save-plan against the emulator, then the comment; drift --format json, then the issue."""
+    from e2e_helpers import cli, make_repo
+
+    emulator.seed("acme")
+    repo = make_repo(tmp_path / "repo", emulator.url, agents=("acme",))
+    saved = tmp_path / "plan.json"
+    cli(repo, "plan", str(repo), "--allow-large-change", "--save-plan", str(saved), "--out", str(tmp_path / "p.txt"),
+        check_codes=(2,))
+    fake_github.open_pull(21, SHA)
+    proc = gh_cli(fake_github, "comment", "--report", str(saved), "--pr", "21", "--sha", SHA)
+    assert proc.returncode == 0, proc.stderr
+    [mine] = fake_github.comments(21)
+    assert "**Plan: 3 to change, 0 in sync, 0 errors.**" in mine["body"] and "| `acme` |" in mine["body"]
+    drift = tmp_path / "drift.json"
+    cli(repo, "drift", str(repo), "--format", "json", "--out", str(drift), check_codes=(2,))
+    proc = gh_cli(fake_github, "drift-issue", "--report", str(drift))
+    assert proc.returncode == 0, proc.stderr
+    [issue] = [i for i in fake_github.issues() if "rtc-reconciler:drift-issue" in i["body"]]
+    assert "**3 page(s)**" in issue["body"] and "(cause: " in issue["body"]
