@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -133,3 +134,44 @@ def test_a_real_saved_plan_and_drift_report_are_published(fake_github, emulator,
     assert proc.returncode == 0, proc.stderr
     [issue] = [i for i in fake_github.issues() if "rtc-reconciler:drift-issue" in i["body"]]
     assert "**3 page(s)**" in issue["body"] and "(cause: " in issue["body"]
+
+
+def _examples(*command: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-m", "reconciler", *command, "--help"], capture_output=True, text=True,
+                         timeout=60).stdout
+    block = out[out.index("Examples"):]
+    lines = [line.split("  #")[0].strip() for line in block.splitlines() if line.strip().startswith("reconciler ")]
+    return [part.strip() for line in lines for part in line.split(";")]
+
+
+def test_help_examples_run_as_written(fake_github, tmp_path):
+    """`github comment|drift-issue --help` examples, in a copy of the example repository (url: local)."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    repo = tmp_path / "example"
+    repo.mkdir()
+    for name in ("configs", "policies"):
+        shutil.copytree(root / name, repo / name)
+    shutil.copy(root / "reconciler.yaml", repo / "reconciler.yaml")
+    fake_github.open_pull(31, SHA)
+    env = fake_github.environ(GITHUB_EVENT_PATH=event_file(tmp_path, 31, SHA))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "POLYAI_", "RECONCILER_"))}
+    for setup in (["validate", ".", "--format", "json", "--out", "validate.json"],
+                  ["plan", ".", "--allow-large-change", "--format", "json", "--out", "plan.json"]):
+        subprocess.run([sys.executable, "-m", "reconciler", *setup], cwd=repo, env=environ, capture_output=True,
+                       timeout=120, check=False)
+    examples = _examples("github", "comment") + _examples("github", "drift-issue")
+    assert len(examples) >= 5
+    for example in examples:
+        argv = shlex.split(example)[1:]
+        runner = gh_cli if argv[0] == "github" else None
+        if runner is None:
+            proc = subprocess.run([sys.executable, "-m", "reconciler", *argv], cwd=repo, env=environ,
+                                  capture_output=True, text=True, timeout=120)
+            assert proc.returncode in (0, 2), (example, proc.stderr)
+            continue
+        proc = gh_cli(fake_github, *argv[1:], env=env, cwd=repo)
+        assert proc.returncode == 0, (example, proc.stdout, proc.stderr)
+    assert len(fake_github.comments(31)) == 1
+    assert len([i for i in fake_github.issues() if "rtc-reconciler:drift-issue" in i["body"]]) == 1

@@ -243,3 +243,9 @@ def test_job_summary_from_show_stays_under_one_mebibyte(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.encode("utf-8")) < 1024 * 1024 and len(proc.stdout) <= 65_536
     assert "Truncated" in proc.stdout
+
+
+def test_a_passing_validation_alone_says_no_plan_was_made(fake_github, tmp_path):
+    passed = documents.read_validate(reports.write(tmp_path / "v.json", reports.validate_document(0, 1)))
+    body = comment.compose(comment.CommentInput(validate=passed), ctx_for(fake_github))
+    assert "plan skipped" in body and "no plan report was given" in body and "Validation passed" in body

@@ -38,7 +38,7 @@ ReportFile = Annotated[Path | None, typer.Option("--report", metavar="FILE",
 \b
 Examples:
   reconciler github comment --report plan.json --validate-report validate.json
-  reconciler github comment --validate-report validate.json        # validation failed: findings, no plan
+  reconciler github comment --validate-report validate.json        # validation only: findings, no plan
   reconciler github comment --skip-reason "fork PR: no POLYAI_API_KEY" --validate-report validate.json
 """)
 def comment_command(

@@ -73,12 +73,11 @@ def compose(inp: CommentInput, ctx: GitHubContext, *, limit: int = render.GITHUB
                 "the plan runs once the repository validates.\n\n")
         return render.fit(head, render.findings_list(inp.validate.errors + inp.validate.warnings),
                           limit=limit, pointer=pointer)
-    if inp.skip_reason:
-        head = (f"{MARKER}\n### ⏭️ reconciler: plan skipped\n\n{meta}\n"
-                f"> {_one_line(inp.skip_reason)}\n\n{_validated(inp.validate)}")
+    if inp.skip_reason or inp.report is None:
+        why = _one_line(inp.skip_reason or "no plan report was given (--report)")
+        head = (f"{MARKER}\n### ⏭️ reconciler: plan skipped\n\n{meta}\n> {why}\n\n{_validated(inp.validate)}")
         warnings = list(inp.validate.warnings) if inp.validate else []
         return render.fit(head, render.findings_list(warnings), limit=limit, pointer=pointer)
-    assert inp.report is not None
     intro = meta + "\n" + _validated(inp.validate)
     return render.with_report(f"{MARKER}\n", intro, inp.report, limit=limit, pointer=pointer)
 
