@@ -16,17 +16,31 @@ T = TypeVar("T")
 
 
 class JsonMemo(Generic[T]):
-    """``get(document, compute)``: ``compute(document)`` once per distinct JSON text (oldest evicted first)."""
+    """``get(document, compute)``: ``compute(document)`` once per distinct JSON text (oldest evicted first).
+
+    The loader hands out ONE shared (read-only) object per distinct file text, so the
+    same object comes back thousands of times: it is recognised by identity first,
+    which saves serialising it on every call. The memo holds the object itself, so
+    its ``id`` cannot be reused while the entry lives.
+    """
 
     def __init__(self, size: int = 1024) -> None:
         self._size = size
         self._items: dict[str, T] = {}
+        self._by_id: dict[int, tuple[Any, str]] = {}
 
     def get(self, document: Any, compute: Callable[[Any], T]) -> T:
+        seen = self._by_id.get(id(document))
+        if seen is not None and seen[0] is document and seen[1] in self._items:
+            return self._items[seen[1]]
         try:
             key = json.dumps(document, sort_keys=True, separators=(",", ":"))
         except (TypeError, ValueError):      # not JSON data: nothing to share
             return compute(document)
+        if isinstance(document, (dict, list)):
+            if len(self._by_id) >= self._size:
+                self._by_id.pop(next(iter(self._by_id)), None)
+            self._by_id[id(document)] = (document, key)
         try:
             return self._items[key]
         except KeyError:

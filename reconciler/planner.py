@@ -31,7 +31,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import blocking, canonical, diff, errors, masking, regexguard
+from reconciler import blocking, canonical, diff, errors, fastcheck, masking, regexguard
 from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, LiveAgent, LivePage, Severity,
                              format_path)
 from reconciler.plan import EnvPlan, KeyLocation, Plan, Status
@@ -61,18 +61,35 @@ class _Memo:
 
     def __init__(self) -> None:
         self._sensitive: dict[str, frozenset[str]] = {}
+        # Keyed by object identity (the objects are kept, so an id is not reused): the loader and
+        # the API client hand out one shared object per distinct schema text.
+        self._sensitive_by_id: dict[int, tuple[Any, frozenset[str]]] = {}
+        self._equal_by_id: dict[tuple[int, int], tuple[Any, Any, bool]] = {}
 
     @staticmethod
     def _key(schema: Any) -> str:
         return json.dumps(schema, sort_keys=True, default=str)
 
     def sensitive_keys(self, schema: Mapping[str, Any] | None) -> frozenset[str]:
+        seen = self._sensitive_by_id.get(id(schema))
+        if seen is not None and seen[0] is schema:
+            return seen[1]
         key = self._key(schema)
         if key not in self._sensitive:
             # Most schemas mark nothing: a substring test (C speed) saves the schema walk.
             marked = '"x-sensitive"' in key or '"writeOnly"' in key
             self._sensitive[key] = diff.sensitive_top_level_keys(schema) if marked else frozenset()
+        self._sensitive_by_id[id(schema)] = (schema, self._sensitive[key])
         return self._sensitive[key]
+
+    def schema_equal(self, a: Any, b: Any) -> bool:
+        """:func:`canonical.schema_equal`, once per pair of shared schema objects."""
+        seen = self._equal_by_id.get((id(a), id(b)))
+        if seen is not None and seen[0] is a and seen[1] is b:
+            return seen[2]
+        equal = canonical.schema_equal(a, b)
+        self._equal_by_id[(id(a), id(b))] = (a, b, equal)
+        return equal
 
     @staticmethod
     def validator(schema: Mapping[str, Any]) -> Any:
@@ -171,7 +188,7 @@ def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...],
     """Steps 2-4 for one managed, unblocked environment."""
     # Step 2: schema. Equal canonical text -> no PUT and no deepdiff call.
     schema_put = None
-    if desired.schema is not None and not canonical.schema_equal(desired.schema, page.schema):
+    if desired.schema is not None and not memo.schema_equal(desired.schema, page.schema):
         schema_put = desired.schema
     effective = desired.schema if desired.schema is not None else page.schema
     # Step 3: variables (shallow merge): only differing top-level keys; orphans are reported.
@@ -274,19 +291,21 @@ def _predict(desired: EnvDesired, page: LivePage, patch: Mapping[str, Any], orph
         validator = memo.validator(effective)
         if desired.values is None:
             # Schema only: the PUT is accepted even if the live values stop validating; say so.
-            failing = _errors(validator, page.variables)
+            failing = _errors(validator, effective, page.variables)
             return (), ((_live_values_warning(desired, failing, effective),) if failing else ())
-        failing = _errors(validator, merged)
+        failing = _errors(validator, effective, merged)
         if not failing:
             return (), ()
-        desired_alone_ok = not _errors(validator, desired.values)
+        desired_alone_ok = not _errors(validator, effective, desired.values)
     except Exception as exc:   # a schema the validator cannot run (bad pattern, regex timeout, ...)
         return (_schema_unusable(desired, exc, _secrets(merged, effective, page.schema)),), ()
     return _explain(desired, failing, effective, orphans, desired_alone_ok,
                     _secrets(merged, effective, page.schema)), ()
 
 
-def _errors(validator: Any, instance: Mapping[str, Any]) -> list[Any]:
+def _errors(validator: Any, schema: Mapping[str, Any], instance: Mapping[str, Any]) -> list[Any]:
+    if fastcheck.is_valid(schema, dict(instance)):
+        return []                    # compiled check: valid, no error to explain
     return sorted(validator.iter_errors(dict(instance)), key=lambda e: (format_path(e.absolute_path), e.message))
 
 

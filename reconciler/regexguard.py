@@ -285,11 +285,20 @@ def _class_atom(pattern: str, j: int) -> tuple[int, str, bool]:
 
 
 @functools.lru_cache(maxsize=2048)
+def translate(pattern: str) -> str:
+    """``pattern`` as the engine takes it; :class:`RegexError` when it is not ECMA-262 (Unicode mode).
+
+    Also used by :mod:`reconciler.fastcheck`, so the compiled values check matches exactly like
+    :func:`search`."""
+    return _translate(pattern)
+
+
+@functools.lru_cache(maxsize=2048)
 def compile_pattern(pattern: str) -> jsonschema_rs.Draft7Validator:
     """Check ``pattern`` is a valid ECMA-262 (Unicode mode) regex; the returned matcher is cached."""
     if not isinstance(pattern, str):
         raise RegexError(f"pattern must be a string, not {type(pattern).__name__}")
-    translated = _translate(pattern)
+    translated = translate(pattern)
     try:
         return jsonschema_rs.Draft7Validator({"pattern": translated}, pattern_options=PATTERN_OPTIONS)
     except (jsonschema_rs.ValidationError, ValueError) as exc:
@@ -467,31 +476,40 @@ def _additional_properties(validator, aP, instance, schema):
 
 
 @functools.cache
-def _rfc3987_syntax():
-    """rfc3987_syntax, imported on first use (reconciler/__init__ hides it from jsonschema's import)."""
-    if "rfc3987_syntax" in sys.modules and sys.modules["rfc3987_syntax"] is None:
-        del sys.modules["rfc3987_syntax"]
+def _lazy_module(name: str):
+    """A format parser, imported on first use (reconciler/__init__ hides it from jsonschema's import)."""
+    if name in sys.modules and sys.modules[name] is None:
+        del sys.modules[name]
     try:
-        return importlib.import_module("rfc3987_syntax")
+        return importlib.import_module(name)
     except ImportError:  # pragma: no cover - optional extra not installed
         return None
+
+
+#: Formats whose parser is slow to import: (module, check(module, instance) -> bool, raises).
+_LAZY_FORMATS = {
+    "iri": ("rfc3987_syntax", lambda m, v: m.is_valid_syntax("iri", v), ValueError),
+    "iri-reference": ("rfc3987_syntax", lambda m, v: m.is_valid_syntax("iri_reference", v), ValueError),
+    "uri": ("rfc3986_validator", lambda m, v: m.validate_rfc3986(v, rule="URI"), ()),
+    "uri-reference": ("rfc3986_validator", lambda m, v: m.validate_rfc3986(v, rule="URI_reference"), ValueError),
+}
 
 
 def _make_format_checker() -> jsonschema.FormatChecker:
     checker = jsonschema.FormatChecker(formats=())
     checker.checkers = dict(jsonschema.Draft7Validator.FORMAT_CHECKER.checkers)
-    for name, term in (("iri", "iri"), ("iri-reference", "iri_reference")):
+    for name, (module_name, test, raises) in _LAZY_FORMATS.items():
         if name not in checker.checkers:
-            def check(instance: object, _term: str = term) -> bool:
-                module = _rfc3987_syntax()
+            def check(instance: object, _module: str = module_name, _test=test) -> bool:
+                module = _lazy_module(_module)
                 if not isinstance(instance, str) or module is None:
                     return True
-                return module.is_valid_syntax(_term, instance)
-            checker.checks(name, raises=ValueError)(check)
+                return bool(_test(module, instance))
+            checker.checks(name, raises=raises)(check)
     return checker
 
 
-#: Draft 7 format checks; "iri"/"iri-reference" load their parser only when a schema uses them.
+#: Draft 7 format checks; "iri"/"uri" and their references load their parser only when a schema uses them.
 FORMAT_CHECKER = _make_format_checker()
 
 GuardedDraft7Validator = jsonschema.validators.extend(

@@ -38,8 +38,8 @@ import jsonschema
 import referencing.exceptions
 from jsonschema import exceptions as js_exceptions
 
-from reconciler import (blocking, isolation, loader, masking, memo, policy, regexguard, schemarefs, settings,
-                        yamlsafe)
+from reconciler import (blocking, fastcheck, isolation, loader, masking, memo, policy, regexguard, schemarefs,
+                        settings, yamlsafe)
 from reconciler.errors import ConfigError
 from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap,
                               format_path)
@@ -54,10 +54,11 @@ def validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs
     """Load + settings + schemas + values + policies; never raises for repository content."""
     desired = loader.load_repository(Path(root), agents=agents, envs=envs)
     findings = list(desired.findings) + settings_findings(Path(root))
+    shown: dict[str, int] = {}             # dialect warnings placed once, repeats counted (see check_schema)
     for agent in desired.agents.values():
         for env in agent.envs.values():
-            findings.extend(isolation.contained(lambda: check_env(env), env, "checking the schema and values"))
-    desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings)))
+            findings.extend(isolation.contained(lambda: check_env(env, shown), env, "checking the schema and values"))
+    desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings, shown)))
     policy_findings = tuple(policy.check_repository(desired, today=today))
     return dataclasses.replace(desired, findings=desired.findings + policy_findings)
 
@@ -75,11 +76,11 @@ def settings_findings(root: Path) -> list[Finding]:
     return out
 
 
-def check_env(env: EnvDesired) -> list[Finding]:
-    """Schema then values of one agent x environment."""
+def check_env(env: EnvDesired, shown: dict[str, int] | None = None) -> list[Finding]:
+    """Schema then values of one agent x environment (``shown``: see :func:`check_schema`)."""
     out: list[Finding] = []
     if env.schema is not None and env.schema_map is not None:
-        out.extend(check_schema(env.schema, env.schema_map))
+        out.extend(check_schema(env.schema, env.schema_map, shown))
         out.extend(check_integers(env.schema, env.schema_map, "schema"))
     if env.values is not None and env.values_map is not None:
         numbers = check_integers(env.values, env.values_map, "values")
@@ -118,10 +119,13 @@ def _leaves(doc: Any) -> Iterator[tuple[JsonPath, Any]]:
             yield path, node
 
 
-def _once_per_pattern(findings: list[Finding]) -> list[Finding]:
-    """A fleet repeats its patterns: each dialect warning is shown once, with a count of the others."""
+def _once_per_pattern(findings: list[Finding], counted: Mapping[str, int] | None = None) -> list[Finding]:
+    """A fleet repeats its patterns: each dialect warning is shown once, with a count of the others.
+
+    ``counted``: repeats :func:`check_schema` counted without making findings of them.
+    """
     first: dict[str, int] = {}
-    repeats: dict[str, int] = {}
+    repeats: dict[str, int] = {m: n for m, n in (counted or {}).items() if n}
     out: list[Finding] = []
     for finding in findings:
         if finding.code != "schema.regex_dialect":
@@ -132,6 +136,8 @@ def _once_per_pattern(findings: list[Finding]) -> list[Finding]:
             first[finding.message] = len(out)
             out.append(finding)
     for message, count in repeats.items():
+        if message not in first:             # pragma: no cover - its first occurrence was not kept
+            continue
         index = first[message]
         out[index] = dataclasses.replace(out[index], message=f"{message} (same pattern in {count} more place"
                                          f"{'' if count == 1 else 's'})")
@@ -151,12 +157,29 @@ class _Problem:
     severity: Severity = Severity.ERROR
 
 
-def check_schema(schema: Mapping[str, Any], smap: SourceMap) -> list[Finding]:
-    """Draft 7 meta-schema, ``$ref`` targets and regexes of one schema document."""
+def check_schema(schema: Mapping[str, Any], smap: SourceMap, shown: dict[str, int] | None = None
+                 ) -> list[Finding]:
+    """Draft 7 meta-schema, ``$ref`` targets and regexes of one schema document.
+
+    ``shown``: dialect-warning messages already placed in this run, with how often they
+    repeated. A repeat is shown only as a count (``_once_per_pattern``), so it is counted
+    here instead of being placed at a line: that would build the source map of every
+    schema file of the fleet for nothing.
+    """
     problems = _schema_problems(schema)
+    if not problems:
+        return []
     # A sensitive property's const/enum/default may be quoted by a meta-schema message: masked first.
-    secrets = masking.sensitive_values({}, schema) if problems else []
-    out = [_place(p, smap, secrets) for p in problems]
+    secrets = _SCHEMA_SECRETS.get(schema, lambda s: tuple(masking.sensitive_values({}, s)))
+    out = []
+    for problem in problems:
+        if shown is not None and problem.code == "schema.regex_dialect":
+            message = masking.safe_text(problem.message, secrets)
+            if message in shown:
+                shown[message] += 1
+                continue
+            shown[message] = 0
+        out.append(_place(problem, smap, secrets))
     return sorted(out, key=lambda f: (f.line or 0, f.code))
 
 
@@ -176,11 +199,13 @@ def _schema_problems(schema: Mapping[str, Any]) -> tuple[_Problem, ...]:
 
 
 _SCHEMA_PROBLEMS: memo.JsonMemo[tuple[_Problem, ...]] = memo.JsonMemo(1024)
+_SCHEMA_SECRETS: memo.JsonMemo[tuple[str, ...]] = memo.JsonMemo(1024)
 
 
 def _compute_schema_problems(schema: Mapping[str, Any]) -> tuple[_Problem, ...]:
-    out = [_meta_problem(err) for err in _META.iter_errors(schema)
-           if not (err.validator == "format" and err.validator_value == "regex")]   # ours is better
+    out = [] if fastcheck.meta_valid(schema) else \
+        [_meta_problem(err) for err in _META.iter_errors(schema)
+         if not (err.validator == "format" and err.validator_value == "regex")]   # ours is better
     out.extend(_check_refs(schema))
     out.extend(_check_recursive_refs(schema))
     out.extend(_check_patterns(schema))
@@ -272,6 +297,8 @@ def _check_one_pattern(pattern: str, path: JsonPath, *, key: bool) -> Iterator[_
 
 def check_values(values: Any, vmap: SourceMap, schema: Mapping[str, Any]) -> list[Finding]:
     """ALL errors of ``values`` against ``schema`` (assumed valid), masked, each at its line."""
+    if fastcheck.is_valid(schema, values):
+        return []                    # the compiled validator agrees it is valid: no error to locate
     validator = regexguard.validator_for(schema)
     out: list[Finding] = []
     secrets: Sequence[str] | None = None          # only needed to mask messages: found on the first error

@@ -49,11 +49,13 @@ writes them. ``true``/``false`` (also ``True``/``TRUE``/``False``/``FALSE``) are
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import re
 import stat
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +82,13 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             return _PLAIN
         return super().resolve(kind, value, implicit)
 
+    # The path-resolver hooks libyaml calls per node are no-ops (safe YAML registers none).
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
 _T = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_T}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _MERGE_TAG = f"{_T}merge"
@@ -98,7 +107,13 @@ def relative_name(path: Path, root: Path) -> str:
 
 def check_inside(path: Path, root: Path) -> Path:
     """Resolve symlinks; refuse a path that lands outside ``root``. Returns the resolved path."""
-    rel = relative_name(path, root)
+    # Resolved on every call, not cached: git-sync swaps the repository by flipping a symlink.
+    # (The loader resolves the root once per run instead: one consistent snapshot.)
+    return Path(resolve_inside(path, os.path.realpath(root), relative_name(path, root)))
+
+
+def resolve_inside(path: str | os.PathLike, real_root: str, rel: str) -> str:
+    """``realpath(path)``, which must be ``real_root`` (already resolved) or inside it."""
     try:
         resolved = os.path.realpath(path, strict=True)
     except FileNotFoundError:
@@ -108,12 +123,10 @@ def check_inside(path: Path, root: Path) -> Path:
     except (OSError, RuntimeError) as exc:  # symlink loop
         raise ConfigError(f"cannot resolve path: {exc.__class__.__name__}", file=rel,
                           code="path.symlink_escape") from None
-    # Resolved on every call, not cached: git-sync swaps the repository by flipping a symlink.
-    real_root = os.path.realpath(root)
     if resolved != real_root and not resolved.startswith(real_root.rstrip(os.sep) + os.sep):
         raise ConfigError("symlink points outside the repository; refusing to read it",
                           file=rel, code="path.symlink_escape")
-    return Path(resolved)
+    return resolved
 
 
 def unreadable(exc: OSError, rel: str) -> ConfigError:
@@ -125,24 +138,41 @@ def unreadable(exc: OSError, rel: str) -> ConfigError:
 def read_text(path: Path, root: Path) -> str:
     """Read a repository file safely: inside ``root``, regular, at most MAX_BYTES, UTF-8."""
     rel = relative_name(path, root)
-    resolved = check_inside(path, root)
+    return decode(read_resolved(os.fspath(check_inside(path, root)), rel), rel)
+
+
+def read_resolved(resolved: str, rel: str) -> bytes:
+    """The bytes of ``resolved`` (a path already checked to be inside the repository).
+
+    Opened without following a symlink and without blocking (a FIFO does not
+    hang the run), then checked on the open descriptor: regular, at most MAX_BYTES.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        st = resolved.stat()
-    except OSError as exc:
+        fd = os.open(resolved, flags)
+    except FileNotFoundError:
+        raise ConfigError("dangling symlink or missing file", file=rel, code="path.not_file") from None
+    except OSError as exc:                   # permissions, an I/O error
         raise unreadable(exc, rel) from None
-    if not stat.S_ISREG(st.st_mode):
-        raise ConfigError("not a regular file", file=rel, code="path.not_file")
-    if st.st_size > MAX_BYTES:
-        raise ConfigError(f"file is {st.st_size} bytes; the limit is {MAX_BYTES}", file=rel,
-                          code="yaml.too_large")
-    try:
-        with open(resolved, "rb") as fh:
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError("not a regular file", file=rel, code="path.not_file")
+        if st.st_size > MAX_BYTES:
+            raise ConfigError(f"file is {st.st_size} bytes; the limit is {MAX_BYTES}", file=rel,
+                              code="yaml.too_large")
+        try:
             data = fh.read(MAX_BYTES + 1)    # the file may grow between stat and read
-    except OSError as exc:                   # permissions, an I/O error, a directory swapped in
-        raise unreadable(exc, rel) from None
+        except OSError as exc:               # an I/O error
+            raise unreadable(exc, rel) from None
     if len(data) > MAX_BYTES:
         raise ConfigError(f"file is larger than the limit of {MAX_BYTES} bytes", file=rel,
                           code="yaml.too_large")
+    return data
+
+
+def decode(data: bytes, rel: str) -> str:
+    """UTF-8 (a BOM is allowed), or a located ``yaml.encoding`` error."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -167,16 +197,7 @@ def parse_yaml(text: str, file: str, *, require_mapping: bool = True) -> tuple[A
     if hit is not None:
         data_json, lines, key_lines, notes = hit
         return json.loads(data_json), SourceMap(file=file, lines=lines, key_lines=key_lines, notes=notes)
-    try:
-        data, smap = _parse_uncached(text, file, require_mapping=require_mapping)
-    except ConfigError:
-        raise
-    except (RecursionError, MemoryError):
-        raise ConfigError("document is nested too deeply or too large to read", file=file, line=1,
-                          code="yaml.too_deep") from None
-    except Exception as exc:                   # anything else from the YAML layer is about this input
-        raise ConfigError(f"YAML reader failed: {type(exc).__name__}: {str(exc)[:200]}", file=file, line=1,
-                          code="yaml.syntax") from None
+    data, smap = _parse_guarded(text, file, require_mapping=require_mapping)
     try:
         data_json = json.dumps(data)
     except (TypeError, ValueError):           # pragma: no cover - the builder only makes JSON data
@@ -192,7 +213,21 @@ _PARSED: dict[tuple[str, bool], tuple[str, Any, Any, Any]] = {}
 _PARSE_CACHE_SIZE = 512
 
 
-def _parse_uncached(text: str, file: str, *, require_mapping: bool) -> tuple[Any, SourceMap]:
+def _parse_guarded(text: str, file: str, *, require_mapping: bool, record: bool = True) -> tuple[Any, SourceMap]:
+    """:func:`_parse_uncached`, every failure a located ConfigError (never a traceback for input)."""
+    try:
+        return _parse_uncached(text, file, require_mapping=require_mapping, record=record)
+    except ConfigError:
+        raise
+    except (RecursionError, MemoryError):
+        raise ConfigError("document is nested too deeply or too large to read", file=file, line=1,
+                          code="yaml.too_deep") from None
+    except Exception as exc:                   # anything else from the YAML layer is about this input
+        raise ConfigError(f"YAML reader failed: {type(exc).__name__}: {str(exc)[:200]}", file=file, line=1,
+                          code="yaml.syntax") from None
+
+
+def _parse_uncached(text: str, file: str, *, require_mapping: bool, record: bool = True) -> tuple[Any, SourceMap]:
     node = _compose(text, file)
     if node is None:
         raise ConfigError("file has no YAML document; write {} for an empty mapping", file=file,
@@ -201,11 +236,95 @@ def _parse_uncached(text: str, file: str, *, require_mapping: bool) -> tuple[Any
         kind = "a list" if isinstance(node, yaml.SequenceNode) else "a scalar"
         raise ConfigError(f"top level must be a mapping (key: value), found {kind}", file=file,
                           line=_line(node), code="yaml.not_mapping")
-    if "*" in text:                         # no alias, no expansion: the tree is as big as the text
+    aliases = "*" in text
+    if aliases:                             # no alias, no expansion: the tree is as big as the text
         _check_expansion(node, file)
-    builder = _Builder(file)
+    builder = _Builder(file, record=record, aliases=aliases)
     data = builder.build(node, ())
     return data, SourceMap(file=file, lines=builder.lines, key_lines=builder.key_lines, notes=tuple(builder.notes))
+
+
+class DocumentReader:
+    """Reads the documents of one run (the loader's ``configs/**``), fast and small at fleet scale.
+
+    - Identical file contents (a fleet shares a few schemas) are parsed once and
+      share ONE data object: callers must treat the data as read-only.
+    - Data is built without a source map; the map is built only when a
+      finding asks for a line (:class:`LazyLines`), by reading and parsing the
+      file again. Only files with a finding pay for it, and the maps of a
+      10,000-agent fleet are not all alive at once.
+    """
+
+    def __init__(self) -> None:
+        self._by_digest: dict[bytes, tuple[Any, SourceMap]] = {}
+
+    def load(self, resolved: str, rel: str) -> tuple[Any, SourceMap]:
+        """Data and a lazy source map of the file at ``resolved`` (already checked to be inside the repository)."""
+        raw = read_resolved(resolved, rel)
+        digest = hashlib.blake2b(raw, digest_size=16).digest()
+        cached = self._by_digest.get(digest)
+        if cached is None:
+            text = decode(raw, rel)
+            # A text with aliases gets its map at once: an alias's lines (and its notes') are the alias's.
+            eager = "*" in text
+            data, smap = _parse_guarded(text, rel, require_mapping=True, record=eager)
+            cached = self._by_digest[digest] = (data, smap if eager else SourceMap(rel, notes=smap.notes))
+        data, parsed = cached
+        if parsed.lines:                     # built eagerly (aliases)
+            return data, SourceMap(file=rel, lines=parsed.lines, key_lines=parsed.key_lines, notes=parsed.notes)
+        source = _MapSource(resolved, rel, digest)
+        return data, SourceMap(file=rel, lines=LazyLines(source, "lines"), key_lines=LazyLines(source, "key_lines"),
+                               notes=parsed.notes)
+
+
+class _MapSource:
+    """Builds one file's source map on first use, from the file as it was read (same digest)."""
+
+    __slots__ = ("resolved", "rel", "digest", "maps")
+
+    def __init__(self, resolved: str, rel: str, digest: bytes) -> None:
+        self.resolved, self.rel, self.digest = resolved, rel, digest
+        self.maps: dict[str, Mapping[JsonPath, int]] | None = None
+
+    def get(self, which: str) -> Mapping[JsonPath, int]:
+        if self.maps is None:
+            self.maps = self._build()
+        return self.maps[which]
+
+    def _build(self) -> dict[str, Mapping[JsonPath, int]]:
+        empty: dict[str, Mapping[JsonPath, int]] = {"lines": {}, "key_lines": {}}
+        try:
+            raw = read_resolved(self.resolved, self.rel)
+            if hashlib.blake2b(raw, digest_size=16).digest() != self.digest:
+                return empty                 # changed since it was read: no line beats a wrong line
+            _, smap = _parse_guarded(decode(raw, self.rel), self.rel, require_mapping=True)
+        except ConfigError:                  # pragma: no cover - it parsed a moment ago
+            return empty
+        return {"lines": smap.lines, "key_lines": smap.key_lines}
+
+
+class LazyLines(Mapping):
+    """One of a source map's two tables, built on first access (see :class:`DocumentReader`)."""
+
+    __slots__ = ("_source", "_which")
+
+    def __init__(self, source: _MapSource, which: str) -> None:
+        self._source, self._which = source, which
+
+    def __getitem__(self, key: JsonPath) -> int:
+        return self._source.get(self._which)[key]
+
+    def __iter__(self) -> Iterator[JsonPath]:
+        return iter(self._source.get(self._which))
+
+    def __len__(self) -> int:
+        return len(self._source.get(self._which))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._source.get(self._which)
+
+    def get(self, key: JsonPath, default: Any = None) -> Any:
+        return self._source.get(self._which).get(key, default)
 
 
 def _line(node: yaml.Node) -> int:
@@ -302,8 +421,10 @@ def _tab_indented(text: str, line: int) -> bool:
 class _Builder:
     """Turns a composed node tree into plain data, checking what PyYAML would let through."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, *, record: bool = True, aliases: bool = True) -> None:
         self.file = file
+        self.record = record                 # False: data only, no source map (built later if needed)
+        self.aliases = aliases               # the text may hold aliases ("*"): track node identity
         self.lines: dict[JsonPath, int] = {}
         self.key_lines: dict[JsonPath, int] = {}
         self.budget = MAX_NODES
@@ -320,24 +441,35 @@ class _Builder:
         if self.budget < 0:
             raise self.error(f"document expands to more than {MAX_NODES} nodes (alias expansion "
                              "\"billion laughs\"?); refusing it", node, "yaml.alias_limit")
+        if not self.aliases:                 # no alias in the text: every node is visited once
+            if len(path) > MAX_DEPTH:
+                raise self.error(f"nesting deeper than {MAX_DEPTH} levels", node, "yaml.too_deep")
+            if self.record:
+                self.lines[path] = _line(node)
+            return self.construct(node, path, None)
         if id(node) in self.stack:
             raise self.error("recursive alias: a node contains itself", node, "yaml.alias_limit")
         if len(path) > MAX_DEPTH:
             raise self.error(f"nesting deeper than {MAX_DEPTH} levels", node, "yaml.too_deep")
         # An alias re-uses the anchored node, whose mark is the anchor's; callers pass a better line.
-        self.lines[path] = line if (line is not None and id(node) in self.seen) else _line(node)
+        here = line if (line is not None and id(node) in self.seen) else _line(node)
+        if self.record:
+            self.lines[path] = here
         self.seen.add(id(node))
         self.stack.add(id(node))
         try:
-            if isinstance(node, yaml.ScalarNode):
-                return self.scalar(node, path)
-            if isinstance(node, yaml.SequenceNode):
-                self.check_tag(node, f"{_T}seq")
-                return [self.build(item, path + (i,), self.lines[path]) for i, item in enumerate(node.value)]
-            self.check_tag(node, f"{_T}map")
-            return self.mapping(node, path)
+            return self.construct(node, path, here)
         finally:
             self.stack.discard(id(node))
+
+    def construct(self, node: yaml.Node, path: JsonPath, here: int | None) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            self.check_tag(node, f"{_T}seq")
+            return [self.build(item, path + (i,), here) for i, item in enumerate(node.value)]
+        self.check_tag(node, f"{_T}map")
+        return self.mapping(node, path)
 
     def check_tag(self, node: yaml.Node, expected: str) -> None:
         if node.tag != expected:
@@ -346,6 +478,8 @@ class _Builder:
     def scalar(self, node: yaml.ScalarNode, path: JsonPath) -> Any:
         try:
             if node.tag == _PLAIN:
+                if plainly_text(node.value):
+                    return node.value            # text in YAML 1.2 and 1.1 alike: no resolution, no note
                 value = resolve_plain(node.value)
                 message = ambiguity(node.value, value)
                 if message is not None and id(node) not in self.noted:      # an alias repeats its anchor
@@ -364,19 +498,22 @@ class _Builder:
 
     def mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        first_line: dict[str, int] = {}
+        first: dict[str, yaml.Node] = {}
         merged: list[yaml.MappingNode] = []
+        lines = self.record or self.aliases
         for key_node, value_node in node.value:
             if _is_merge(key_node):
                 merged.extend(self.merge_sources(value_node))
                 continue
             key = self.key(key_node, path)
-            if key in first_line:
-                raise self.error(f"duplicate key {key!r}: first defined at line {first_line[key]}, "
+            if key in first:
+                raise self.error(f"duplicate key {key!r}: first defined at line {_line(first[key])}, "
                                  f"again at line {_line(key_node)}", key_node, "yaml.duplicate_key")
-            first_line[key] = _line(key_node)
-            self.key_lines[path + (key,)] = _line(key_node)
-            out[key] = self.build(value_node, path + (key,), _line(key_node))
+            first[key] = key_node
+            key_line = _line(key_node) if lines else None
+            if self.record:
+                self.key_lines[path + (key,)] = key_line
+            out[key] = self.build(value_node, path + (key,), key_line)
         for source in merged:               # explicit keys win, then earlier merge sources
             self.merge_into(out, source, path)
         return out
@@ -390,7 +527,8 @@ class _Builder:
                 continue
             key = self.key(key_node, path)
             if key not in out:
-                self.key_lines[path + (key,)] = _line(key_node)
+                if self.record:
+                    self.key_lines[path + (key,)] = _line(key_node)
                 out[key] = self.build(value_node, path + (key,), _line(key_node))
 
     def merge_sources(self, node: yaml.Node) -> list[yaml.MappingNode]:
@@ -406,7 +544,7 @@ class _Builder:
         if not isinstance(node, yaml.ScalarNode):
             raise self.error("mapping keys must be plain strings, not lists or mappings", node,
                              "yaml.non_string_key")
-        if node.tag == f"{_T}str":
+        if node.tag == f"{_T}str" or (node.tag == _PLAIN and plainly_text(node.value)):
             return node.value
         if node.tag == _PLAIN:
             try:
@@ -442,6 +580,23 @@ _SCALARS = yaml.SafeLoader("")
 
 _PLAIN = "tag:reconciler:plain"           # what our resolver gives every untagged plain scalar
 _NULLS = frozenset(("", "~", "null", "Null", "NULL"))
+#: First characters of every plain scalar that YAML 1.2 (as read here) or YAML 1.1 (PyYAML's implicit
+#: resolvers, keyed by first character) may read as something other than the text.
+_MAYBE_NOT_TEXT = frozenset("!&*+-.0123456789<=FNOTYfnoty~")
+_LETTERS = frozenset("FNOTYfnoty")          # ... where only whole words count (booleans, nulls)
+
+
+def plainly_text(text: str) -> bool:
+    """True when plain ``text`` is that string under YAML 1.2 and 1.1 alike (no note, no resolution).
+
+    Most of a fleet's scalars (keys, names, sentences): skips :func:`resolve_plain` and
+    :func:`ambiguity`, which give the same answer for them (``tests/test_fleet_caches.py``).
+    """
+    if not text:
+        return False
+    if text[0] in _LETTERS:
+        return text not in _SPECIAL_WORDS
+    return text[0] not in _MAYBE_NOT_TEXT
 _BOOLS = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _JSON_INT = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
 _JSON_FLOAT = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?\Z")
@@ -456,6 +611,7 @@ _YAML11_BOOLS = {**{w: True for w in ("yes", "Yes", "YES", "on", "On", "ON")},
                  **{w: False for w in ("no", "No", "NO", "off", "Off", "OFF")}}
 _YAML11 = yaml.resolver.Resolver()
 _TYPE_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", type(None): "null"}
+_SPECIAL_WORDS = frozenset(_YAML11_BOOLS) | frozenset(_BOOLS) | _NULLS
 
 
 class ScalarError(ValueError):

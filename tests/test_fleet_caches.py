@@ -7,9 +7,12 @@ finding names its own file, and the guards still fire.
 """
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler import masking, regexguard, validation, yamlsafe
 from reconciler.errors import ConfigError
+from reconciler.model import ClientEnv
 
 SCHEMA = "type: object\nproperties:\n  n:\n    type: string\n    title: N\n    description: d\n"
 
@@ -82,3 +85,66 @@ def test_json_memo_computes_once_per_text_and_evicts_the_oldest():
     assert cache.get({"a": 1, "b": 2}, compute) == 4
     assert cache.get({"x": {1, 2}}, compute) == 5               # not JSON: computed, never stored
     assert cache.get({"x": {1, 2}}, compute) == 6
+
+
+# ---- fleet-scale sharing and lazy source maps (issue 13) -------------------------------------
+
+def test_identical_files_share_one_read_only_object_and_maps_are_built_on_demand(tmp_path):
+    from reconciler import loader
+
+    for agent in ("agent-a", "agent-b"):
+        d = tmp_path / "configs" / agent / "live"
+        d.mkdir(parents=True)
+        (d / "schema.yaml").write_text(SCHEMA, encoding="utf-8")
+        (d / "values.yaml").write_text(f"n: {agent}\n", encoding="utf-8")
+    desired = loader.load_repository(tmp_path)
+    a, b = (desired.agents[x].envs[ClientEnv.LIVE] for x in ("agent-a", "agent-b"))
+    assert a.schema is b.schema                      # one object for one text: 10,000 agents, a few schemas
+    assert a.values is not b.values and a.values == {"n": "agent-a"}
+    source = a.schema_map.lines._source
+    assert source.maps is None                        # nothing asked for a line yet
+    assert a.schema_map.line_of(("properties", "n", "type")) == 4
+    assert a.schema_map.key_line_of(("properties", "n")) == 3
+    assert source.maps is not None
+
+
+def test_a_file_changed_after_reading_gives_no_line_rather_than_a_wrong_one(tmp_path):
+    from reconciler import loader
+
+    d = tmp_path / "configs" / "agent-a" / "live"
+    d.mkdir(parents=True)
+    (d / "values.yaml").write_text("a: 1\nb: 2\n", encoding="utf-8")
+    env = loader.load_repository(tmp_path).agents["agent-a"].envs[ClientEnv.LIVE]
+    (d / "values.yaml").write_text("\n\n\nb: 2\na: 1\n", encoding="utf-8")
+    assert env.values_map.line_of(("a",)) is None
+    assert env.values_map.file == "configs/agent-a/live/values.yaml"
+
+
+def test_live_schemas_with_the_same_text_are_one_object(emulator):
+    import asyncio
+
+    from reconciler.api import AgentsApi, fetch_live
+
+    schema = {"type": "object", "properties": {"n": {"type": "string", "title": "N", "description": "d"}}}
+    for agent in ("share-a", "share-b"):
+        emulator.seed(agent, pages={"live": {"schema": schema}, "sandbox": {"schema": schema}})
+    emulator.seed("share-c", pages={"live": {"schema": {"type": "object"}}})
+
+    async def read():
+        async with AgentsApi(emulator.url, api_key=emulator.api_key) as api:
+            return await fetch_live(api, ["share-a", "share-b", "share-c"])
+    live, errors = asyncio.run(read())
+    assert not errors
+    pages = [live[a].pages[e] for a in ("share-a", "share-b") for e in (ClientEnv.LIVE, ClientEnv.SANDBOX)]
+    assert all(p.schema is pages[0].schema for p in pages) and pages[0].schema == schema
+    assert live["share-c"].pages[ClientEnv.LIVE].schema is not pages[0].schema
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.text(max_size=8), st.sampled_from(
+    ["yes", "No", "off", "ON", "null", "Null", "~", "true", "FALSE", "y", "n", "nan", "no_way", "onwards", "<<",
+     "=", "0x1F", "0o17", "1_000", "17:30", "2024-01-01", ".inf", "+44", "0644", "trueish", "Nope"])))
+def test_plainly_text_agrees_with_full_resolution(text):
+    if yamlsafe.plainly_text(text):
+        assert yamlsafe.resolve_plain(text) == text
+        assert yamlsafe.ambiguity(text, text) is None

@@ -25,6 +25,7 @@ redaction only; it is never formatted into a message, a log line or a repr.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import random
@@ -52,6 +53,8 @@ USER_AGENT = f"rtc-reconciler/{__version__}"
 POOL_SIZE = 8
 
 _LOG = logging.getLogger("reconciler.api")
+#: Distinct live schema texts one client keeps to share (a fleet has a handful; beyond this, no sharing).
+_MAX_SHARED_SCHEMAS = 256
 
 
 def agent_path(agent: str, *rest: str) -> str:
@@ -109,6 +112,7 @@ class AgentsApi:
         self._timeout = timeout
         self._pools = [self._new_http(transport, per_pool, timeout, headers) for _ in range(pools)]
         self._http = self._pools[0]
+        self._schemas: dict[str, dict[str, Any]] = {}
 
     def _new_http(self, transport: httpx.AsyncBaseTransport | None, connections: int, timeout: float,
                   headers: Mapping[str, str]) -> httpx.AsyncClient:
@@ -246,7 +250,24 @@ class AgentsApi:
             self._observer(method, code)
 
     def _page(self, data: Any, method: str, path: str) -> LivePage:
+        if isinstance(data, dict) and isinstance(data.get("schema"), dict):
+            data["schema"] = self._shared_schema(data["schema"])
         return self._parse(data, LivePage.from_json, method, path)
+
+    def _shared_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """One object per distinct live schema text (read-only): a fleet of 10,000 agents shares a
+        few schemas, and 30,000 parsed copies would hold ~300 MB. Also lets the planner recognise
+        a schema it has already compared by identity."""
+        try:
+            key = json.dumps(schema, separators=(",", ":"))
+        except (TypeError, ValueError):     # pragma: no cover - parsed from JSON
+            return schema
+        shared = self._schemas.get(key)
+        if shared is not None:
+            return shared
+        if len(self._schemas) < _MAX_SHARED_SCHEMAS:
+            self._schemas[key] = schema
+        return schema
 
     def _parse(self, data: Any, read: Callable[[Any], Any], method: str, path: str) -> Any:
         try:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import sys
-import tempfile
-import traceback
 from pathlib import Path
 
 import typer
@@ -51,15 +49,28 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version_cal
     """
 
 
-def _register_commands() -> None:
+def _register_commands(argv: list[str] | None = None) -> None:
+    """Register the commands; ``reconciler validate …`` imports only ``cli/validate.py``.
+
+    Start-up time matters for the commands run on every commit (validate in a
+    pre-commit hook): when the first argument names a command module, only that
+    module is imported (plan's HTTP client and the emulator's web framework are
+    not). Anything else (``--help``, ``apply``…) registers every command.
+    """
     import importlib
 
-    for name in _COMMAND_MODULES:
+    args = sys.argv[1:] if argv is None else argv
+    first = next((a for a in args if not a.startswith("-")), None)
+    names = (first,) if first in _COMMAND_MODULES else _COMMAND_MODULES
+    for name in names:
         module = importlib.import_module(f"reconciler.cli.{name}")
         module.register(app)
 
 
 def _write_crash_log(exc: BaseException) -> Path:
+    import tempfile        # only on a crash: kept out of every start-up
+    import traceback
+
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     path = Path(tempfile.gettempdir()) / f"reconciler-crash-{stamp}.log"
     path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
@@ -68,7 +79,7 @@ def _write_crash_log(exc: BaseException) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and ``python -m reconciler``."""
-    _register_commands()
+    _register_commands(argv)
     try:
         # With standalone_mode=False, click *returns* the code of a typer.Exit instead of raising it.
         result = app(args=argv, prog_name="reconciler", standalone_mode=False)
