@@ -43,7 +43,9 @@ def test_self_heal_true_reverts_an_out_of_band_edit_at_resync(tmp_path, emulator
         watch.wait_ready()
         _ui_edit(emulator, "Changed in the UI")
         wait_until(lambda: _greeting(emulator) == "Hello from sandbox", timeout=15, what="the revert")
-        assert _metric(watch, 'reconciler_self_heals_total{env="sandbox"}') == 1
+        # The emulator shows the revert as soon as the PATCH lands; the daemon counts it right after.
+        wait_until(lambda: _metric(watch, 'reconciler_self_heals_total{env="sandbox"}') == 1, timeout=10,
+                   what="the self-heal counted")
         healed = [x for x in watch.logs() if x["event"] == "applied" and x.get("cause") == "self_heal"]
         assert healed and healed[0]["keys"] == ["greeting"] and healed[0]["env"] == "sandbox"
         assert watch.wait_page(A, "sandbox", "in_sync")

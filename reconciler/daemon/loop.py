@@ -42,6 +42,8 @@ from reconciler.daemon.workqueue import WorkQueue
 
 STATE_DIR = ".reconciler"
 PERSIST_EVERY = 0.2
+#: Seconds an open circuit breaker waits before the daemon's next request may try the API again.
+BREAKER_COOLDOWN_SECONDS = 3.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +111,9 @@ class Daemon:
         from reconciler.api import AgentsApi
 
         self.api = AgentsApi.from_settings(settings, observer=self.metrics.observe_request)
+        # The CLI's breaker waits 30 s before it lets a request try again; a daemon that outlives an
+        # outage must notice the API is back within its own backoff, so it probes every few seconds.
+        self.api.breaker.cooldown = BREAKER_COOLDOWN_SECONDS
         self.queue = WorkQueue()
         server, server_task = await self._serve()
         loop = asyncio.get_running_loop()
