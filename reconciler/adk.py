@@ -46,7 +46,16 @@ def rtc_dir(path: Path) -> Path:
         return path / RTC_DIR
     if path.name == RTC_DIR and path.is_dir():
         return path
+    if not path.exists():
+        raise ConfigError(f"{path}: no such directory; give the ADK project directory", code="adk.layout")
     raise ConfigError(f"{path}: no {RTC_DIR}/ directory here; give the ADK project directory", code="adk.layout")
+
+
+def _located(file: str | None, line: int | None, message: str) -> str:
+    """``file:line: message`` where there is a file (a finding without one is just its message)."""
+    if not file:
+        return message
+    return f"{file}:{line}: {message}" if line else f"{file}: {message}"
 
 
 def default_agent(path: Path) -> str:
@@ -123,7 +132,7 @@ def export_adk(root: Path, agent: str, out: Path, *, force: bool = False) -> lis
     desired = loader.load_repository(Path(root), agents=[agent])
     problems = [f for f in desired.findings if f.blocks]
     if problems:
-        where = "; ".join(f"{f.file or agent}:{f.line or ''} {f.message}" for f in problems[:5])
+        where = "; ".join(_located(f.file, f.line, f.message) for f in problems[:5])
         raise ConfigError(f"cannot export {agent}: {where}", code="adk.export")
     files: dict[Path, str] = {}
     by_env = {env: name for name, env in ADK_ENVS.items()}

@@ -57,9 +57,13 @@ def promote(root: Path, agent: str, source: ClientEnv, target: ClientEnv, *, key
     root = Path(root)
     check_order(source, target, tuple(order), force=force)
     src, dst = repowrite.env_dir(agent, source), repowrite.env_dir(agent, target)
+    if not (root / "configs" / agent).is_dir():
+        known = sorted(p.name for p in (root / "configs").iterdir() if p.is_dir()) if (root / "configs").is_dir() else []
+        raise ConfigError(f"unknown agent {agent!r}: no configs/{agent} directory (known: {', '.join(known) or 'none'})",
+                          code="promote.agent")
     schema_rel, values_rel = _find(root, src, "schema"), _find(root, src, "values")
     if schema_rel is None and values_rel is None:
-        raise ConfigError(f"{src}: no schema.yaml or values.yaml to promote", file=src, code="promote.empty")
+        raise ConfigError("no schema.yaml or values.yaml to promote", file=src, code="promote.empty")
     files: dict[str, str] = {}
     if schema_rel is not None:
         files[f"{dst}/schema.yaml"] = _read(root, schema_rel)[0]
@@ -71,7 +75,7 @@ def promote(root: Path, agent: str, source: ClientEnv, target: ClientEnv, *, key
         else:
             files[f"{dst}/values.yaml"], copied = text, tuple(values)
     elif keys:
-        raise ConfigError(f"{src} has no values.yaml: --keys has nothing to copy", file=src, code="promote.keys")
+        raise ConfigError("no values.yaml here: --keys has nothing to copy", file=src, code="promote.keys")
     written = repowrite.write_files(root, files, force=True, replace_dirs=())
     for stale in (f"{dst}/schema.yml", f"{dst}/values.yml"):    # the .yaml just written replaces them
         if f"{stale[:-4]}.yaml" in files and repowrite.existing(root, [stale]):
@@ -94,7 +98,7 @@ def _read(root: Path, rel: str) -> tuple[str, dict]:
 def _merge_keys(root: Path, dst: str, values_rel: str, values: dict, keys: Sequence[str]) -> tuple[str, tuple[str, ...]]:
     missing = [k for k in keys if k not in values]
     if missing:
-        raise ConfigError(f"--keys {', '.join(missing)}: not in {values_rel} (keys there: "
+        raise ConfigError(f"--keys {', '.join(missing)}: not in this file (keys there: "
                           f"{', '.join(values) or 'none'})", file=values_rel, code="promote.keys")
     target_rel = _find(root, dst, "values")
     merged = dict(_read(root, target_rel)[1]) if target_rel else {}

@@ -85,8 +85,9 @@ def write_files(root: Path, files: Mapping[str, str], *, force: bool, replace_di
     others = [f"{d}/{name}" for d in replace_dirs for name in MANAGED_FILES if f"{d}/{name}" not in files]
     clash = existing(root, list(files) + others)
     if clash and not force:
+        # The message names every file; ``file`` is left unset so the path is not printed twice.
         raise ConfigError(f"{', '.join(clash)} already exist(s); nothing written (use --force to overwrite)",
-                          file=clash[0], code="import.exists")
+                          code="import.exists")
     for rel, text in files.items():
         write_atomic(paths[rel], text)
     for rel in existing(root, others):

@@ -85,4 +85,4 @@ def test_check_order_unit() -> None:
 def test_missing_source_is_an_error(tmp_path: Path) -> None:
     root = _repo(tmp_path)
     proc = cli(root, "promote", "other", ".", "--from", "sandbox", "--to", "pre-release", check_codes=(1,))
-    assert "configs/other/sandbox" in proc.stderr
+    assert "no configs/other directory" in proc.stderr and "known: acme" in proc.stderr

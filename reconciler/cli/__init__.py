@@ -68,13 +68,21 @@ def _register_commands(argv: list[str] | None = None) -> None:
 
 
 def _write_crash_log(exc: BaseException) -> Path:
+    """Write the traceback to a new file of its own (mode 0600) in the temporary directory.
+
+    ``mkstemp`` creates the file exclusively under an unpredictable name: two crashes in the same
+    second never overwrite each other, a link planted in a shared ``/tmp`` is never followed, and
+    other users of the machine cannot read the traceback (it may quote a value).
+    """
+    import os
     import tempfile        # only on a crash: kept out of every start-up
     import traceback
 
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    path = Path(tempfile.gettempdir()) / f"reconciler-crash-{stamp}.log"
-    path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
-    return path
+    fd, name = tempfile.mkstemp(prefix=f"reconciler-crash-{stamp}-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("".join(traceback.format_exception(exc)))
+    return Path(name)
 
 
 def main(argv: list[str] | None = None) -> int:

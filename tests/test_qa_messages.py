@@ -1,0 +1,92 @@
+"""Messages a user meets on the adoption commands, and the crash log (found by black-box QA).
+
+Each error names a path once (the ``file:`` prefix of :class:`ConfigError` and the message
+used to say it twice), names what is wrong in words a user acts on, and the crash log of an
+unexpected failure is a private file of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+from e2e_helpers import cli
+from reconciler import cli as cli_module
+
+GOLDEN = Path(__file__).parent / "golden"
+ADK_PROJECT = GOLDEN / "adk" / "acme-support"
+EXAMPLE = Path(__file__).resolve().parents[1]
+
+
+def _repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    d = root / "configs" / "acme" / "sandbox"
+    d.mkdir(parents=True)
+    (d / "schema.yaml").write_text("type: object\n", encoding="utf-8")
+    (d / "values.yaml").write_text("greeting: Hi\n", encoding="utf-8")
+    return root
+
+
+def test_import_names_each_existing_file_once(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    cli(repo, "import", "--from-adk", str(ADK_PROJECT), ".", check_codes=(0,))
+    proc = cli(repo, "import", "--from-adk", str(ADK_PROJECT), ".", check_codes=(1,))
+    assert "already exist" in proc.stderr and "--force" in proc.stderr
+    listed = "configs/acme-support/sandbox/schema.yaml"
+    assert proc.stderr.count(listed) == 1, proc.stderr
+
+
+def test_import_from_a_missing_adk_directory_says_it_does_not_exist(tmp_path: Path) -> None:
+    proc = cli(tmp_path, "import", "--from-adk", str(tmp_path / "nowhere"), ".", check_codes=(1,))
+    assert "no such directory" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_export_of_an_unknown_agent_is_one_clear_sentence(tmp_path: Path) -> None:
+    proc = cli(EXAMPLE, "export", ".", "--adk", str(tmp_path / "adk"), "--agent", "nobody", check_codes=(1,))
+    assert "no configs/nobody directory" in proc.stderr
+    assert "nobody: nobody" not in proc.stderr and "nobody:  " not in proc.stderr, proc.stderr
+    assert not (tmp_path / "adk").exists()
+
+
+def test_promote_of_an_unknown_agent_names_the_agents_that_exist(tmp_path: Path) -> None:
+    root = _repo(tmp_path)
+    proc = cli(root, "promote", "nobody", ".", "--from", "sandbox", "--to", "pre-release", check_codes=(1,))
+    assert "unknown agent 'nobody'" in proc.stderr and "known: acme" in proc.stderr, proc.stderr
+    assert not (root / "configs" / "nobody").exists()
+
+
+def test_promote_errors_name_the_path_once(tmp_path: Path) -> None:
+    root = _repo(tmp_path)
+    proc = cli(root, "promote", "acme", ".", "--from", "sandbox", "--to", "pre-release", "--keys", "nope",
+               check_codes=(1,))
+    assert "nope" in proc.stderr and "keys there: greeting" in proc.stderr
+    assert proc.stderr.count("configs/acme/sandbox/values.yaml") == 1, proc.stderr
+    (root / "configs/acme/pre-release").mkdir(parents=True)
+    proc = cli(root, "promote", "acme", ".", "--from", "pre-release", "--to", "live", check_codes=(1,))
+    assert "no schema.yaml or values.yaml to promote" in proc.stderr
+    assert proc.stderr.count("configs/acme/pre-release") == 1, proc.stderr
+
+
+def test_crash_log_is_a_new_private_file_and_never_follows_a_planted_link(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n", encoding="utf-8")
+    # The names the old code wrote to (one per second): a link planted there must not be followed.
+    import datetime as dt
+
+    for delta in range(3):
+        stamp = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=delta)).strftime("%Y%m%dT%H%M%SZ")
+        (tmp_path / f"reconciler-crash-{stamp}.log").symlink_to(victim)
+    first = cli_module._write_crash_log(ValueError("first"))
+    second = cli_module._write_crash_log(ValueError("second"))
+    assert first != second                                   # same second, two files
+    assert victim.read_text(encoding="utf-8") == "keep me\n"
+    for path, word in ((first, "first"), (second, "second")):
+        assert not path.is_symlink() and path.parent == tmp_path
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        text = path.read_text(encoding="utf-8")
+        assert "ValueError" in text and word in text
