@@ -90,3 +90,16 @@ def test_crash_log_is_a_new_private_file_and_never_follows_a_planted_link(tmp_pa
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         text = path.read_text(encoding="utf-8")
         assert "ValueError" in text and word in text
+
+
+def test_promote_keys_rewrites_the_target_without_its_comments_as_documented(tmp_path: Path) -> None:
+    root = _repo(tmp_path)
+    target = root / "configs/acme/pre-release"
+    target.mkdir(parents=True)
+    (target / "values.yaml").write_text("# QA desk\ngreeting: Old\nhold: 10\n", encoding="utf-8")
+    cli(root, "promote", "acme", ".", "--from", "sandbox", "--to", "pre-release", "--keys", "greeting",
+        check_codes=(0,))
+    text = (target / "values.yaml").read_text(encoding="utf-8")
+    assert "greeting: Hi" in text and "hold: 10" in text and "# QA desk" not in text
+    for doc, says in (("docs/adoption.md", "comments are not kept"), ("docs/cli.md", "without its comments")):
+        assert says in " ".join((EXAMPLE / doc).read_text(encoding="utf-8").split()), doc

@@ -43,12 +43,15 @@ Exit codes: 0 every agent imported, 1 any agent failed (the others are written).
 Examples (a served emulator holding the example repository, imported elsewhere):
   reconciler emulator --port 8080 --auto-create &
   reconciler apply . --api-url http://127.0.0.1:8080 --auto-approve --allow-large-change
-  reconciler import acme-support bella-pizza-sites /tmp/adopted --api-url http://127.0.0.1:8080
-  reconciler import northwind-transfers /tmp/adopted --env live --api-url http://127.0.0.1:8080
+  ADOPTED=$(mktemp -d)            # a new directory each time: an import never overwrites without --force
+  reconciler import acme-support bella-pizza-sites "$ADOPTED" --api-url http://127.0.0.1:8080
+  reconciler import northwind-transfers "$ADOPTED" --env live --api-url http://127.0.0.1:8080
+
 \b
 From an ADK project:
-  reconciler export . --adk /tmp/adk/acme-support --agent acme-support
-  reconciler import --from-adk /tmp/adk/acme-support /tmp/adopted-adk
+  ADK=$(mktemp -d)/acme-support
+  reconciler export . --adk "$ADK" --agent acme-support
+  reconciler import --from-adk "$ADK" "$(mktemp -d)"
 """
 
 

@@ -34,7 +34,7 @@ Exit codes: 0 valid (warnings allowed), 1 any error.
 \b
 Examples:
   reconciler validate                       # the current directory
-  reconciler validate path/to/repo --agent acme-support --env live
+  reconciler validate . --agent acme-support --env live  # one agent, one environment
   reconciler validate . --format json --out validate.json
   reconciler validate . --format github     # annotations on a pull request's diff
 """
