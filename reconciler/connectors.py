@@ -10,12 +10,14 @@ for what the API returned.
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler import __version__
 from reconciler.errors import ApiError
 from reconciler.model import ClientEnv
 
@@ -34,6 +36,8 @@ class AgentConnectors:
 class Listing:
     target: str
     agents: tuple[AgentConnectors, ...] = field(default_factory=tuple)
+    created_at: str = ""
+    """Wall-clock time (ISO 8601 UTC) just before the connectors were read."""
 
     @property
     def ok(self) -> bool:
@@ -47,6 +51,8 @@ def list_connectors(root: Path, agents: Sequence[str], *, api_url: str | None = 
 
     settings = settings_module.load_settings(Path(root), api_url=api_url)
 
+    created_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
     async def go() -> Listing:
         async with AgentsApi.from_settings(settings) as api:
             slots = asyncio.Semaphore(settings.concurrency)
@@ -58,7 +64,7 @@ def list_connectors(root: Path, agents: Sequence[str], *, api_url: str | None = 
                     except ApiError as exc:
                         return AgentConnectors(agent, error=str(exc))
             found = await asyncio.gather(*(one(a) for a in dict.fromkeys(agents)))
-            return Listing(api.target, tuple(found))
+            return Listing(api.target, tuple(found), created_at)
     return asyncio.run(go())
 
 
@@ -81,7 +87,8 @@ def connector_json(c: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def to_json(listing: Listing) -> dict[str, Any]:
-    return {"format_version": FORMAT_VERSION, "command": "connectors", "target": listing.target,
+    return {"format_version": FORMAT_VERSION, "command": "connectors", "tool_version": __version__,
+            "created_at": listing.created_at or None, "target": listing.target,
             "agents": [{"agent": a.agent, "error": a.error,
                         "connectors": [connector_json(c) for c in _sorted(a.connectors)]} for a in listing.agents]}
 

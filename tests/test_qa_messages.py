@@ -103,3 +103,24 @@ def test_promote_keys_rewrites_the_target_without_its_comments_as_documented(tmp
     assert "greeting: Hi" in text and "hold: 10" in text and "# QA desk" not in text
     for doc, says in (("docs/adoption.md", "comments are not kept"), ("docs/cli.md", "without its comments")):
         assert says in " ".join((EXAMPLE / doc).read_text(encoding="utf-8").split()), doc
+
+
+def test_connectors_json_carries_tool_version_and_created_at(emulator, tmp_path: Path) -> None:
+    """DESIGN §4: every JSON document names the tool version and when it was made."""
+    import datetime as dt
+    import json
+
+    from e2e_helpers import write_settings
+    from reconciler import __version__
+
+    root = tmp_path / "repo"
+    write_settings(root, emulator.url)
+    emulator.seed("con-qa", connectors=[])
+    (root / "configs" / "con-qa" / "live").mkdir(parents=True)
+    (root / "configs" / "con-qa" / "live" / "values.yaml").write_text("{}\n", encoding="utf-8")
+    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    doc = json.loads(cli(root, "connectors", ".", "--format", "json", check_codes=(0,)).stdout)
+    after = dt.datetime.now(dt.timezone.utc)
+    assert doc["tool_version"] == __version__
+    made = dt.datetime.fromisoformat(doc["created_at"].replace("Z", "+00:00"))
+    assert before <= made <= after
