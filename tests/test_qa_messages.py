@@ -124,3 +124,25 @@ def test_connectors_json_carries_tool_version_and_created_at(emulator, tmp_path:
     assert doc["tool_version"] == __version__
     made = dt.datetime.fromisoformat(doc["created_at"].replace("Z", "+00:00"))
     assert before <= made <= after
+
+
+def test_emulator_help_has_examples_that_start_and_stop(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "reconciler", "emulator", "--help"], capture_output=True, text=True,
+                         timeout=60, env={**os.environ, "COLUMNS": "200"}).stdout
+    assert "list[str]" not in out and "<float>" not in out and "--api-key KEY" in out
+    examples = [line.split("#")[0].split() for line in out[out.index("Examples"):].splitlines()
+                if line.strip().startswith("reconciler emulator")]
+    assert len(examples) == 3
+    for words in examples:
+        args = ["0" if w == "8080" else w for w in words[2:]]     # a fixed port may be taken on a shared box
+        proc = subprocess.Popen([sys.executable, "-m", "reconciler", "emulator", *args], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = proc.stdout.readline()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        assert line.startswith("listening on http://127.0.0.1:"), (words, line, err)
+        assert proc.returncode == 0 and "Traceback" not in err, (words, err)
