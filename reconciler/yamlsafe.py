@@ -663,12 +663,18 @@ def yaml11_reading(text: str) -> Any:
     tag = _YAML11.resolve(yaml.ScalarNode, text, (True, False))
     if tag in (f"{_T}str", f"{_T}timestamp"):
         return _Date(text) if tag.endswith("timestamp") else text
+    if tag not in yaml.SafeLoader.yaml_constructors:      # `=` (!!value), `<<` (!!merge): no data type
+        return _Token(text)
     node = yaml.ScalarNode(tag, text)
     return yaml.SafeLoader.yaml_constructors[tag](_SCALARS, node)
 
 
 class _Date(str):
     """A plain scalar YAML 1.1 reads as a date or timestamp."""
+
+
+class _Token(str):
+    """A plain scalar YAML 1.1 resolves to a tag that is no data type (``=`` value, ``<<`` merge)."""
 
 
 def ambiguity(text: str, value: Any) -> str | None:
