@@ -362,17 +362,20 @@ def _engine_text(pattern: str) -> str:
         return pattern
 
 
+#: Each difference: (how it matches here, how Python's ``re`` matches instead), terse enough that
+#: the whole warning fits on one line uncut.
 _PYTHON_RE_NOTES = {
-    "d": "\\d is ASCII 0-9 here, any Unicode digit in Python's re",
-    "w": "\\w is [A-Za-z0-9_] here, Unicode letters too in Python's re",
-    "s": "\\s is ECMA-262 white space here (U+FEFF in, U+001C-U+001F out), not Python's",
-    "b": "\\b is an ASCII word boundary here, a Unicode one in Python's re",
-    "$": "$ is the very end here, also before a trailing newline in Python's re",
+    "d": ("`\\d` is ASCII 0-9 only", "any Unicode digit"),
+    "w": ("`\\w` is [A-Za-z0-9_] only", "Unicode letters too"),
+    "s": ("`\\s` is ECMA-262 white space", "U+001C-U+001F in, U+FEFF out"),
+    "b": ("`\\b` is an ASCII word boundary", "a Unicode one"),
+    "$": ("`$` is the very end", "also before a final newline"),
 }
 
 
-def python_re_differences(pattern: str) -> list[str]:
-    """Where a valid ``pattern`` would match differently under Python's ``re`` (empty: nowhere)."""
+def python_re_differences(pattern: str) -> list[tuple[str, str]]:
+    """Where a valid ``pattern`` would match differently under Python's ``re`` (empty: nowhere):
+    ``(here, in Python's re)`` pairs."""
     seen: dict[str, None] = {}
     for _, token, in_class in _tokens(pattern):
         escaped = token.startswith("\\")

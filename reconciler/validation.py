@@ -174,7 +174,7 @@ def check_schema(schema: Mapping[str, Any], smap: SourceMap, shown: dict[str, in
     out = []
     for problem in problems:
         if shown is not None and problem.code == "schema.regex_dialect":
-            message = masking.safe_text(problem.message, secrets)
+            message = masking.safe_text(problem.message, secrets, None)
             if message in shown:
                 shown[message] += 1
                 continue
@@ -213,7 +213,8 @@ def _compute_schema_problems(schema: Mapping[str, Any]) -> tuple[_Problem, ...]:
 
 
 def _place(problem: _Problem, smap: SourceMap, secrets: Sequence[str]) -> Finding:
-    return _finding(problem.code, masking.safe_text(problem.message, secrets), smap, problem.path,
+    limit = None if problem.code == "schema.regex_dialect" else masking.MAX_SHOWN   # short by construction
+    return _finding(problem.code, masking.safe_text(problem.message, secrets, limit), smap, problem.path,
                     key=problem.key, severity=problem.severity)
 
 
@@ -288,9 +289,24 @@ def _check_one_pattern(pattern: str, path: JsonPath, *, key: bool) -> Iterator[_
         return
     differences = regexguard.python_re_differences(pattern)
     if differences:
-        yield _Problem("schema.regex_dialect",
-                       f"pattern {pattern!r} (ECMA-262) would match differently under Python's re: "
-                       + "; ".join(differences), path, key, Severity.WARNING)
+        yield _Problem("schema.regex_dialect", dialect_message(pattern, differences), path, key,
+                       Severity.WARNING)
+
+
+#: Longest pattern quoted whole in a dialect warning; a longer one is clipped inside its backticks.
+_PATTERN_SHOWN = 60
+
+
+def dialect_message(pattern: str, differences: Sequence[tuple[str, str]]) -> str:
+    """``pattern `^\\d{4}$`: `\\d` is ASCII 0-9 only, `$` is the very end (Python's re: …; …)``.
+
+    Short by construction (the pattern is clipped, the notes are terse), so it is never cut
+    by the generic shortener and its "(same pattern in N more places)" always shows.
+    """
+    shown = masking.shorten(pattern, _PATTERN_SHOWN)
+    here = ", ".join(h for h, _ in differences)
+    there = "; ".join(t for _, t in differences)
+    return f"pattern `{shown}`: {here} (Python's re: {there})"
 
 
 # ---- values --------------------------------------------------------------------------------

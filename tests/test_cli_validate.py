@@ -32,6 +32,10 @@ def test_example_repository_is_valid() -> None:
     assert "valid: 3 agents, 9 environments checked; 0 errors" in out.stdout
     # Only the regex-dialect notes (each distinct pattern once): patterns are ECMA-262, not Python's re.
     assert all("[schema.regex_dialect]" in line for line in out.stdout.splitlines()[:-1])
+    # Each dialect warning is whole: the pattern as written, never cut before its repeat count.
+    assert ("pattern `^\\+[1-9]\\d{6,14}$`: `\\d` is ASCII 0-9 only, `$` is the very end (Python's re: "
+            "any Unicode digit; also before a final newline) (same pattern in 8 more places)") in out.stdout
+    assert "…" not in out.stdout
 
 
 def secret_repo(root: Path) -> Path:
@@ -55,7 +59,7 @@ def test_text_format_lines_and_summary_without_colour_when_piped(tmp_path: Path)
     lines = [line for line in out.stdout.splitlines() if "[schema.regex_dialect]" not in line]
     assert lines[0] == ("configs/agent-a/live/values.yaml:1: error [values.invalid] escalation_pin: "
                         "sensitive value (masked) fails pattern: '^\\\\d{4}$'")
-    assert lines[-1] == "invalid: 1 agents, 1 environments checked; 2 errors, 1 warning"
+    assert lines[-1] == "invalid: 1 agent, 1 environment checked; 2 errors, 1 warning"
     assert "\x1b[" not in out.stdout
 
 

@@ -80,9 +80,20 @@ def test_emulator_search_is_bounded_and_recovers() -> None:
 
 
 def test_python_re_differences_are_named() -> None:
-    notes = regexguard.python_re_differences(r"^\d{4}$")
-    assert any("\\d" in n for n in notes) and any("trailing newline" in n for n in notes)
-    assert any("\\w" in n for n in regexguard.python_re_differences(r"^\w+"))
-    assert any("\\s" in n for n in regexguard.python_re_differences(r"\s"))
+    notes = [h for h, _ in regexguard.python_re_differences(r"^\d{4}$")]
+    assert notes == ["`\\d` is ASCII 0-9 only", "`$` is the very end"]
+    assert any("\\w" in h for h, _ in regexguard.python_re_differences(r"^\w+"))
+    assert any("\\s" in h for h, _ in regexguard.python_re_differences(r"\s"))
     assert regexguard.python_re_differences(r"^[a-z]+[0-9]") == []
     assert regexguard.python_re_differences(r"^a\$") == []          # an escaped $ is a literal
+
+
+def test_dialect_warning_quotes_the_pattern_as_written_and_is_never_cut() -> None:
+    from reconciler import validation
+    long = "^" + "(ab|cd)" * 30 + r"\d\w\s\b$"
+    message = validation.dialect_message(long, regexguard.python_re_differences(long))
+    assert "\\\\" not in message and "`^(ab|cd)" in message          # not repr-escaped
+    assert message.endswith("also before a final newline)")               # whole, not cut mid-sentence
+    short = validation.dialect_message(r"^\d{4}$", regexguard.python_re_differences(r"^\d{4}$"))
+    assert short == ("pattern `^\\d{4}$`: `\\d` is ASCII 0-9 only, `$` is the very end "
+                     "(Python's re: any Unicode digit; also before a final newline)")

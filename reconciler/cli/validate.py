@@ -63,7 +63,9 @@ def _summary(desired: DesiredState, ok: bool) -> str:
     envs = sum(len(a.envs) for a in desired.agents.values())
     counts = render.summary_line(desired.findings)
     verdict = "valid" if ok else "invalid"
-    return f"{verdict}: {len(desired.agents)} agents, {envs} environments checked; {counts}"
+    agents = len(desired.agents)
+    return (f"{verdict}: {agents} agent{'' if agents == 1 else 's'}, "
+            f"{envs} environment{'' if envs == 1 else 's'} checked; {counts}")
 
 
 def _report(desired: DesiredState, fmt: ValidateFormat, out: Path | None, *, ok: bool) -> None:
