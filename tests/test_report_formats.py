@@ -80,12 +80,18 @@ def test_text_drift_wording():
     # b2/sandbox differs (an orphan the schema forbids) AND is an error: it counts in both.
     assert "b2 / sandbox: drift detected: live differs from the repository; error" in out
     assert out.rstrip().splitlines()[-1] == "Drift: 2 drifted, 1 in sync, 1 error."
+    assert "Other pages with findings (not drifted or not compared):" in out     # a1/pre-release's warning
+    md = report.render(_plan(), "markdown", command="drift")
+    assert "#### Other pages with findings (not drifted or not compared)" in md
 
 
 def test_text_apply_shows_outcomes():
     out = report.render(_apply_result(), "text", command="apply", color=False)
     assert "a1 / sandbox: to change → applied (PATCH max_retries, api_token, sites)" in out
     assert "b2 / sandbox: error → blocked" in out
+    assert "a1 / pre-release: in sync\n" in out and "in_sync" not in out    # shown for its warning, no raw enum
+    md = report.render(_apply_result(), "markdown", command="apply")
+    assert "**pre-release** — in sync\n" in md and "in_sync" not in md
     assert out.rstrip().splitlines()[-1] == "Apply: 1 applied, 1 in sync, 1 blocked."
 
 

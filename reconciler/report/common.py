@@ -43,6 +43,9 @@ CAUSE_TITLES = {
     DriftCause.UNKNOWN: "cause unknown: no git history for the files, or both sides moved (cause: unknown)",
 }
 #: Drift diffs read from live to the repository; this line says so.
+#: Drift: the heading over pages that did not drift (or could not be compared) but have findings.
+OTHER_FINDINGS_TITLE = "Other pages with findings (not drifted or not compared)"
+
 DRIFT_LEGEND = ("Legend: ~ path: live value → repository value · + only live (e.g. added in the UI) · "
                 "- missing live (only in the repository)")
 
@@ -228,7 +231,12 @@ def outcome_text(outcome: Outcome) -> str:
         done.append("PATCH " + ", ".join(outcome.patched_keys))
     if outcome.replanned:
         done.append("re-planned after a change underneath")
-    return outcome.state.value + (f" ({'; '.join(done)})" if done else "")
+    return outcome.state.value.replace("_", " ") + (f" ({'; '.join(done)})" if done else "")
+
+
+def shows_outcome(result: EnvPlan, outcome: Outcome | None, words: Wording) -> bool:
+    """Whether ``status → outcome`` says more than the status: not for ``in sync → in sync``."""
+    return outcome is not None and outcome_text(outcome) != status_text(result, words)
 
 
 def status_text(result: EnvPlan, words: Wording) -> str:

@@ -52,7 +52,7 @@ def _drift_sections(plan: Plan, words: common.Wording, info: common.RunInfo) -> 
         out += [_page_details(r, words, info) for r in results]
     failing = [r for r in plan.results if not r.differs and common.interesting(r, None)]
     if failing:
-        out.append("\n#### Not compared or not drifted, with something to say\n")
+        out.append(f"\n#### {common.OTHER_FINDINGS_TITLE}\n")
         out += [_page_details(r, words, info) for r in failing]
     return out
 
@@ -98,7 +98,7 @@ def _details(agent: str, results: tuple[EnvPlan, ...], outcomes: dict, words: co
 def _env_section(r: EnvPlan, outcome: Outcome | None, words: common.Wording, info: common.RunInfo, *,
                  drift: bool = False) -> str:
     title = f"**{r.env.value}** — {common.status_text(r, words)}"
-    if outcome is not None:
+    if outcome is not None and common.shows_outcome(r, outcome, words):
         title += f" → {common.outcome_text(outcome)}"
     lines = [f"# {text}" if marker == "#" else f"{_DIFF_MARKERS[marker]} {text}"
              for marker, text in common.diff_block(r, drift=drift, detail=info.detail)]

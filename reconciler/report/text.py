@@ -57,7 +57,7 @@ def _drift_body(plan: Plan, words: common.Wording, info: common.RunInfo) -> list
             out += _env_block(r, None, words, info, drift=True)
     failing = [r for r in plan.results if not r.differs and common.interesting(r, None)]
     if failing:
-        out.append(Text("Not compared or not drifted, with something to say:", style="bold"))
+        out.append(Text(common.OTHER_FINDINGS_TITLE + ":", style="bold"))
         for r in failing:
             out += _env_block(r, None, words, info, drift=True)
     for agent in plan.agents:
@@ -93,7 +93,7 @@ def _env_block(r: EnvPlan, outcome: Outcome | None, words: common.Wording, info:
                drift: bool = False) -> list[Text]:
     head = Text(f"{r.agent} / {r.env.value}: ", style="bold")
     head.append(common.status_text(r, words), style=_STATUS_STYLES.get(r.status, ""))
-    if outcome is not None:
+    if outcome is not None and common.shows_outcome(r, outcome, words):
         head.append(" → ")
         head.append(common.outcome_text(outcome), style=_OUTCOME_STYLES.get(outcome.state, "bold red"))
     if drift and r.differs and r.live_last_updated:
