@@ -316,6 +316,9 @@ def _file_differences(saved: SavedPlan, now: Mapping[str, str]) -> list[str]:
 def _page_differences(r: EnvPlan, recorded: Mapping[str, Any], status: str | None, key: bytes) -> list[str]:
     page = f"{r.agent}/{r.env.value}"
     then = recorded.get("live_last_updated")
+    if r.live_last_updated != then and r.status is Status.IN_SYNC and status == Status.CHANGES.value:
+        return [f"{page} changed since the plan (lastUpdated {then or 'none'} → {r.live_last_updated or 'unknown'}); "
+                "it now matches what the plan would write — already applied?"]
     if r.live_last_updated != then:
         return [f"{page} was edited at {r.live_last_updated or 'an unknown time'} after the plan "
                 f"(the plan saw lastUpdated {then or 'none'})"]

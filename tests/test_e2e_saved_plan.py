@@ -63,6 +63,15 @@ def test_plan_save_apply_converges(repo, emulator):
     cli(repo, "plan", str(repo), check_codes=(0,))
 
 
+def test_a_second_apply_of_an_applied_plan_says_already_applied(repo, emulator):
+    plan = _save(repo, emulator)
+    cli(repo, "apply", str(repo), "--plan", str(plan), "--auto-approve", check_codes=(0,))
+    emulator.reset_stats()
+    proc = _refused(repo, emulator, plan, needle="acme/live changed since the plan")
+    assert "it now matches what the plan would write — already applied?" in proc.stderr
+    assert "was edited at" not in proc.stderr
+
+
 def test_plan_file_has_the_issue_format_and_no_sensitive_value(repo, emulator):
     plan = _save(repo, emulator)
     text = plan.read_text()
