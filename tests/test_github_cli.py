@@ -175,3 +175,14 @@ def test_help_examples_run_as_written(fake_github, tmp_path):
         assert proc.returncode == 0, (example, proc.stdout, proc.stderr)
     assert len(fake_github.comments(31)) == 1
     assert len([i for i in fake_github.issues() if "rtc-reconciler:drift-issue" in i["body"]]) == 1
+
+
+def test_drift_issue_refuses_a_plan_report_or_saved_plan_before_any_request(fake_github, tmp_path):
+    plan = reports.plan_document({"acme": "UI"})
+    for name, document in (("plan.json", plan), ("saved.json", reports.saved_plan(plan)),
+                           ("apply.json", reports.plan_document({"acme": "UI"}, command="apply"))):
+        proc = gh_cli(fake_github, "drift-issue", "--report", str(reports.write(tmp_path / name, document)))
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        assert "not a drift report" in proc.stderr and name in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert fake_github.requests() == []

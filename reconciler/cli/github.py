@@ -85,8 +85,8 @@ def drift_issue_command(
     """Open, update or close the one drift tracking issue of the repository."""
     from reconciler.github import context, documents, drift_issue
 
+    data = documents.read_drift_report(report)        # before any GitHub request
     ctx = context.from_environment()
-    data = documents.read_report(report)
     outcome = asyncio.run(_with_github(ctx, lambda gh: drift_issue.sync_issue(gh, ctx, data, label=label)))
     typer.echo(f"drift-issue: {outcome.message}")
 

@@ -87,6 +87,15 @@ def read_report(path: Path) -> Report:
                   document=data)
 
 
+def read_drift_report(path: Path) -> Report:
+    """A ``drift --format json`` report only: a plan, apply report or saved plan would open a false drift issue."""
+    report = read_report(path)
+    if report.command != "drift":
+        what = "a saved plan" if report.saved_plan else f"a {report.command} report"
+        raise _bad(path, f"{what}, not a drift report (reconciler drift --format json --out FILE)")
+    return report
+
+
 def read_validate(path: Path) -> ValidateReport:
     data = _load(path)
     if data.get("command") != "validate":
