@@ -84,6 +84,19 @@ def test_filters_limit_what_is_checked(tmp_path: Path) -> None:
     assert [e["code"] for e in json.loads(broken.stdout)["errors"]] == ["yaml.syntax"]
 
 
+def test_json_report_carries_the_versioned_document_header(tmp_path: Path) -> None:
+    from reconciler import __version__
+
+    repo = tmp_path / "repo"
+    shutil.copytree(PROJECT / "configs", repo / "configs")
+    (repo / "configs" / "acme-support" / "live" / "values.yaml").write_text("oops: [\n")
+    doc = json.loads(run(str(repo), "--format", "json").stdout)
+    assert doc["format_version"] == 1 and doc["command"] == "validate" and doc["tool_version"] == __version__
+    assert doc["created_at"].endswith("Z") and doc["created_at"][:2] == "20"
+    assert doc["summary"] == {"errors": len(doc["errors"]), "warnings": len(doc["warnings"])}
+    assert doc["summary"]["errors"] >= 1
+
+
 def test_usage_errors(tmp_path: Path) -> None:
     bad_env = run(str(tmp_path), "--env", "staging")
     assert bad_env.returncode == 1 and "Traceback" not in bad_env.stderr

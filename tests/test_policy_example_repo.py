@@ -98,6 +98,9 @@ def test_policies_command_lists_rules_and_waivers(tmp_path):
     assert "rule e164 (line 9) [error, value rule]" in text.stdout
     assert "expires 2026-12-31 (EXPIRED); Number porting, OPS-1234" in text.stdout
     data = json.loads(reconciler("policies", ".", "--format", "json", "--today", "2026-01-01", cwd=repo).stdout)
+    from reconciler import __version__
+    assert (data["format_version"], data["command"], data["tool_version"]) == (1, "policies", __version__)
+    assert data["created_at"].endswith("Z")
     phones = next(p for p in data["policies"] if p["name"] == "phone-numbers")
     assert phones["exceptions"][0]["expired"] is False
     assert {"agent": "acme-support", "env": "live"} in phones["matched"]

@@ -112,8 +112,14 @@ def _finding_line(finding: Finding) -> str:
 
 
 def to_json(policy_set: PolicySet, envs: list[tuple[str, str]], today: _dt.date) -> dict[str, Any]:
+    from reconciler import __version__
+    from reconciler.report.findings import utc_now
+
     return {
         "format_version": 1,
+        "command": "policies",
+        "tool_version": __version__,
+        "created_at": utc_now(),
         "today": today.isoformat(),
         "policies": [_policy_json(p, envs, today) for p in policy_set.policies],
         "findings": [f.to_json() for f in policy_set.findings],

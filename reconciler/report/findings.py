@@ -108,12 +108,23 @@ def print_text(findings: Iterable[Finding], stream: IO[str], *, summary: str | N
 
 def json_document(findings: Iterable[Finding], *, command: str, extra: Mapping[str, Any] | None = None
                   ) -> dict[str, Any]:
+    from reconciler import __version__
+
     errors, others = split(findings)
-    doc: dict[str, Any] = {"format_version": FORMAT_VERSION, "command": command}
+    doc: dict[str, Any] = {"format_version": FORMAT_VERSION, "command": command, "tool_version": __version__,
+                           "created_at": utc_now(),
+                           "summary": {"errors": len(errors), "warnings": len(others)}}
     doc.update(extra or {})
     doc["errors"] = [f.to_json() for f in errors]
     doc["warnings"] = [f.to_json() for f in others]
     return doc
+
+
+def utc_now() -> str:
+    """Wall-clock time, ISO 8601 UTC to the second: a JSON document's ``created_at``."""
+    import datetime as _dt
+
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def render_json(findings: Iterable[Finding], *, command: str = "validate",
