@@ -90,3 +90,13 @@ def test_every_example_values_file_validates_against_its_schema():
         validator = jsonschema.Draft7Validator(yaml.safe_load(schema.read_text(encoding="utf-8")))
         errors = [e.message for e in validator.iter_errors(yaml.safe_load(values.read_text(encoding="utf-8")))]
         assert errors == [], f"{values.relative_to(ROOT)}: {errors}"
+
+
+@pytest.mark.parametrize("name,where", [("settings", ROOT), ("policy", ROOT / "policies")])
+def test_schema_help_names_a_modeline_that_resolves_from_the_file_and_no_stray_backspace(name, where):
+    out = subprocess.run([sys.executable, "-m", "reconciler", "schema", name, "--help"], capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    assert "\b" not in out
+    [ref] = re.findall(r"\$schema=(\S+)", out)
+    assert (where / ref).resolve() == (ROOT / "schemas" / f"{'reconciler' if name == 'settings' else name}"
+                                                          f".schema.json").resolve()

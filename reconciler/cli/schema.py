@@ -13,7 +13,8 @@ schema_app = typer.Typer(name="schema", no_args_is_help=True, add_completion=Fal
 _EDITORS = """
 \b
 Editors that use the YAML language server read it through a first line such as
-  # yaml-language-server: $schema=schemas/reconciler.schema.json
+  # yaml-language-server: $schema={ref}
+
 \b
 Example:
   reconciler schema {name} > {copy}
@@ -26,13 +27,15 @@ def _print(name: str) -> None:
     typer.echo(schemas.render(name), nl=False)
 
 
-@schema_app.command("settings", epilog=_EDITORS.format(name="settings", copy="schemas/reconciler.schema.json"))
+@schema_app.command("settings", epilog=_EDITORS.format(name="settings", copy="schemas/reconciler.schema.json",
+                                                           ref="schemas/reconciler.schema.json"))
 def settings_command() -> None:
     """Print the JSON Schema of reconciler.yaml (generated from the settings model)."""
     _print("settings")
 
 
-@schema_app.command("policy", epilog=_EDITORS.format(name="policy", copy="schemas/policy.schema.json"))
+@schema_app.command("policy", epilog=_EDITORS.format(name="policy", copy="schemas/policy.schema.json",
+                                                         ref="../schemas/policy.schema.json"))
 def policy_command() -> None:
     """Print the JSON Schema of a policy file (policies/*.yaml)."""
     _print("policy")
