@@ -214,7 +214,10 @@ def _managed_files(directory: _Dir, agent: str, env: ClientEnv,
         return None
     for entry in listing[0]:
         stem, suffix = os.path.splitext(entry.name)
-        if stem not in MANAGED_STEMS or suffix not in _SUFFIXES or _is_dir(entry):
+        if stem in MANAGED_STEMS and suffix in _SUFFIXES and _is_dir(entry):
+            findings.append(_error("path.not_file", "not a regular file (a directory)",
+                                   file=directory.child_rel(entry), agent=agent, env=env))
+        elif stem not in MANAGED_STEMS or suffix not in _SUFFIXES:
             findings.append(_stray(entry, directory.child_rel(entry), agent=agent, env=env))
         elif stem in found:
             findings.append(_error("repo.ambiguous_file", f"both {found[stem].name} and {entry.name} exist; "

@@ -41,6 +41,17 @@ def test_stray_files_are_warnings_and_hidden_files_ignored(tmp_path: Path) -> No
     assert all(f.code == "repo.stray_file" for f in desired.findings)
 
 
+def test_a_directory_named_like_a_managed_file_is_path_not_file(tmp_path: Path) -> None:
+    put(tmp_path, "configs/agent/live/schema.yaml", "type: object\n")
+    (tmp_path / "configs/agent/live/values.yaml").mkdir()
+    (tmp_path / "configs/agent/sandbox/schema.yml").mkdir(parents=True)
+    desired = load_repository(tmp_path)
+    assert not [f for f in desired.findings if f.code == "repo.stray_file"], desired.findings
+    found = sorted((f.code, f.severity, f.file) for f in desired.findings if f.code == "path.not_file")
+    assert found == [("path.not_file", Severity.ERROR, "configs/agent/live/values.yaml"),
+                     ("path.not_file", Severity.ERROR, "configs/agent/sandbox/schema.yml")], found
+
+
 def test_one_bad_agent_does_not_stop_the_others(tmp_path: Path) -> None:
     put(tmp_path, "configs/bad/live/values.yaml", "a: 1\na: 2\n")
     put(tmp_path, "configs/good/live/values.yaml", "a: 1\n")
