@@ -100,6 +100,10 @@ def test_json_report_carries_the_versioned_document_header(tmp_path: Path) -> No
 def test_usage_errors(tmp_path: Path) -> None:
     bad_env = run(str(tmp_path), "--env", "staging")
     assert bad_env.returncode == 1 and "Traceback" not in bad_env.stderr
+    assert "'staging' is not one of 'sandbox', 'pre-release', 'live'" in bad_env.stderr
+    bad_format = run(str(tmp_path), "--format", "xml")
+    assert bad_format.returncode == 1 and "'--format' / '-f': 'xml' is not one of" in bad_format.stderr
+    assert "Value error" not in bad_env.stderr + bad_format.stderr
     missing = run(str(tmp_path / "nope"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr
 

@@ -108,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     except typer.TyperException as exc:      # usage errors: typer's own message, exit 1
         # Not click's usual 2: for plan/drift, 2 means "changes pending", and a CI job must never
         # read a mistyped flag as drift (DESIGN.md §4: any error is 1).
+        if isinstance(getattr(exc, "message", None), str):     # typer validates choices through pydantic
+            exc.message = exc.message.removeprefix("Value error, ")
         exc.show()
         return _finish(1)
     except Exception as exc:
