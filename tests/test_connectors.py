@@ -64,3 +64,11 @@ def test_render_text_reports_errors_and_counts() -> None:
     text = connectors.render_text(listing)
     assert "a: error: not found (404)" in text and "b: no connectors" in text and "1 error(s)" in text
     assert not listing.ok
+
+
+def test_an_agent_outside_configs_is_unknown_before_any_request(emulator, tmp_path: Path) -> None:
+    root = _repo(tmp_path, emulator.url, ("con-k",))
+    emulator.reset_stats()
+    proc = cli(root, "connectors", ".", "--agent", "nobody", check_codes=(1,))
+    assert "unknown agent(s) 'nobody': no configs/<agent> directory (known: con-k)" in proc.stderr
+    assert emulator.stats()["total"] == 0

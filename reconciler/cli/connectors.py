@@ -46,6 +46,11 @@ def connectors_command(
                                                 help="API base URL or 'local' (beats RECONCILER_API_URL and "
                                                      "reconciler.yaml).")] = None,
 ) -> None:
+    known = loader.agent_names(directory)
+    unknown = [a for a in agent or () if a not in known]
+    if unknown:                             # as plan says: auto-create would otherwise make it up
+        raise ConfigError(f"unknown agent(s) {', '.join(repr(a) for a in unknown)}: no configs/<agent> directory "
+                          f"(known: {', '.join(known) or 'none'})", code="cli.unknown_agent")
     agents = list(agent or ()) or sorted(loader.load_repository(directory).agents)
     if not agents:
         raise ConfigError(f"no agents: {directory}/configs has no agent directory and no --agent was given",
