@@ -79,7 +79,8 @@ class AgentsApi:
                  breaker: CircuitBreaker | None = None) -> None:
         if not api_key:
             # Checked before anything is sent: a request without a key can only fail.
-            raise ConfigError("POLYAI_API_KEY is not set", code="api.no_key")
+            raise ConfigError("POLYAI_API_KEY is not set: export it in the environment (a served "
+                              "`reconciler emulator` accepts any non-empty key)", code="api.no_key")
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, not {concurrency}", code="api.concurrency")
         self.base_url = base_url.rstrip("/")
