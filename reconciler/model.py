@@ -81,6 +81,9 @@ class SourceMap:
     lines: Mapping[JsonPath, int] = field(default_factory=dict)
     key_lines: Mapping[JsonPath, int] = field(default_factory=dict)
     notes: tuple[YamlNote, ...] = ()            # yaml.ambiguous remarks, in document order
+    big_ints: tuple[JsonPath, ...] | None = None
+    """Paths of integers outside the 64-bit range, found while building the data (document order);
+    None when unknown (data not built by :mod:`reconciler.yamlsafe`): then the data is walked."""
 
     def line_of(self, path: Iterable[PathPart]) -> int | None:
         parts = tuple(path)

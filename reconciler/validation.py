@@ -92,19 +92,29 @@ def check_env(env: EnvDesired, shown: dict[str, int] | None = None) -> list[Find
 
 #: The API stores integers as 64-bit signed numbers (DESIGN.md §1 leaves JSON numbers open; real
 #: services and most JSON parsers outside Python stop here). A larger one is refused at its line.
-INT_MIN, INT_MAX = -(2 ** 63), 2 ** 63 - 1
+INT_MIN, INT_MAX = yamlsafe.INT64_MIN, yamlsafe.INT64_MAX
 
 
 def check_integers(doc: Any, smap: SourceMap, kind: str) -> list[Finding]:
-    """``<kind>.integer_too_large`` at each integer outside the 64-bit range (the digits are not shown)."""
+    """``<kind>.integer_too_large`` at each integer outside the 64-bit range (the digits are not shown).
+
+    The YAML builder already noted where they are (``smap.big_ints``); other data is walked.
+    """
     out: list[Finding] = []
-    for path, value in _leaves(doc):
+    found = _leaves(doc) if smap.big_ints is None else ((p, _at(doc, p)) for p in smap.big_ints)
+    for path, value in found:
         if isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
             digits = len(str(abs(value)))
             out.append(_finding(f"{kind}.integer_too_large", f"integer of {digits} digits is too large for the "
                                 "API (64-bit: at most 9223372036854775807); write a smaller number or a string",
                                 smap, path))
     return out
+
+
+def _at(doc: Any, path: JsonPath) -> Any:
+    for part in path:
+        doc = doc[part]
+    return doc
 
 
 def _leaves(doc: Any) -> Iterator[tuple[JsonPath, Any]]:

@@ -70,6 +70,8 @@ MAX_BYTES = 1024 * 1024
 MAX_NODES = 200_000
 #: Deepest nesting we accept (keeps recursion far from Python's limit).
 MAX_DEPTH = 100
+#: The API stores integers as 64-bit signed numbers; the builder notes every integer outside this range.
+INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -195,8 +197,9 @@ def parse_yaml(text: str, file: str, *, require_mapping: bool = True) -> tuple[A
     key = (text, require_mapping)
     hit = _PARSED.get(key)
     if hit is not None:
-        data_json, lines, key_lines, notes = hit
-        return json.loads(data_json), SourceMap(file=file, lines=lines, key_lines=key_lines, notes=notes)
+        data_json, lines, key_lines, notes, big_ints = hit
+        return json.loads(data_json), SourceMap(file=file, lines=lines, key_lines=key_lines, notes=notes,
+                                                big_ints=big_ints)
     data, smap = _parse_guarded(text, file, require_mapping=require_mapping)
     try:
         data_json = json.dumps(data)
@@ -204,12 +207,12 @@ def parse_yaml(text: str, file: str, *, require_mapping: bool = True) -> tuple[A
         return data, smap
     if len(_PARSED) >= _PARSE_CACHE_SIZE:
         _PARSED.pop(next(iter(_PARSED)))
-    _PARSED[key] = (data_json, smap.lines, smap.key_lines, smap.notes)
+    _PARSED[key] = (data_json, smap.lines, smap.key_lines, smap.notes, smap.big_ints)
     return data, smap
 
 
 #: text -> (data as JSON text, lines, key_lines, notes); errors are not cached (they carry the file name).
-_PARSED: dict[tuple[str, bool], tuple[str, Any, Any, Any]] = {}
+_PARSED: dict[tuple[str, bool], tuple[str, Any, Any, Any, Any]] = {}
 _PARSE_CACHE_SIZE = 512
 
 
@@ -241,7 +244,8 @@ def _parse_uncached(text: str, file: str, *, require_mapping: bool, record: bool
         _check_expansion(node, file)
     builder = _Builder(file, record=record, aliases=aliases)
     data = builder.build(node, ())
-    return data, SourceMap(file=file, lines=builder.lines, key_lines=builder.key_lines, notes=tuple(builder.notes))
+    return data, SourceMap(file=file, lines=builder.lines, key_lines=builder.key_lines, notes=tuple(builder.notes),
+                           big_ints=tuple(builder.big_ints))
 
 
 class DocumentReader:
@@ -268,13 +272,15 @@ class DocumentReader:
             # A text with aliases gets its map at once: an alias's lines (and its notes') are the alias's.
             eager = "*" in text
             data, smap = _parse_guarded(text, rel, require_mapping=True, record=eager)
-            cached = self._by_digest[digest] = (data, smap if eager else SourceMap(rel, notes=smap.notes))
+            cached = self._by_digest[digest] = (data, smap if eager else SourceMap(rel, notes=smap.notes,
+                                                                                   big_ints=smap.big_ints))
         data, parsed = cached
         if parsed.lines:                     # built eagerly (aliases)
-            return data, SourceMap(file=rel, lines=parsed.lines, key_lines=parsed.key_lines, notes=parsed.notes)
+            return data, SourceMap(file=rel, lines=parsed.lines, key_lines=parsed.key_lines, notes=parsed.notes,
+                                   big_ints=parsed.big_ints)
         source = _MapSource(resolved, rel, digest)
         return data, SourceMap(file=rel, lines=LazyLines(source, "lines"), key_lines=LazyLines(source, "key_lines"),
-                               notes=parsed.notes)
+                               notes=parsed.notes, big_ints=parsed.big_ints)
 
 
 class _MapSource:
@@ -432,6 +438,7 @@ class _Builder:
         self.stack: set[int] = set()         # ids on the current path: recursion guard
         self.notes: list[YamlNote] = []
         self.noted: set[int] = set()
+        self.big_ints: list[JsonPath] = []   # integers the API cannot hold (validation reports them)
 
     def error(self, message: str, node: yaml.Node, code: str) -> ConfigError:
         return ConfigError(message, file=self.file, line=_line(node), code=code)
@@ -485,9 +492,9 @@ class _Builder:
                 if message is not None and id(node) not in self.noted:      # an alias repeats its anchor
                     self.noted.add(id(node))
                     self.notes.append(YamlNote(self.lines.get(path, _line(node)), path, node.value, message))
-                return value
+                return self.number(value, path)
             if node.tag in _SCALAR_TAGS:
-                return resolve_tagged(node.tag, node.value)
+                return self.number(resolve_tagged(node.tag, node.value), path)
         except ScalarError as exc:
             raise self.error(str(exc), node, exc.code) from None
         except ValueError:
@@ -495,6 +502,12 @@ class _Builder:
             raise self.error(f"number of {len(node.value)} characters is far too large for the API "
                              "(at most 64-bit integers)", node, "yaml.integer_too_large") from None
         raise self.error(f"tag {node.tag!r} is not allowed (plain YAML data only)", node, "yaml.tag")
+
+    def number(self, value: Any, path: JsonPath) -> Any:
+        """``value``, noting its path when it is an integer outside the 64-bit range (see SourceMap.big_ints)."""
+        if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+            self.big_ints.append(path)
+        return value
 
     def mapping(self, node: yaml.MappingNode, path: JsonPath) -> dict[str, Any]:
         out: dict[str, Any] = {}

@@ -148,3 +148,21 @@ def test_plainly_text_agrees_with_full_resolution(text):
     if yamlsafe.plainly_text(text):
         assert yamlsafe.resolve_plain(text) == text
         assert yamlsafe.ambiguity(text, text) is None
+
+
+def test_the_builder_notes_integers_beyond_64_bits_so_validation_need_not_walk_the_data(tmp_path):
+    text = ("a: &big 99999999999999999999\nb: *big\nok: 9223372036854775807\nlist:\n  - -9223372036854775809\n"
+            "tagged: !!int 18446744073709551616\nbase: &m {n: 1e400}\nmerged:\n  <<: *m\n")
+    data, smap = yamlsafe.parse_yaml(text.replace("1e400", "12345678901234567890"), "v.yaml")
+    assert smap.big_ints == (("a",), ("b",), ("list", 0), ("tagged",), ("base", "n"), ("merged", "n"))
+    again = yamlsafe.parse_yaml(text.replace("1e400", "12345678901234567890"), "w.yaml")[1]   # parse cache hit
+    assert again.big_ints == smap.big_ints
+    found = validation.check_integers(data, smap, "values")
+    assert [(f.code, f.line) for f in found] == [("values.integer_too_large", n) for n in (1, 2, 5, 6, 7, 7)]
+    # Data that yamlsafe did not build (big_ints None) is still walked: same findings, any order.
+    walked = validation.check_integers(data, yamlsafe.SourceMap("v.yaml", lines=smap.lines), "values")
+    assert sorted(f.line for f in walked) == [1, 2, 5, 6, 7, 7]
+    path = tmp_path / "values.yaml"
+    path.write_text("x: 99999999999999999999\n")
+    read = yamlsafe.DocumentReader().load(str(path), "values.yaml")[1]       # the loader's reader keeps them too
+    assert read.big_ints == (("x",),)
