@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
-from reconciler import applylock, errors, executor, loader
+from reconciler import applylock, errors, executor, loader, steps
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, Severity
 from reconciler.plan import ApplyResult, Plan
 from reconciler.settings import Settings
@@ -79,6 +79,8 @@ class Planned:
     """Wall-clock time (ISO 8601 UTC) just before live state was read: a report's ``created_at``."""
     file_hashes: Mapping[str, str] | None = None
     """SHA-256 of every file the plan read (``plan --save-plan`` asks for them), else None."""
+    agents: tuple[str, ...] = ()
+    """The agents the run covered (:func:`select_agents`)."""
 
 
 def run_plan(root: Path | str, options: RunOptions = RunOptions(), *, progress: Progress | None = None,
@@ -88,11 +90,11 @@ def run_plan(root: Path | str, options: RunOptions = RunOptions(), *, progress: 
     ``hash_files``: also hash every file the plan read (for a saved plan).
     """
     async def go() -> Planned:
-        settings, desired, agents = prepare(Path(root), options)
-        hashes = loader.file_hashes(Path(root), agents) if hash_files else None
+        settings = load_settings(Path(root), options)
         async with _client(settings) as api:
-            planned = await plan_with(api, settings, desired, agents, options, progress=progress)
+            planned = await read_and_plan(api, settings, Path(root), options, progress=progress)
             plan = with_unreachable(planned.plan, api)
+        hashes = loader.file_hashes(Path(root), planned.agents) if hash_files else None
         return dataclasses.replace(planned, plan=plan, file_hashes=hashes)
     return asyncio.run(go())
 
@@ -106,11 +108,11 @@ def run_drift(root: Path | str, options: RunOptions = RunOptions(), *, progress:
     from reconciler import drift
 
     async def go() -> Planned:
-        settings, desired, agents = prepare(Path(root), options)
+        settings = load_settings(Path(root), options)
         async with _client(settings) as api:
-            planned = await plan_with(api, settings, desired, agents, options, progress=progress, read_only=True)
+            planned = await read_and_plan(api, settings, Path(root), options, progress=progress, read_only=True)
             plan = with_unreachable(planned.plan, api)
-        return dataclasses.replace(planned, plan=drift.with_causes(plan, desired, Path(root)))
+        return dataclasses.replace(planned, plan=drift.with_causes(plan, planned.desired, Path(root)))
     return asyncio.run(go())
 
 
@@ -194,13 +196,13 @@ def run_apply(root: Path | str, options: RunOptions = RunOptions(), *, approve_l
     started = time.monotonic()
 
     async def go() -> ApplyResult:
-        settings, desired, agents = prepare(Path(root), options)
+        settings = load_settings(Path(root), options)
         async with _client(settings) as api:
-            planned = await _stoppable(plan_with(api, settings, desired, agents, options, progress=progress),
+            planned = await _stoppable(read_and_plan(api, settings, Path(root), options, progress=progress),
                                        signals)
             if planned is None:
                 raise Interrupted("interrupted before any write: nothing was applied")
-            return await _execute(api, planned, desired, approve_live, started, progress, signals)
+            return await _execute(api, planned, planned.desired, approve_live, started, progress, signals)
 
     with applylock.hold(Path(root)):
         return asyncio.run(go())
@@ -251,15 +253,64 @@ def with_unreachable(plan: Plan, api: object) -> Plan:
     return dataclasses.replace(plan, findings=plan.findings + (finding,))
 
 
+def load_settings(root: Path, options: RunOptions) -> Settings:
+    """``reconciler.yaml`` with the command line's overrides (``--api-url``, ``--concurrency``)."""
+    from reconciler import settings as settings_module
+
+    return settings_module.load_settings(root, api_url=options.api_url, concurrency=options.concurrency)
+
+
 def prepare(root: Path, options: RunOptions) -> tuple[Settings, DesiredState, tuple[str, ...]]:
     """Settings, the validated repository and the agents this run covers (no network)."""
-    from reconciler import settings as settings_module
     from reconciler import validation
 
-    settings = settings_module.load_settings(root, api_url=options.api_url, concurrency=options.concurrency)
+    settings = load_settings(root, options)
     desired = validation.validate_repository(root, agents=options.agents or None, envs=options.envs or None,
                                               today=options.today)
     return settings, desired, select_agents(root, desired, options)
+
+
+async def read_and_plan(api: executor.AgentsApi, settings: Settings, root: Path, options: RunOptions, *,
+                        progress: Progress | None = None, read_only: bool = False) -> Planned:
+    """Validate the repository and read live at the same time, then plan (plan, apply and drift).
+
+    The local phase runs in steps that take turns with the event loop
+    (:mod:`reconciler.steps`); each agent the loader accepts is read at once
+    (ONE GET, at most ``concurrency`` at a time), so the network's wait hides
+    behind the local work instead of following it. What is read and
+    planned is exactly what :func:`prepare` + :func:`plan_with` would read and
+    plan: a refused agent directory is never read, ``--changed-since`` is
+    decided (by git) before the first request, and an ``--agent`` naming no
+    directory is refused before any request.
+    """
+    from reconciler import validation
+    from reconciler.api.live import LiveReads
+
+    changed = changed_agents(root, options.changed_since) if options.changed_since else None
+    planned_at = time.monotonic()
+    read_at = _utc_now()
+    reads = LiveReads(api if progress is None else _CountingReader(api, progress, lambda: reads.started),
+                      concurrency=settings.concurrency)
+
+    def accepted(agent: str) -> None:
+        if changed is None or agent in changed:
+            reads.start(agent)
+
+    early = all(os.path.isdir(root / loader.CONFIGS_DIR / a) for a in options.agents)
+    try:
+        desired = await steps.interleaved(validation.iter_validate_repository(
+            root, agents=options.agents or None, envs=options.envs or None, today=options.today,
+            on_agent=accepted if early else None))
+        agents = select_agents(root, desired, options, changed=changed)
+        readable = [a for a in agents if a in desired.agents]    # a refused agent directory is never read
+        live, fetch_errors = await reads.results(readable) if readable else ({}, {})
+    finally:
+        await reads.aclose()
+    plan = plan_from_live(desired, live, fetch_errors, settings, agents, envs=options.envs or None,
+                          target=getattr(api, "target", "local"), allow_large_change=options.allow_large_change,
+                          today=options.today, read_only=read_only)
+    return Planned(plan=plan, settings=settings, desired=desired, planned_at=planned_at, read_at=read_at,
+                   agents=tuple(agents))
 
 
 async def plan_with(api: executor.AgentsApi, settings: Settings, desired: DesiredState,
@@ -272,15 +323,16 @@ async def plan_with(api: executor.AgentsApi, settings: Settings, desired: Desire
     from reconciler.api import fetch_live
 
     planned_at = time.monotonic()
-    read_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    read_at = _utc_now()
     readable = [a for a in agents if a in desired.agents]    # a refused agent directory is never read
-    reader = api if progress is None else _CountingReader(api, len(readable), progress)
+    reader = api if progress is None else _CountingReader(api, progress, lambda: len(readable))
     live, fetch_errors = (await fetch_live(reader, readable, concurrency=settings.concurrency)
                           if readable else ({}, {}))
     plan = plan_from_live(desired, live, fetch_errors, settings, agents, envs=options.envs or None,
                           target=getattr(api, "target", "local"), allow_large_change=options.allow_large_change,
                           today=options.today, read_only=read_only)
-    return Planned(plan=plan, settings=settings, desired=desired, planned_at=planned_at, read_at=read_at)
+    return Planned(plan=plan, settings=settings, desired=desired, planned_at=planned_at, read_at=read_at,
+                   agents=tuple(agents))
 
 
 def plan_from_live(desired: DesiredState, live: Mapping[str, LiveAgent], fetch_errors: Mapping[str, errors.ApiError],
@@ -303,11 +355,16 @@ def plan_from_live(desired: DesiredState, live: Mapping[str, LiveAgent], fetch_e
                              policy_set=policy_set)
 
 
-def select_agents(root: Path, desired: DesiredState, options: RunOptions) -> tuple[str, ...]:
+_UNSET: Any = object()
+
+
+def select_agents(root: Path, desired: DesiredState, options: RunOptions, *,
+                  changed: frozenset[str] | None = _UNSET) -> tuple[str, ...]:
     """The agents of this run, sorted: all, or ``--agent``, narrowed by ``--changed-since``.
 
     "All" includes agent directories the loader refused (named only by a blocking
     finding): the planner reports them as errors, exactly as ``validate`` does.
+    ``changed``: :func:`changed_agents` already computed for ``options.changed_since``.
     """
     refused = {f.agent for f in desired.findings if f.agent and f.blocks and f.agent not in desired.agents
                and os.path.lexists(root / "configs" / f.agent)}
@@ -319,7 +376,8 @@ def select_agents(root: Path, desired: DesiredState, options: RunOptions) -> tup
                                      f"({known_agents(root)})", code="cli.unknown_agent")
         known = sorted(set(options.agents))
     if options.changed_since:
-        changed = changed_agents(root, options.changed_since)
+        if changed is _UNSET:
+            changed = changed_agents(root, options.changed_since)
         if changed is not None:
             known = [a for a in known if a in changed]
     return tuple(known)
@@ -403,17 +461,24 @@ def _client(settings: Settings):
 
 
 class _CountingReader:
-    """Forwards ``get_agent`` and reports read progress (fetch_live knows nothing of progress bars)."""
+    """Forwards ``get_agent`` and reports read progress (the live reads know nothing of progress bars).
 
-    def __init__(self, api: executor.AgentsApi, total: int, progress: Progress) -> None:
-        self._api, self._total, self._progress, self._done = api, total, progress, 0
+    ``total()``: the reads known so far (it grows while the repository is still being loaded).
+    """
+
+    def __init__(self, api: executor.AgentsApi, progress: Progress, total: Callable[[], int]) -> None:
+        self._api, self._progress, self._total, self._done = api, progress, total, 0
 
     async def get_agent(self, agent: str) -> LiveAgent:
         try:
             return await self._api.get_agent(agent)
         finally:
             self._done += 1
-            self._progress("read", self._done, self._total)
+            self._progress("read", self._done, max(self._total(), self._done))
+
+
+def _utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def live_changes(plan: Plan) -> tuple[str, ...]:

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from reconciler import yamlsafe
+from reconciler import steps, yamlsafe
 from reconciler.errors import ConfigError
 from reconciler.model import (AGENT_ID_PATTERN, AgentDesired, ClientEnv, DesiredState, EnvDesired,
                               Finding, Severity)
@@ -41,11 +41,22 @@ def load_repository(root: Path, *, agents: Iterable[str] | None = None,
     ``envs`` entries must be environment names (``ValueError`` otherwise: a
     usage error the CLI prevents with its choices).
     """
+    return steps.drain(iter_load_repository(root, agents=agents, envs=envs))
+
+
+def iter_load_repository(root: Path, *, agents: Iterable[str] | None = None, envs: Iterable[str] | None = None,
+                         on_agent: Callable[[str], None] | None = None) -> steps.Steps[DesiredState]:
+    """:func:`load_repository` as steps (one per agent directory; see :mod:`reconciler.steps`).
+
+    ``on_agent(name)`` is called as soon as an agent's directory is accepted
+    (before its files are read): exactly the agents that end up in
+    ``DesiredState.agents``, in order.
+    """
     root = Path(root)
     wanted_agents = set(agents) if agents else None
     wanted_envs = {ClientEnv(e) for e in envs} if envs else None
     findings: list[Finding] = []
-    walk = _Walk(root, findings)
+    walk = _Walk(root, findings, on_agent)
     configs = walk.top(CONFIGS_DIR)
     if configs is None:
         if not findings:
@@ -66,6 +77,7 @@ def load_repository(root: Path, *, agents: Iterable[str] | None = None,
         agent = _load_agent(walk, configs, entry, wanted_envs)
         if agent is not None:
             loaded[agent.agent] = agent
+        yield
     for missing in sorted((wanted_agents or set()) - seen):
         known = sorted(seen)
         names = ", ".join(known[:10]) + (", …" if len(known) > 10 else "") if known else "none"
@@ -105,11 +117,12 @@ class _Walk:
     and must stay inside the repository.
     """
 
-    def __init__(self, root: Path, findings: list[Finding]) -> None:
+    def __init__(self, root: Path, findings: list[Finding], on_agent: Callable[[str], None] | None = None) -> None:
         self.root = os.fspath(root)
         self.real_root = os.path.realpath(root)
         self.findings = findings
         self.reader = yamlsafe.DocumentReader()
+        self.on_agent = on_agent
 
     def top(self, name: str) -> _Dir | None:
         path = os.path.join(self.root, name)
@@ -164,6 +177,8 @@ def _load_agent(walk: _Walk, configs: _Dir, entry: os.DirEntry,
     if listing is None:
         return None                      # unreadable: the finding blocks the whole agent
     entries, hidden = listing
+    if walk.on_agent is not None:
+        walk.on_agent(name)              # accepted: it will be in DesiredState.agents
     findings.extend(_hidden_dirs(directory, hidden, agent=name))
     for sub in entries:
         if not _is_dir(sub):

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ import referencing.exceptions
 from jsonschema import exceptions as js_exceptions
 
 from reconciler import (blocking, fastcheck, isolation, loader, masking, memo, policy, regexguard, schemarefs,
-                        settings, yamlsafe)
+                        settings, steps, yamlsafe)
 from reconciler.errors import ConfigError
 from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap,
                               format_path)
@@ -52,12 +52,23 @@ _TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
 def validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs: Iterable[str] | None = None,
                         today: _dt.date | None = None) -> DesiredState:
     """Load + settings + schemas + values + policies; never raises for repository content."""
-    desired = loader.load_repository(Path(root), agents=agents, envs=envs)
+    return steps.drain(iter_validate_repository(root, agents=agents, envs=envs, today=today))
+
+
+def iter_validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs: Iterable[str] | None = None,
+                             today: _dt.date | None = None,
+                             on_agent: Callable[[str], None] | None = None) -> steps.Steps[DesiredState]:
+    """:func:`validate_repository` as steps (one per agent; see :mod:`reconciler.steps`).
+
+    ``on_agent``: see :func:`reconciler.loader.iter_load_repository` (a plan starts reading live early).
+    """
+    desired = yield from loader.iter_load_repository(Path(root), agents=agents, envs=envs, on_agent=on_agent)
     findings = list(desired.findings) + settings_findings(Path(root))
     shown: dict[str, int] = {}             # dialect warnings placed once, repeats counted (see check_schema)
     for agent in desired.agents.values():
         for env in agent.envs.values():
             findings.extend(isolation.contained(lambda: check_env(env, shown), env, "checking the schema and values"))
+        yield
     desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings, shown)))
     policy_findings = tuple(policy.check_repository(desired, today=today))
     return dataclasses.replace(desired, findings=desired.findings + policy_findings)

@@ -31,22 +31,63 @@ async def fetch_live(api: _ReadsAgents, agents: Iterable[str], *, concurrency: i
 
     A repeated agent id is read once.
     """
-    order = list(dict.fromkeys(agents))
-    slots = asyncio.Semaphore(max(1, concurrency))
+    reads = LiveReads(api, concurrency=concurrency)
+    try:
+        return await reads.results(agents)
+    finally:
+        await reads.aclose()
 
-    async def read(agent: str) -> LiveAgent | ApiError:
-        async with slots:
+
+class LiveReads:
+    """Reads of agents started as they become known, at most ``concurrency`` at once.
+
+    The plan commands start an agent's read as soon as the loader has accepted
+    its directory, while the rest of the repository is still being read and
+    validated (:func:`reconciler.engine.read_and_plan`): the network wait then
+    hides behind the local work instead of following it. Each agent is read
+    once, whoever asks; :meth:`results` waits for the agents a run covers.
+    """
+
+    def __init__(self, api: _ReadsAgents, *, concurrency: int = 16) -> None:
+        self._api = api
+        self._slots = asyncio.Semaphore(max(1, concurrency))
+        self._tasks: dict[str, asyncio.Task[LiveAgent | ApiError]] = {}
+
+    @property
+    def started(self) -> int:
+        return len(self._tasks)
+
+    def start(self, agent: str) -> None:
+        """Begin reading ``agent`` (no-op when already started). Call from the event loop's thread."""
+        if agent not in self._tasks:
+            self._tasks[agent] = asyncio.ensure_future(self._read(agent))
+
+    async def _read(self, agent: str) -> LiveAgent | ApiError:
+        async with self._slots:
             try:
-                return await api.get_agent(agent)
+                return await self._api.get_agent(agent)
             except ApiError as exc:
                 return exc
 
-    results = await asyncio.gather(*(read(a) for a in order))
-    live: dict[str, LiveAgent] = {}
-    failed: dict[str, ApiError] = {}
-    for agent, result in zip(order, results):
-        if isinstance(result, ApiError):
-            failed[agent] = result
-        else:
-            live[agent] = result
-    return live, failed
+    async def results(self, agents: Iterable[str]) -> tuple[dict[str, LiveAgent], dict[str, ApiError]]:
+        """``(live by agent, errors by agent)`` of ``agents``, in their order (started here if need be)."""
+        order = list(dict.fromkeys(agents))
+        for agent in order:
+            self.start(agent)
+        results = await asyncio.gather(*(self._tasks[a] for a in order))
+        live: dict[str, LiveAgent] = {}
+        failed: dict[str, ApiError] = {}
+        for agent, result in zip(order, results):
+            if isinstance(result, ApiError):
+                failed[agent] = result
+            else:
+                live[agent] = result
+        return live, failed
+
+    async def aclose(self) -> None:
+        """Cancel the reads nobody collected (an error, a signal) and wait for them to end."""
+        pending = [task for task in self._tasks.values() if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)
