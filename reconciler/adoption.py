@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import masking, repowrite, yamlwrite
+from reconciler.aio import run_async
 from reconciler.errors import ApiError, ConfigError
 from reconciler.model import ClientEnv, LiveAgent
 
@@ -135,7 +136,7 @@ def import_live(root: Path, agents: Iterable[str], *, envs: Sequence[ClientEnv] 
             live, failed = await fetch_live(api, order, concurrency=settings.concurrency)
             return api.target, live, failed
 
-    target, live, failed = asyncio.run(read())
+    target, live, failed = run_async(read())
     results = []
     for agent in order:
         if agent in failed:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
+from reconciler.aio import run_async
 from reconciler.errors import ApiError
 from reconciler.model import ClientEnv
 
@@ -65,7 +66,7 @@ def list_connectors(root: Path, agents: Sequence[str], *, api_url: str | None = 
                         return AgentConnectors(agent, error=str(exc))
             found = await asyncio.gather(*(one(a) for a in dict.fromkeys(agents)))
             return Listing(api.target, tuple(found), created_at)
-    return asyncio.run(go())
+    return run_async(go())
 
 
 def _env_rank(env: Any) -> int:

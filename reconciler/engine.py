@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from reconciler import applylock, errors, executor, loader, steps
+from reconciler.aio import run_async
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, Severity
 from reconciler.plan import ApplyResult, Plan
 from reconciler.settings import Settings
@@ -96,7 +97,7 @@ def run_plan(root: Path | str, options: RunOptions = RunOptions(), *, progress: 
             plan = with_unreachable(planned.plan, api)
         hashes = loader.file_hashes(Path(root), planned.agents) if hash_files else None
         return dataclasses.replace(planned, plan=plan, file_hashes=hashes)
-    return asyncio.run(go())
+    return run_async(go())
 
 
 def run_drift(root: Path | str, options: RunOptions = RunOptions(), *, progress: Progress | None = None) -> Planned:
@@ -113,7 +114,7 @@ def run_drift(root: Path | str, options: RunOptions = RunOptions(), *, progress:
             planned = await read_and_plan(api, settings, Path(root), options, progress=progress, read_only=True)
             plan = with_unreachable(planned.plan, api)
         return dataclasses.replace(planned, plan=drift.with_causes(plan, planned.desired, Path(root)))
-    return asyncio.run(go())
+    return run_async(go())
 
 
 def write_plan_file(planned: Planned, path: Path, options: RunOptions) -> None:
@@ -169,7 +170,7 @@ def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = Run
             return await _execute(api, planned, desired, approve_live, started, progress, signals)
 
     with applylock.hold(root):
-        return asyncio.run(go())
+        return run_async(go())
 
 
 class Interrupted(errors.ReconcilerError):
@@ -205,7 +206,7 @@ def run_apply(root: Path | str, options: RunOptions = RunOptions(), *, approve_l
             return await _execute(api, planned, planned.desired, approve_live, started, progress, signals)
 
     with applylock.hold(Path(root)):
-        return asyncio.run(go())
+        return run_async(go())
 
 
 async def _execute(api: Any, planned: Planned, desired: DesiredState, approve_live: ApproveLive | bool,

@@ -85,9 +85,31 @@ def _write_crash_log(exc: BaseException) -> Path:
     return Path(name)
 
 
+#: Commands that run for as long as they are left running: the garbage collector keeps its defaults there.
+_SERVERS = ("watch", "emulator")
+
+
+def _tune_gc(argv: list[str] | None) -> None:
+    """A one-shot command builds a large, acyclic tree of data and then exits: collect rarely.
+
+    Everything imported so far is frozen out of the collector's scans, and a
+    young-generation collection runs every 20,000 allocations instead of 700.
+    Measured on a 1,000-agent plan: ~380 collections costing ~0.15 s of CPU
+    (full collections over the parsed fleet included) became ~15.
+    """
+    import gc
+
+    args = sys.argv[1:] if argv is None else argv
+    if next((a for a in args if not a.startswith("-")), None) in _SERVERS:
+        return
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and ``python -m reconciler``."""
     _register_commands(argv)
+    _tune_gc(argv)
     try:
         # With standalone_mode=False, click *returns* the code of a typer.Exit instead of raising it.
         result = app(args=argv, prog_name="reconciler", standalone_mode=False)
