@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -199,3 +200,17 @@ def test_unknown_format_or_command_is_a_clear_error():
         report.render(_plan(), "yaml", command="plan")
     with pytest.raises(ValueError, match="unknown report command"):
         report.render(_plan(), "json", command="destroy")
+
+
+@pytest.mark.parametrize("command", ["plan", "drift", "apply"])
+def test_json_render_is_exactly_the_document_dumped_even_though_it_streams_results(command):
+    from reconciler.report import json as json_report
+
+    value = _apply_result() if command == "apply" else _plan()
+    streamed = json_report.render(value, command=command)
+    assert streamed == json_report.dumps(json_report.document(value, command=command))
+    assert len(json.loads(streamed)["results"]) == len(value.plan.results if command == "apply" else value.results)
+    empty = dataclasses.replace(value, plan=dataclasses.replace(value.plan, results=())) if command == "apply" \
+        else dataclasses.replace(value, results=())
+    assert json_report.render(empty, command=command) == json_report.dumps(json_report.document(empty,
+                                                                                                command=command))

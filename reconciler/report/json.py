@@ -25,6 +25,7 @@ this document back (``reconciler show``).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from reconciler.plan import ApplyResult, EnvPlan, Outcome, Plan
@@ -35,6 +36,19 @@ FORMAT_VERSION = 1
 
 def document(value: Plan | ApplyResult, *, command: str, info: common.RunInfo = common.RunInfo()) -> dict[str, Any]:
     """The report as plain JSON data."""
+    doc = _head(value, command=command, info=info)
+    plan, outcomes = common.split(value)
+    doc["results"] = list(_results(plan, outcomes, command))
+    return doc
+
+
+def _results(plan: Plan, outcomes: dict, command: str) -> Iterator[dict[str, Any]]:
+    for r in plan.results:
+        yield _result(r, outcomes.get((r.agent, r.env.value)), drift=command == "drift")
+
+
+def _head(value: Plan | ApplyResult, *, command: str, info: common.RunInfo) -> dict[str, Any]:
+    """Every key of :func:`document`, in order, with ``results`` still empty."""
     common.check_command(command)
     plan, outcomes = common.split(value)
     if command == "drift":
@@ -52,8 +66,7 @@ def document(value: Plan | ApplyResult, *, command: str, info: common.RunInfo = 
         "environments": [e.value for e in plan.environments],
         "summary": summary,
         "findings": [f.to_json() for f in plan.findings],
-        "results": [_result(r, outcomes.get((r.agent, r.env.value)), drift=command == "drift")
-                    for r in plan.results],
+        "results": [],
     }
     if isinstance(value, ApplyResult):
         doc["ok"] = value.ok
@@ -61,7 +74,28 @@ def document(value: Plan | ApplyResult, *, command: str, info: common.RunInfo = 
 
 
 def render(value: Plan | ApplyResult, *, command: str, info: common.RunInfo = common.RunInfo()) -> str:
-    return dumps(document(value, command=command, info=info))
+    """``dumps(document(...))``, byte for byte, without holding every result as data at once.
+
+    A 10,000-agent plan's document was ~100 MB of dicts and lists on top of the
+    plan itself (the run's peak memory); here each result is turned into text
+    and dropped before the next one is built.
+    """
+    plan, outcomes = common.split(value)
+    if not plan.results:
+        return dumps(document(value, command=command, info=info))
+    head = dumps(_head(value, command=command, info=info))
+    marker = '\n  "results": [],\n' if isinstance(value, ApplyResult) else '\n  "results": []\n'
+    before, found, after = head.partition(marker)
+    if not found:                           # pragma: no cover - _head always holds the marker
+        return dumps(document(value, command=command, info=info))
+    items = ",\n".join(_indented(json.dumps(item, ensure_ascii=False, indent=2), "    ")
+                       for item in _results(plan, outcomes, command))
+    tail = ",\n" if isinstance(value, ApplyResult) else "\n"
+    return f'{before}\n  "results": [\n{items}\n  ]{tail}{after}'
+
+
+def _indented(text: str, prefix: str) -> str:
+    return prefix + text.replace("\n", "\n" + prefix)
 
 
 def dumps(doc: Any) -> str:
