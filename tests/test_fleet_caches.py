@@ -166,3 +166,16 @@ def test_the_builder_notes_integers_beyond_64_bits_so_validation_need_not_walk_t
     path.write_text("x: 99999999999999999999\n")
     read = yamlsafe.DocumentReader().load(str(path), "values.yaml")[1]       # the loader's reader keeps them too
     assert read.big_ints == (("x",),)
+
+
+def test_mapping_keys_are_one_shared_string_across_files(tmp_path):
+    reader = yamlsafe.DocumentReader()
+    docs = []
+    for i in range(2):
+        path = tmp_path / f"values{i}.yaml"
+        path.write_text(f"greeting_{'x' * 30}: hello {i}\nsites:\n  - site_name_{'y' * 30}: s{i}\n")
+        docs.append(reader.load(str(path), path.name)[0])
+    keys = [next(iter(d)) for d in docs]
+    assert keys[0] == keys[1] and keys[0] is keys[1]            # one object: a fleet of 30,000 files shares it
+    inner = [next(iter(d["sites"][0])) for d in docs]
+    assert inner[0] is inner[1]
