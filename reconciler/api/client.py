@@ -7,8 +7,9 @@ local`` is just another httpx transport, see :mod:`reconciler.api.transport`).
 
 What this module does:
 
-- ``concurrency`` connections per run, in pools of at most :data:`POOL_SIZE`, explicit
-  timeouts, headers ``x-api-key`` / ``User-Agent`` / ``Accept``;
+- at most ``concurrency`` requests in flight, sent by a :mod:`wire <reconciler.api.wire>`:
+  aiohttp for http(s) URLs, httpx over an injected transport (``url: local``, tests);
+  explicit timeouts, headers ``x-api-key`` / ``User-Agent`` / ``Accept`` (:func:`~reconciler.api.wire.base_headers`);
 - every request goes through :func:`reconciler.api.retry.call_with_retries`
   (backoff + jitter, bounded) and waits on the client's one :class:`RateGate`,
   so a 429 pauses the whole run, not just one agent;
@@ -18,7 +19,7 @@ What this module does:
 What it leaves to others: deciding what to send (planner/executor), reading
 many agents at once (:mod:`reconciler.api.live`), loading settings (loader).
 
-The API key is held by the httpx client's headers and in ``_secret`` for
+The API key is held by the wire's headers and in ``_secret`` for
 redaction only; it is never formatted into a message, a log line or a repr.
 """
 
@@ -27,8 +28,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 import random
+import socket
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
@@ -36,10 +37,10 @@ from typing import Any
 
 import httpx
 
-from reconciler import __version__
 from reconciler.api.breaker import CircuitBreaker
 from reconciler.api.envelope import raise_api_error
 from reconciler.api.retry import Clock, RateGate, RetryPolicy, Sleep, call_with_retries, policy_from
+from reconciler.api.wire import AiohttpWire, HttpxWire, Wire, base_headers, encode_json, status_error
 from reconciler.errors import ApiError, ConfigError, UnreachableError
 from reconciler.model import ClientEnv, LiveAgent, LivePage
 
@@ -48,9 +49,6 @@ from reconciler.model import ClientEnv, LiveAgent, LivePage
 LOCAL_DUMMY_KEY = "local-emulator-key"
 #: Base URL used for the in-process emulator (never resolved: ASGITransport serves it).
 LOCAL_BASE_URL = "http://local.emulator"
-USER_AGENT = f"rtc-reconciler/{__version__}"
-#: Connections per httpx pool; ``concurrency`` connections are spread over ceil(concurrency / POOL_SIZE) pools.
-POOL_SIZE = 8
 
 _LOG = logging.getLogger("reconciler.api")
 #: Distinct live schema texts one client keeps to share (a fleet has a handful; beyond this, no sharing).
@@ -58,9 +56,17 @@ _MAX_SHARED_SCHEMAS = 256
 
 
 def agent_path(agent: str, *rest: str) -> str:
-    """``/v1/agents/{agentId}/…`` with every segment percent-quoted (no path tricks)."""
+    """``/v1/agents/{agentId}/…`` with every segment percent-quoted (no path tricks).
+
+    ``.`` and ``..`` are quoted too (``%2E``): an HTTP client folds a literal dot segment
+    away (``/v1/agents/../real-time-configs`` would be sent as ``/v1/real-time-configs``).
+    """
     segments = ["v1", "agents", agent, *rest]
-    return "/" + "/".join(urllib.parse.quote(str(s), safe="") for s in segments)
+    return "/" + "/".join(_segment(str(s)) for s in segments)
+
+
+def _segment(text: str) -> str:
+    return "%2E" * len(text) if text in (".", "..") else urllib.parse.quote(text, safe="")
 
 
 class AgentsApi:
@@ -76,7 +82,7 @@ class AgentsApi:
                  sleep: Sleep = asyncio.sleep, rng: Callable[[], float] = random.random,
                  clock: Clock = time.monotonic, target: str | None = None,
                  observer: Callable[[str, str], None] | None = None,
-                 breaker: CircuitBreaker | None = None) -> None:
+                 breaker: CircuitBreaker | None = None, wire: str | None = None) -> None:
         if not api_key:
             # Checked before anything is sent: a request without a key can only fail.
             raise ConfigError("POLYAI_API_KEY is not set: export it in the environment (a served "
@@ -99,30 +105,27 @@ class AgentsApi:
         self.gate = RateGate(clock=clock, sleep=sleep, logger=self._log)
         self.breaker = breaker or CircuitBreaker(self.target, clock=clock)
         """Run-wide: consecutive connection failures/timeouts stop every request at once (see api.breaker)."""
-        # `concurrency` connections, split into small pools: httpcore's pool scans every one
-        # of its connections whenever it hands one out, so one pool of 32 cost ~4 ms of CPU per
-        # request here and 4 pools of 8 ~1.3 ms (see the README's performance section).
-        # A request takes a slot (bound to one pool) before it reaches httpx, so callers
-        # never queue inside httpx, where waiting would count against the pool timeout.
-        pools = 1 if transport is not None else math.ceil(concurrency / POOL_SIZE)
-        per_pool = math.ceil(concurrency / pools)
+        # A request takes one of `concurrency` slots before it reaches the wire, so callers never
+        # queue inside an HTTP library, where waiting would count against a pool timeout.
         self._slots: asyncio.Queue[int] = asyncio.Queue()
         for slot in range(concurrency):
-            self._slots.put_nowait(slot % pools)
-        headers = {"x-api-key": api_key, "User-Agent": USER_AGENT, "Accept": "application/json"}
+            self._slots.put_nowait(slot)
         self._timeout = timeout
-        self._pools = [self._new_http(transport, per_pool, timeout, headers) for _ in range(pools)]
-        self._http = self._pools[0]
         self._schemas: dict[str, dict[str, Any]] = {}
-
-    def _new_http(self, transport: httpx.AsyncBaseTransport | None, connections: int, timeout: float,
-                  headers: Mapping[str, str]) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
-                              keepalive_expiry=30.0)
-        if transport is None:
-            transport = httpx.AsyncHTTPTransport(limits=limits, retries=0)  # retries are ours
-        return httpx.AsyncClient(base_url=self.base_url, transport=transport, limits=limits,
-                                 timeout=httpx.Timeout(timeout), follow_redirects=False, headers=dict(headers))
+        # The wire (reconciler/api/wire.py): aiohttp for a network URL, for CPU: 1,000 GETs through this
+        # class on the served emulator cost ~0.45 ms of CPU each over aiohttp against ~1.3 ms over httpx
+        # (benchmarks/http_bench.py). `wire="httpx"` keeps the former client, for that comparison.
+        headers = base_headers(api_key)
+        self.wire_name = wire or ("httpx" if transport is not None else "aiohttp")
+        self._wire: Wire
+        if self.wire_name == "httpx":
+            self._wire = HttpxWire(self.base_url, headers, timeout=timeout, concurrency=concurrency,
+                                   redact=self._redact, transport=transport)
+        elif self.wire_name == "aiohttp" and transport is None:
+            self._wire = AiohttpWire(self.base_url, headers, timeout=timeout, concurrency=concurrency,
+                                     redact=self._redact)
+        else:
+            raise ValueError(f"wire must be 'aiohttp' (no transport) or 'httpx', not {wire!r}")
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> "AgentsApi":
@@ -149,8 +152,7 @@ class AgentsApi:
     # -- lifecycle -----------------------------------------------------------
 
     async def aclose(self) -> None:
-        for http in self._pools:
-            await http.aclose()
+        await self._wire.aclose()
 
     async def __aenter__(self) -> "AgentsApi":
         return self
@@ -198,19 +200,20 @@ class AgentsApi:
     # -- plumbing ----------------------------------------------------------------
 
     async def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        data = None if body is None else encode_json(body)
         return await call_with_retries(
-            lambda: self._attempt(method, path, body), policy=self._policy, gate=self.gate,
+            lambda: self._attempt(method, path, data), policy=self._policy, gate=self.gate,
             what=f"{method} {path}", logger=self._log, sleep=self._sleep, clock=self._clock, rng=self._rng)
 
-    async def _attempt(self, method: str, path: str, body: Mapping[str, Any] | None) -> Any:
+    async def _attempt(self, method: str, path: str, body: bytes | None) -> Any:
         self._check_breaker(method, path)
-        pool = await self._slots.get()
+        slot = await self._slots.get()
         try:
             await self.gate.wait()           # right before sending: a 429 elsewhere may have closed it
             self._check_breaker(method, path)    # ... and the breaker may have opened while we waited
             self.request_count += 1
             try:
-                response = await self._pools[pool].request(method, path, json=body)
+                response = await self._wire.send(slot, method, path, body)
             except httpx.TransportError as exc:   # connect/read/write errors, timeouts, dropped connections
                 self._observe(method, "error")
                 self._count_unreachable(exc, method, path)
@@ -218,17 +221,16 @@ class AgentsApi:
             except httpx.RequestError as exc:     # e.g. a body that cannot be decoded: not transient
                 raise ApiError(self._redact(f"{type(exc).__name__}: {exc}"), method=method, path=path) from exc
         finally:
-            self._slots.put_nowait(pool)
+            self._slots.put_nowait(slot)
         self._observe(method, str(response.status_code))
         self.breaker.success()               # any answer, even a 5xx: the server is there
-        try:
-            response.raise_for_status()
-        except httpx.HTTPStatusError as exc:
-            raise_api_error(method=method, path=path, cause=exc, response=response, redact=self._redact)
+        if not 200 <= response.status_code < 300:
+            raise_api_error(method=method, path=path, cause=status_error(response, method, self.base_url + path),
+                            response=response, redact=self._redact)
         if response.status_code != 200 and not response.content:
             return None
         try:
-            return response.json()
+            return json.loads(response.content)
         except ValueError as exc:
             raise ApiError(self._redact("response is not JSON"), status=response.status_code,
                            method=method, path=path) from exc
@@ -292,7 +294,7 @@ def _unreachable_reason(exc: httpx.TransportError, timeout: float) -> str | None
         text = " ".join(str(c) for c in causes).lower()
         if any(isinstance(c, ConnectionRefusedError) for c in causes) or "refused" in text:
             return "connection refused"
-        if "name or service" in text or "nodename" in text or "resolution" in text:
+        if any(isinstance(c, socket.gaierror) for c in causes) or "name or service" in text or "nodename" in text or "resolution" in text:
             return "host name not found"
         return "cannot connect"
     return None

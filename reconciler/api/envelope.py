@@ -131,6 +131,8 @@ def error_for_response(response: ResponseLike, *, method: str, path: str,
             detail = " ".join(response.content[:MAX_DETAIL_CHARS].decode("utf-8", errors="replace").split())
     error_id = error_id or response.headers.get(CORRELATION_HEADER)
     cls = _pick_class(status, error_code)
+    # Even the ids are the server's text: a server that echoed the key there must not get it into a report.
+    error_code, error_id = (redact(v) if v else v for v in (error_code, error_id))
     kwargs: dict[str, Any] = dict(status=status, error_code=error_code, error_id=error_id,
                                   method=method, path=path, detail=redact(detail) if detail else None)
     if issubclass(cls, RateLimitedError):

@@ -1,0 +1,466 @@
+"""The two wires of AgentsApi over real loopback sockets: aiohttp (network URLs) and httpx (the one before).
+
+Every failure a network can produce — a refused port, a name that does not
+resolve, a connect or read timeout, a connection dropped mid-answer, a cut body,
+an answer that is not HTTP — must reach the layers above (retries, breaker,
+typed errors) as the same outcome whichever wire sent the request, so most
+tests run for both. The server is :mod:`tests.raw_http` (a scripted socket
+server) where the emulator would never misbehave that way, the emulator itself
+elsewhere. Nothing is mocked or patched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from raw_http import RawServer, Reply, Request, answer
+from reconciler import __version__, errors
+from reconciler.api import AgentsApi
+from reconciler.model import ClientEnv
+
+KEY = "sk-WIRE-4d1f0b9e77"          # distinctive: must never show up in any text
+FAST = (0.01, 0.01, 0.01)
+WIRES = ("aiohttp", "httpx")
+PAGE = {"clientEnv": "sandbox", "schema": {"type": "object"}, "variables": {"n": 1},
+        "lastUpdated": "2026-01-01T00:00:00Z"}
+AGENT = {"configPages": [PAGE]}
+REPO = Path(__file__).resolve().parent.parent
+
+
+def client(url: str, wire: str, **kw) -> AgentsApi:
+    kw.setdefault("backoffs", FAST)
+    return AgentsApi(url, api_key=KEY, wire=wire, **kw)
+
+
+def read_agent(url: str, wire: str, **kw) -> tuple[object, AgentsApi, float]:
+    """get_agent("a1"): (the result or the error raised, the client, seconds taken)."""
+    api = client(url, wire, **kw)
+
+    async def go():
+        async with api:
+            return await api.get_agent("a1")
+
+    started = time.monotonic()
+    try:
+        result: object = asyncio.run(go())
+    except errors.ApiError as exc:
+        result = exc
+    return result, api, time.monotonic() - started
+
+
+def chain(exc: BaseException) -> list[BaseException]:
+    out, todo = [], [exc]
+    while todo:
+        item = todo.pop()
+        if item is not None and all(item is not seen for seen in out):
+            out.append(item)
+            todo += [item.__cause__, item.__context__]
+    return out
+
+
+def assert_no_key(exc: BaseException) -> None:
+    for item in chain(exc):
+        assert KEY not in str(item) and KEY not in repr(item), (type(item), repr(item))
+        for arg in getattr(item, "args", ()):
+            assert KEY not in repr(arg)
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def full_backlog() -> Iterator[int]:
+    """A port whose accept queue is full: the kernel drops new SYNs, so connecting times out."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        port = server.getsockname()[1]
+        fillers = []
+        for _ in range(4):
+            filler = socket.socket()
+            filler.setblocking(False)
+            try:
+                filler.connect(("127.0.0.1", port))
+            except BlockingIOError:
+                pass
+            fillers.append(filler)
+        time.sleep(0.1)
+        yield port
+        for filler in fillers:
+            filler.close()
+
+
+# -- which wire ------------------------------------------------------------------------------------
+
+def test_a_network_url_is_sent_through_aiohttp_imported_only_when_the_first_request_goes_out():
+    code = f"""
+import asyncio, sys
+from reconciler.api import AgentsApi
+from reconciler.errors import ApiError
+api = AgentsApi("http://127.0.0.1:{closed_port()}", api_key="k", backoffs=())
+assert api.wire_name == "aiohttp"
+assert "aiohttp" not in sys.modules, "imported before any request"
+async def go():
+    async with api:
+        try:
+            await api.get_agent("a1")
+        except ApiError as exc:
+            print(type(exc.__cause__.__cause__).__name__)
+asyncio.run(go())
+assert "aiohttp" in sys.modules
+"""
+    proc = subprocess.run([sys.executable, "-W", "error::ResourceWarning", "-c", code], capture_output=True,
+                          text=True, timeout=60, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ConnectionRefusedError"       # the OS error under aiohttp's
+    assert proc.stderr == ""
+
+
+def test_validate_never_imports_aiohttp():
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "reconciler", "validate", "."], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "reconciler.validation" in imported                 # the log is read right
+    assert not {m for m in imported if m.split(".")[0] in ("aiohttp", "yarl", "multidict")}
+
+
+def test_an_injected_transport_keeps_httpx_and_a_transport_with_aiohttp_is_refused():
+    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+    api = AgentsApi("http://x", api_key="k", transport=transport)
+    assert api.wire_name == "httpx"
+    asyncio.run(api.aclose())
+    with pytest.raises(ValueError, match="wire must be"):
+        AgentsApi("http://x", api_key="k", transport=transport, wire="aiohttp")
+
+
+# -- the same bytes on the wire --------------------------------------------------------------------
+
+def test_both_wires_send_the_same_request_lines_headers_and_bodies():
+    def reply(request: Request) -> Reply:
+        if request.method == "GET":
+            return answer(200, AGENT)
+        return answer(200, PAGE)
+
+    async def go(api: AgentsApi) -> None:
+        async with api:
+            await api.get_agent("a b/..")
+            await api.get_agent("..")                     # a dot segment is not folded away
+            await api.put_schema("a1", ClientEnv.SANDBOX, {"type": "object", "title": "Café ☕"})
+            await api.patch_variables("a1", "sandbox", {"n": 1, "s": "é"})
+
+    sent = {}
+    with RawServer(reply) as server:                      # one server: the same Host header
+        for wire in WIRES:
+            del server.requests[:]
+            asyncio.run(go(client(server.url, wire)))
+            sent[wire] = [(r.method, r.target, sorted((k.lower(), v) for k, v in r.headers), r.body)
+                          for r in server.requests]
+    for requests in sent.values():
+        for _, _, headers, _ in requests:
+            keep_alive = ("connection", "keep-alive")
+            if keep_alive in headers:        # httpx says so; in HTTP/1.1 it is the default either way
+                headers.remove(keep_alive)
+    assert sent["aiohttp"] == sent["httpx"]
+    [get, dots, put, patch] = sent["aiohttp"]
+    assert get[:2] == ("GET", "/v1/agents/a%20b%2F../real-time-configs")
+    assert dots[:2] == ("GET", "/v1/agents/%2E%2E/real-time-configs")
+    headers = dict(get[2])
+    assert headers["x-api-key"] == KEY and headers["user-agent"] == f"rtc-reconciler/{__version__}"
+    assert headers["accept"] == "application/json" and headers["accept-encoding"] == "gzip, deflate"
+    assert "content-type" not in headers
+    assert put[:2] == ("PUT", "/v1/agents/a1/real-time-configs/sandbox/schema")
+    assert dict(put[2])["content-type"] == "application/json"
+    assert put[3] == '{"schema":{"type":"object","title":"Café ☕"}}'.encode()
+    assert patch[3] == '{"variables":{"n":1,"s":"é"}}'.encode()
+
+
+def test_put_before_patch_through_the_cli_on_the_served_emulator(emulator, tmp_path):
+    from tests.e2e_helpers import cli, make_repo
+
+    emulator.seed("acme")
+    root = make_repo(tmp_path / "repo", emulator.url, agents=("acme",))
+    cli(root, "apply", ".", "--auto-approve", check_codes=(0,))
+    log = [(r["method"], r["path"].rsplit("/", 2)[-2:]) for r in emulator.requests() if r["method"] != "GET"]
+    assert log and all(m in ("PUT", "PATCH") for m, _ in log)
+    for env in ("sandbox", "pre-release", "live"):
+        mine = [m for m, (e, _) in log if e == env]
+        assert mine == ["PUT", "PATCH"], (env, log)
+
+
+# -- no server -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_a_refused_port_opens_the_breaker_with_connection_refused(wire):
+    result, api, elapsed = read_agent(f"http://127.0.0.1:{closed_port()}", wire, backoffs=(0.01,) * 5)
+    assert isinstance(result, errors.UnreachableError)
+    assert "cannot reach http://127.0.0.1:" in str(result) and "connection refused (3 attempts" in str(result)
+    assert api.request_count == 3 and elapsed < 10
+    assert_no_key(result)
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_a_name_that_does_not_resolve_is_host_name_not_found(wire):
+    result, api, _ = read_agent("http://no-such-host.invalid", wire, backoffs=(0.01,) * 5)
+    assert isinstance(result, errors.UnreachableError), result
+    assert "cannot reach http://no-such-host.invalid: host name not found (3 attempts" in str(result)
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_a_connect_timeout_says_so_after_the_timeout(wire, full_backlog):
+    result, api, elapsed = read_agent(f"http://127.0.0.1:{full_backlog}", wire, timeout=0.4, backoffs=(0.01,) * 5)
+    assert isinstance(result, errors.UnreachableError), result
+    assert "connection timed out after 0.4 s (3 attempts" in str(result)
+    assert api.request_count == 3
+    assert 3 * 0.4 - 0.1 <= elapsed < 3 * 0.4 + 8          # each attempt waited its timeout, no longer
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_a_silent_server_is_a_read_timeout_after_api_timeout(wire):
+    with RawServer(lambda request: None) as server:
+        result, api, elapsed = read_agent(server.url, wire, timeout=0.4, backoffs=(0.01,) * 5)
+        seen = len(server.requests)
+    assert isinstance(result, errors.UnreachableError), result
+    assert "no answer within 0.4 s (3 attempts" in str(result)
+    assert api.request_count == 3 == seen                     # each request reached the server
+    assert 3 * 0.4 - 0.1 <= elapsed < 3 * 0.4 + 8
+
+
+# -- a server that breaks off ---------------------------------------------------------------------
+
+CUT = {
+    "cut body": lambda request: answer(200, b'{"configPages": [', length=400, close=True),
+    "headers only": lambda request: answer(200, b"", length=50, close=True),
+    "half a header block": lambda request: Reply(b"HTTP/1.1 200 OK\r\nContent-Le", close=True),
+    "closed without a word": lambda request: Reply(b"", close=True),
+    "not HTTP": lambda request: Reply(b"SSH-2.0-OpenSSH_9.6\r\n\r\n", close=True),
+}
+
+
+@pytest.mark.parametrize("wire", WIRES)
+@pytest.mark.parametrize("case", list(CUT))
+def test_a_broken_off_answer_is_retried_then_a_transport_error(wire, case):
+    with RawServer(CUT[case]) as server:
+        result, api, _ = read_agent(server.url, wire)
+        seen = len(server.requests)
+    assert type(result) is errors.TransportError, result
+    assert result.status is None and result.path == "/v1/agents/a1/real-time-configs"
+    assert api.request_count == seen == len(FAST) + 1          # retried by us (counted), never by the library
+    assert not api.breaker.is_open and api.breaker.trips == 0  # a busy server, not a missing one
+    assert isinstance(result.__cause__, httpx.TransportError)
+    assert_no_key(result)
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_a_dropped_connection_then_an_answer_converges(wire):
+    replies = iter([CUT["cut body"], CUT["closed without a word"]])
+
+    def reply(request: Request) -> Reply:
+        return next(replies, lambda r: answer(200, AGENT))(request)
+
+    with RawServer(reply) as server:
+        result, api, _ = read_agent(server.url, wire)
+    assert result.pages[ClientEnv.SANDBOX].variables == {"n": 1}, result
+    assert api.request_count == 3
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_a_body_that_cannot_be_decoded_is_an_api_error_not_retried(wire):
+    with RawServer(lambda request: answer(200, b"not gzip at all", headers={"Content-Encoding": "gzip"})) as server:
+        result, api, _ = read_agent(server.url, wire)
+    assert type(result) is errors.ApiError and "DecodingError" in result.message, result
+    assert api.request_count == 1
+
+
+# -- answers ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_a_429_with_retry_after_pauses_then_succeeds(wire):
+    replies = iter([answer(429, {"success": False, "error_code": "RATE_LIMITED", "error_message": "slow down"},
+                           headers={"Retry-After": "1"})])
+
+    with RawServer(lambda request: next(replies, None) or answer(200, AGENT)) as server:
+        result, api, elapsed = read_agent(server.url, wire)
+        seen = len(server.requests)
+    assert result.pages[ClientEnv.SANDBOX].variables == {"n": 1}, result
+    assert seen == api.request_count == 2 and api.gate.pauses == 1
+    assert elapsed >= 0.95                                     # the server's Retry-After, not our 10 ms
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_a_5xx_envelope_is_retried_then_a_typed_error_with_its_id(wire):
+    envelope = {"success": False, "error": "Service Unavailable", "error_id": "corr-77",
+                "error_code": "UPSTREAM_DOWN", "error_message": "the config store is down", "data": None}
+    with RawServer(lambda request: answer(503, envelope)) as server:
+        result, api, _ = read_agent(server.url, wire)
+        seen = len(server.requests)
+    assert type(result) is errors.ServerError, result
+    assert (result.status, result.error_id, result.error_code) == (503, "corr-77", "UPSTREAM_DOWN")
+    assert "the config store is down" in str(result)
+    assert seen == api.request_count == len(FAST) + 1 and api.breaker.trips == 0
+    assert isinstance(result.__cause__, httpx.HTTPStatusError) and result.__cause__.response.status_code == 503
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_an_answer_that_is_not_json_is_an_api_error_not_retried(wire):
+    with RawServer(lambda request: answer(200, b"<html>maintenance</html>",
+                                          headers={"Content-Type": "text/html"})) as server:
+        result, api, _ = read_agent(server.url, wire)
+    assert type(result) is errors.ApiError and result.message == "response is not JSON", result
+    assert result.status == 200 and api.request_count == 1
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_an_empty_204_is_none_and_a_3xx_is_not_followed(wire):
+    replies = iter([answer(204), answer(302, b"", headers={"Location": "http://127.0.0.1:9/elsewhere"})])
+    with RawServer(lambda request: next(replies)) as server:
+        api = client(server.url, wire)
+
+        async def go():
+            async with api:
+                first = await api._request("GET", "/v1/x")
+                try:
+                    await api._request("GET", "/v1/y")
+                except errors.ApiError as exc:
+                    return first, exc
+        first, redirect = asyncio.run(go())
+        seen = [r.target for r in server.requests]
+    assert first is None
+    assert redirect.status == 302 and seen == ["/v1/x", "/v1/y"]
+
+
+# -- the key ---------------------------------------------------------------------------------------
+
+def _echo(request: Request) -> Reply:
+    """Everything a hostile or broken server could do with the key it was sent."""
+    key = request.header("x-api-key") or ""
+    kind = request.target.rsplit("/", 1)[-1]
+    if kind == "status":
+        return answer(500, {"success": False, "error_message": f"bad key {key}", "error_id": key},
+                      headers={"X-Echo": key, "X-PolyAI-Correlation-Id": key})
+    if kind == "long":
+        return answer(502, f"<html>{'x' * 500} {key}</html>".encode())
+    if kind == "header":
+        return Reply(f"HTTP/1.1 200 OK\r\nX-Bad\x01: {key}\r\nContent-Length: 2\r\n\r\n{{}}".encode(), close=True)
+    if kind == "status-line":
+        return Reply(f"HTTP/1.1 {key} nope\r\n\r\n".encode(), close=True)
+    if kind == "cut":
+        return answer(200, f'{{"key": "{key}", '.encode(), length=999, close=True)
+    return answer(200, f"not json {key}".encode())
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_the_key_never_appears_even_when_the_server_echoes_it(wire, caplog):
+    caught: list[BaseException] = []
+    with RawServer(_echo) as server:
+        api = client(server.url, wire, backoffs=(0.01,))
+
+        async def go():
+            async with api:
+                for kind in ("status", "long", "header", "status-line", "cut", "json"):
+                    try:
+                        await api._request("GET", f"/v1/{kind}")
+                    except errors.ApiError as exc:
+                        caught.append(exc)
+
+        with caplog.at_level(logging.DEBUG):
+            asyncio.run(go())
+    assert len(caught) == 6
+    for exc in caught:
+        assert_no_key(exc)
+        assert KEY not in str(getattr(exc, "detail", "") or "")
+    assert KEY not in repr(api)
+    # Every log line of a run on aiohttp; on httpx, our own (httpcore's DEBUG trace quotes what the server sent).
+    logged = caplog.records if wire == "aiohttp" else [r for r in caplog.records if r.name.startswith("reconciler")]
+    assert logged and all(KEY not in r.getMessage() for r in logged)
+    assert any("***" in str(exc) for exc in caught)               # it was there, and was redacted
+
+
+# -- TLS -------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """An HTTPS server on 127.0.0.1 with its own self-signed certificate (made with openssl)."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (Debian's openssl package makes the test certificate)")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:                        # noqa: N802 - http.server's name
+            body = json.dumps(AGENT).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", cert
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("wire", WIRES)
+def test_tls_is_verified_against_certifi_or_ssl_cert_file(wire, tls_server, monkeypatch):
+    url, cert = tls_server
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    result, api, _ = read_agent(url, wire, backoffs=(0.01,) * 5)
+    assert isinstance(result, errors.UnreachableError), result     # a certificate nobody vouches for
+    assert "cannot connect" in str(result)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))                 # ... unless the environment trusts it
+    result, api, _ = read_agent(url, wire)
+    assert result.pages[ClientEnv.SANDBOX].variables == {"n": 1}, result
+
+
+# -- nothing left open -----------------------------------------------------------------------------
+
+def test_cli_runs_leave_no_unclosed_session_behind(emulator, tmp_path):
+    """plan, apply and a failing plan, with ResourceWarnings as errors: stderr says nothing of them."""
+    from tests.e2e_helpers import API_KEY, make_repo
+
+    for agent in ("acme", "bella"):
+        emulator.seed(agent)
+    root = make_repo(tmp_path / "repo", emulator.url, agents=("acme", "bella"))
+    dead = make_repo(tmp_path / "dead", f"http://127.0.0.1:{closed_port()}", agents=("acme",))
+    env = {**os.environ, "POLYAI_API_KEY": API_KEY, "NO_COLOR": "1"}
+    env.pop("RECONCILER_API_URL", None)
+    for where, args, codes in ((root, ("plan", "."), (2,)), (root, ("apply", ".", "--auto-approve"), (0,)),
+                               (root, ("plan", "."), (0,)), (dead, ("plan", "."), (1,))):
+        proc = subprocess.run([sys.executable, "-W", "error::ResourceWarning", "-m", "reconciler", *args],
+                              cwd=where, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode in codes, (args, proc.returncode, proc.stderr[-2000:])
+        for word in ("Unclosed", "ResourceWarning", "Traceback", "Exception ignored"):
+            assert word not in proc.stderr, (args, proc.stderr[-2000:])
