@@ -71,7 +71,8 @@ class Watch:
         env = dict(os.environ, POLYAI_API_KEY=API_KEY, **(extra_env or {}))
         env.pop("RECONCILER_API_URL", None)
         self._log_file = open(self.log_path, "w", encoding="utf-8")
-        self.proc = subprocess.Popen([sys.executable, "-m", "reconciler", "watch", str(root), "--listen", "127.0.0.1:0",
+        # ResourceWarnings as errors: an unclosed HTTP session or socket would print "Exception ignored".
+        self.proc = subprocess.Popen([sys.executable, "-W", "error::ResourceWarning", "-m", "reconciler", "watch", str(root), "--listen", "127.0.0.1:0",
                                       "--log-format", "json", *args], cwd=root, env=env, stdin=subprocess.DEVNULL,
                                      stdout=self._log_file, stderr=self._log_file)
         self.url = ""
@@ -126,7 +127,8 @@ class Watch:
                 self.http.close()
             self._log_file.close()
         assert API_KEY not in self.text()
-        assert "Traceback" not in self.text(), self.text()[-3000:]
+        for word in ("Traceback", "Unclosed", "Exception ignored"):
+            assert word not in self.text(), self.text()[-3000:]
         return code
 
     def __enter__(self) -> "Watch":

@@ -84,12 +84,15 @@ def cli(root: Path, *args: str, check_codes: tuple[int, ...] | None = None,
     """``python -m reconciler ARGS`` as a subprocess (NO_COLOR, the test key)."""
     env = {**os.environ, "POLYAI_API_KEY": API_KEY, "NO_COLOR": "1", **(extra_env or {})}
     env.pop("RECONCILER_API_URL", None)
-    proc = subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=cwd or root, env=env,
+    # ResourceWarnings as errors: an unclosed HTTP session or socket would print "Exception ignored".
+    proc = subprocess.run([sys.executable, "-W", "error::ResourceWarning", "-m", "reconciler", *args],
+                          cwd=cwd or root, env=env,
                           capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     if check_codes is not None:
         assert proc.returncode in check_codes, (proc.returncode, proc.stdout[-3000:], proc.stderr[-3000:])
     assert API_KEY not in proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr, proc.stderr
+    for word in ("Traceback", "Unclosed", "Exception ignored"):
+        assert word not in proc.stderr, proc.stderr
     return proc
 
 

@@ -464,3 +464,37 @@ def test_cli_runs_leave_no_unclosed_session_behind(emulator, tmp_path):
         assert proc.returncode in codes, (args, proc.returncode, proc.stderr[-2000:])
         for word in ("Unclosed", "ResourceWarning", "Traceback", "Exception ignored"):
             assert word not in proc.stderr, (args, proc.stderr[-2000:])
+
+
+# -- reading cheaply ---------------------------------------------------------------------------------
+
+def test_equal_live_schemas_are_one_object_and_1_true_and_1_0_stay_apart():
+    schemas = {"a1": {"type": "object", "properties": {"n": {"type": "integer", "default": 1}}},
+               "a2": {"type": "object", "properties": {"n": {"type": "integer", "default": 1}}},
+               "a3": {"type": "object", "properties": {"n": {"type": "integer", "default": True}}},
+               "a4": {"type": "object", "properties": {"n": {"type": "integer", "default": 1.0}}}}
+
+    def reply(request: Request) -> Reply:
+        schema = schemas[request.target.split("/")[3]]
+        return answer(200, {"configPages": [{**PAGE, "clientEnv": env, "schema": schema}
+                                            for env in ("sandbox", "live")]})
+
+    async def go(api: AgentsApi) -> dict:
+        async with api:
+            return {a: await api.get_agent(a) for a in schemas}
+
+    with RawServer(reply) as server:
+        read = asyncio.run(go(client(server.url, "aiohttp")))
+    pages = {a: [read[a].pages[e].schema for e in (ClientEnv.SANDBOX, ClientEnv.LIVE)] for a in schemas}
+    assert pages["a1"][0] is pages["a1"][1] is pages["a2"][0] is pages["a2"][1]    # one text, one object
+    for agent in ("a3", "a4"):
+        assert pages[agent][0] is not pages["a1"][0]
+        assert json.dumps(pages[agent][0]) == json.dumps(schemas[agent])            # exactly what was sent
+    assert pages["a3"][0] is not pages["a4"][0]
+
+
+def test_pages_of_unknown_or_malformed_environments_are_ignored():
+    pages = [{"clientEnv": ["sandbox"]}, {"clientEnv": "staging"}, {"clientEnv": None}, "junk", PAGE]
+    with RawServer(lambda request: answer(200, {"configPages": pages})) as server:
+        result, _, _ = read_agent(server.url, "aiohttp")
+    assert set(result.pages) == {ClientEnv.SANDBOX}, result

@@ -14,13 +14,12 @@ counting, the observer — and talks to one of two wires through :class:`Wire`:
   transport it is the client this project used before (pools of
   :data:`POOL_SIZE` connections), kept for comparison: ``benchmarks/http_bench.py``.
 
-Why two: CPU per request. Measured with ``benchmarks/http_bench.py`` (1,000 GETs of
-``/v1/agents/{id}/real-time-configs`` through the whole ``AgentsApi``, served emulator
-on loopback, concurrency 32; see the README's performance section for the figures of
-the last run): httpx in pools of 8 cost ~1.3 ms of CPU per request here (httpcore's
-pool, h11 and anyio), httpx over an aiohttp-backed transport ~0.8 ms (httpx's
-client layer alone ~0.35 ms), aiohttp directly ~0.45 ms. At 1,000 agents that is
-~0.9 s of CPU out of a ~3.5 s plan.
+Why two: CPU per request. Measured here with ``benchmarks/http_bench.py`` (1,000 GETs
+of ``/v1/agents/{id}/real-time-configs`` through the whole ``AgentsApi``, served
+emulator on loopback, concurrency 32): httpx in pools of 8 connections 1.44 ms of
+CPU per request (httpcore's pool, h11 and anyio), httpx's client over an
+aiohttp-backed httpx transport 0.75 ms (httpx's client layer alone ~0.3 ms),
+aiohttp directly 0.42 ms. At 1,000 agents that is ~1 s of CPU out of a ~3.5 s plan.
 
 One error vocabulary: both wires raise httpx's exception classes
 (``httpx.ConnectError``, ``ConnectTimeout``, ``ReadTimeout``, ``RemoteProtocolError``,
