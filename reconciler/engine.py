@@ -65,6 +65,8 @@ class RunOptions:
     """``--allow-large-change``: blast-radius policy findings do not block."""
     today: _dt.date | None = None
     """For waiver expiry; tests pin it."""
+    cache: bool = False
+    """Use the on-disk cache of parse results (``.reconciler/cache/``); the CLI's default, ``--no-cache`` off."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,7 +158,8 @@ def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = Run
     async def go() -> ApplyResult:
         known = set(loader.agent_names(root))
         desired = validation.validate_repository(root, agents=[a for a in saved.agents if a in known] or None,
-                                                  envs=envs or None, today=options.today)
+                                                  envs=envs or None, today=options.today,
+                                                  use_cache=options.cache)
         hashes = loader.file_hashes(root, saved.agents)
         agents = tuple(a for a in saved.agents if a in desired.agents)
         async with _client(settings) as api:
@@ -267,7 +270,7 @@ def prepare(root: Path, options: RunOptions) -> tuple[Settings, DesiredState, tu
 
     settings = load_settings(root, options)
     desired = validation.validate_repository(root, agents=options.agents or None, envs=options.envs or None,
-                                              today=options.today)
+                                              today=options.today, use_cache=options.cache)
     return settings, desired, select_agents(root, desired, options)
 
 
@@ -301,7 +304,7 @@ async def read_and_plan(api: executor.AgentsApi, settings: Settings, root: Path,
     try:
         desired = await steps.interleaved(validation.iter_validate_repository(
             root, agents=options.agents or None, envs=options.envs or None, today=options.today,
-            on_agent=accepted if early else None))
+            on_agent=accepted if early else None, use_cache=options.cache))
         agents = select_agents(root, desired, options, changed=changed)
         readable = [a for a in agents if a in desired.agents]    # a refused agent directory is never read
         live, fetch_errors = await reads.results(readable) if readable else ({}, {})

@@ -26,6 +26,7 @@ from reconciler import steps, yamlsafe
 from reconciler.errors import ConfigError
 from reconciler.model import (AGENT_ID_PATTERN, AgentDesired, ClientEnv, DesiredState, EnvDesired,
                               Finding, Severity)
+from reconciler.resultcache import ResultCache
 
 CONFIGS_DIR = "configs"
 #: File stems the loader manages inside an environment directory.
@@ -35,17 +36,19 @@ _AGENT_ID = re.compile(AGENT_ID_PATTERN)
 
 
 def load_repository(root: Path, *, agents: Iterable[str] | None = None,
-                    envs: Iterable[str] | None = None) -> DesiredState:
+                    envs: Iterable[str] | None = None, cache: ResultCache | None = None) -> DesiredState:
     """Load every (or the selected) agent x environment under ``root/configs``.
 
     ``envs`` entries must be environment names (``ValueError`` otherwise: a
-    usage error the CLI prevents with its choices).
+    usage error the CLI prevents with its choices). ``cache``: parse results of
+    earlier runs (:mod:`reconciler.resultcache`); the caller closes it.
     """
-    return steps.drain(iter_load_repository(root, agents=agents, envs=envs))
+    return steps.drain(iter_load_repository(root, agents=agents, envs=envs, cache=cache))
 
 
 def iter_load_repository(root: Path, *, agents: Iterable[str] | None = None, envs: Iterable[str] | None = None,
-                         on_agent: Callable[[str], None] | None = None) -> steps.Steps[DesiredState]:
+                         on_agent: Callable[[str], None] | None = None,
+                         cache: ResultCache | None = None) -> steps.Steps[DesiredState]:
     """:func:`load_repository` as steps (one per agent directory; see :mod:`reconciler.steps`).
 
     ``on_agent(name)`` is called as soon as an agent's directory is accepted
@@ -56,7 +59,7 @@ def iter_load_repository(root: Path, *, agents: Iterable[str] | None = None, env
     wanted_agents = set(agents) if agents else None
     wanted_envs = {ClientEnv(e) for e in envs} if envs else None
     findings: list[Finding] = []
-    walk = _Walk(root, findings, on_agent)
+    walk = _Walk(root, findings, on_agent, cache)
     configs = walk.top(CONFIGS_DIR)
     if configs is None:
         if not findings:
@@ -117,11 +120,12 @@ class _Walk:
     and must stay inside the repository.
     """
 
-    def __init__(self, root: Path, findings: list[Finding], on_agent: Callable[[str], None] | None = None) -> None:
+    def __init__(self, root: Path, findings: list[Finding], on_agent: Callable[[str], None] | None = None,
+                 cache: ResultCache | None = None) -> None:
         self.root = os.fspath(root)
         self.real_root = os.path.realpath(root)
         self.findings = findings
-        self.reader = yamlsafe.DocumentReader()
+        self.reader = yamlsafe.DocumentReader(cache)
         self.on_agent = on_agent
 
     def top(self, name: str) -> _Dir | None:

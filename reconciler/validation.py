@@ -38,8 +38,8 @@ import jsonschema
 import referencing.exceptions
 from jsonschema import exceptions as js_exceptions
 
-from reconciler import (blocking, fastcheck, isolation, loader, masking, memo, policy, regexguard, schemarefs,
-                        settings, steps, yamlsafe)
+from reconciler import (blocking, fastcheck, isolation, loader, masking, memo, policy, regexguard, resultcache,
+                        schemarefs, settings, steps, yamlsafe)
 from reconciler.errors import ConfigError
 from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap,
                               format_path)
@@ -50,19 +50,29 @@ _TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
 
 
 def validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs: Iterable[str] | None = None,
-                        today: _dt.date | None = None) -> DesiredState:
-    """Load + settings + schemas + values + policies; never raises for repository content."""
-    return steps.drain(iter_validate_repository(root, agents=agents, envs=envs, today=today))
+                        today: _dt.date | None = None, use_cache: bool = False) -> DesiredState:
+    """Load + settings + schemas + values + policies; never raises for repository content.
+
+    ``use_cache``: read and write the on-disk cache of parse results (:mod:`reconciler.resultcache`;
+    the same result either way).
+    """
+    return steps.drain(iter_validate_repository(root, agents=agents, envs=envs, today=today, use_cache=use_cache))
 
 
 def iter_validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs: Iterable[str] | None = None,
-                             today: _dt.date | None = None,
-                             on_agent: Callable[[str], None] | None = None) -> steps.Steps[DesiredState]:
+                             today: _dt.date | None = None, on_agent: Callable[[str], None] | None = None,
+                             use_cache: bool = False) -> steps.Steps[DesiredState]:
     """:func:`validate_repository` as steps (one per agent; see :mod:`reconciler.steps`).
 
     ``on_agent``: see :func:`reconciler.loader.iter_load_repository` (a plan starts reading live early).
     """
-    desired = yield from loader.iter_load_repository(Path(root), agents=agents, envs=envs, on_agent=on_agent)
+    cache = resultcache.open_cache(Path(root)) if use_cache else None
+    try:
+        desired = yield from loader.iter_load_repository(Path(root), agents=agents, envs=envs, on_agent=on_agent,
+                                                         cache=cache)
+    finally:
+        if cache is not None:
+            cache.close()
     findings = list(desired.findings) + settings_findings(Path(root))
     shown: dict[str, int] = {}             # dialect warnings placed once, repeats counted (see check_schema)
     for agent in desired.agents.values():

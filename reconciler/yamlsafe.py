@@ -49,7 +49,6 @@ writes them. ``true``/``false`` (also ``True``/``TRUE``/``False``/``FALSE``) are
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -64,6 +63,8 @@ import yaml
 
 from reconciler.errors import ConfigError
 from reconciler.model import Finding, JsonPath, Severity, SourceMap, YamlNote, format_path
+from reconciler.resultcache import ResultCache
+from reconciler.resultcache import digest as content_digest
 
 #: Largest YAML file we read, in bytes.
 MAX_BYTES = 1024 * 1024
@@ -258,23 +259,22 @@ class DocumentReader:
       finding asks for a line (:class:`LazyLines`), by reading and parsing the
       file again. Only files with a finding pay for it, and the maps of a
       10,000-agent fleet are not all alive at once.
+    - With a :class:`~reconciler.resultcache.ResultCache`, a file whose exact bytes an
+      earlier run parsed is not parsed again (data and notes come from the cache;
+      files with aliases or errors are always parsed).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, cache: ResultCache | None = None) -> None:
         self._by_digest: dict[bytes, tuple[Any, SourceMap]] = {}
+        self._cache = cache
 
     def load(self, resolved: str, rel: str) -> tuple[Any, SourceMap]:
         """Data and a lazy source map of the file at ``resolved`` (already checked to be inside the repository)."""
         raw = read_resolved(resolved, rel)
-        digest = hashlib.blake2b(raw, digest_size=16).digest()
+        digest = content_digest(raw)
         cached = self._by_digest.get(digest)
         if cached is None:
-            text = decode(raw, rel)
-            # A text with aliases gets its map at once: an alias's lines (and its notes') are the alias's.
-            eager = "*" in text
-            data, smap = _parse_guarded(text, rel, require_mapping=True, record=eager)
-            cached = self._by_digest[digest] = (data, smap if eager else SourceMap(rel, notes=smap.notes,
-                                                                                   big_ints=smap.big_ints))
+            cached = self._by_digest[digest] = self._parse(raw, rel, digest)
         data, parsed = cached
         if parsed.lines:                     # built eagerly (aliases)
             return data, SourceMap(file=rel, lines=parsed.lines, key_lines=parsed.key_lines, notes=parsed.notes,
@@ -282,6 +282,23 @@ class DocumentReader:
         source = _MapSource(resolved, rel, digest)
         return data, SourceMap(file=rel, lines=LazyLines(source, "lines"), key_lines=LazyLines(source, "key_lines"),
                                notes=parsed.notes, big_ints=parsed.big_ints)
+
+    def _parse(self, raw: bytes, rel: str, digest: bytes) -> tuple[Any, SourceMap]:
+        # A text with aliases gets its map at once: an alias's lines (and its notes') are the alias's.
+        # (b"*" is in UTF-8 bytes exactly when "*" is in the text.) Such texts are never cached on disk.
+        eager = b"*" in raw
+        disk = None if eager else self._cache
+        if disk is not None:
+            hit = disk.parsed(digest, rel)      # only ever a successful parse of these very bytes
+            if hit is not None:
+                return hit
+        data, smap = _parse_guarded(decode(raw, rel), rel, require_mapping=True, record=eager)
+        if eager:
+            return data, smap
+        smap = SourceMap(rel, notes=smap.notes, big_ints=smap.big_ints)
+        if disk is not None:
+            disk.remember_parsed(digest, data, smap)
+        return data, smap
 
 
 class _MapSource:
@@ -302,7 +319,7 @@ class _MapSource:
         empty: dict[str, Mapping[JsonPath, int]] = {"lines": {}, "key_lines": {}}
         try:
             raw = read_resolved(self.resolved, self.rel)
-            if hashlib.blake2b(raw, digest_size=16).digest() != self.digest:
+            if content_digest(raw) != self.digest:
                 return empty                 # changed since it was read: no line beats a wrong line
             _, smap = _parse_guarded(decode(raw, self.rel), self.rel, require_mapping=True)
         except ConfigError:                  # pragma: no cover - it parsed a moment ago

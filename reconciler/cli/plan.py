@@ -22,6 +22,7 @@ import typer
 
 from reconciler import engine
 from reconciler.cli import outputs
+from reconciler.cli.validate import NoCacheOpt
 from reconciler.executor import INTERRUPTED
 from reconciler.model import ClientEnv
 from reconciler.plan import ApplyResult, OutcomeState, Plan
@@ -95,24 +96,24 @@ Examples:
 }
 
 
-def _options(agent, env, api_url, concurrency, changed_since, allow_large_change) -> engine.RunOptions:
+def _options(agent, env, api_url, concurrency, changed_since, allow_large_change, no_cache) -> engine.RunOptions:
     return engine.RunOptions(agents=tuple(agent or ()), envs=tuple(env or ()), api_url=api_url,
                              concurrency=concurrency, changed_since=changed_since,
-                             allow_large_change=allow_large_change)
+                             allow_large_change=allow_large_change, cache=not no_cache)
 
 
 def plan_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: EnvOpt = None,
                  fmt: FormatOpt = ReportFormat.TEXT, out: OutOpt = None, api_url: UrlOpt = None,
                  concurrency: ConcurrencyOpt = None, changed_since: ChangedOpt = None,
                  allow_large_change: LargeOpt = False, save_plan: SavePlanOpt = None,
-                 detail: DetailOpt = False) -> None:
+                 detail: DetailOpt = False, no_cache: NoCacheOpt = False) -> None:
     """Validate, read live state and show what apply would change. Exit 0 in sync, 2 changes, 1 error.
 
     With --save-plan FILE the plan is also written as a plan file that
     `apply --plan FILE` applies only if nothing moved since, and `show FILE`
     renders again in any format (no API call, no repository).
     """
-    options = _options(agent, env, api_url, concurrency, changed_since, allow_large_change)
+    options = _options(agent, env, api_url, concurrency, changed_since, allow_large_change, no_cache)
     outputs.check_writable(out)                  # every output target, before the first request
     outputs.check_writable(save_plan, "--save-plan")
     with _ProgressBar() as bar:
@@ -130,7 +131,7 @@ def plan_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: Env
 def drift_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: EnvOpt = None,
                   fmt: FormatOpt = ReportFormat.TEXT, out: OutOpt = None, api_url: UrlOpt = None,
                   concurrency: ConcurrencyOpt = None, changed_since: ChangedOpt = None,
-                  detail: DetailOpt = False) -> None:
+                  detail: DetailOpt = False, no_cache: NoCacheOpt = False) -> None:
     """Report where live differs from the repository, and who moved. Exit 0 none, 2 drift, 1 any error.
 
     Read-only: change rules (blast radius) are not evaluated, and a page that
@@ -138,7 +139,7 @@ def drift_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     has a cause from git log vs its lastUpdated: repository (merged, not yet
     applied), out_of_band (edited in the UI or by another tool) or unknown.
     """
-    options = _options(agent, env, api_url, concurrency, changed_since, False)
+    options = _options(agent, env, api_url, concurrency, changed_since, False, no_cache)
     outputs.check_writable(out)
     with _ProgressBar() as bar:
         planned = engine.run_drift(directory, options, progress=bar.update)
@@ -154,7 +155,7 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
                   allow_large_change: LargeOpt = False,
                   auto_approve: Annotated[bool, typer.Option(
                       "--auto-approve", help="Write live without asking (needed in a non-interactive run).")] = False,
-                  plan_file: PlanFileOpt = None, detail: DetailOpt = False,
+                  plan_file: PlanFileOpt = None, detail: DetailOpt = False, no_cache: NoCacheOpt = False,
                   ) -> None:
     """Plan, then write the changes: schema PUT before variables PATCH, environments in promotion order.
 
@@ -163,7 +164,7 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     refused, and the exit code is 1. Exit 0 applied or in sync, 1 any error.
     With --plan FILE only that saved plan is applied, and only if nothing moved.
     """
-    options = _options(agent, env, api_url, concurrency, changed_since, allow_large_change)
+    options = _options(agent, env, api_url, concurrency, changed_since, allow_large_change, no_cache)
     if plan_file is not None and (agent or env or changed_since or allow_large_change):
         raise typer.BadParameter("--plan applies exactly the saved plan: its agents, environments and options "
                                  "come from the file; drop --agent/--env/--changed-since/--allow-large-change",

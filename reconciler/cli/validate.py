@@ -20,6 +20,12 @@ from reconciler.cli import outputs
 from reconciler.report import findings as render
 
 
+#: ``--no-cache`` of every command that reads the repository (validate, plan, apply, drift).
+NoCacheOpt = Annotated[bool, typer.Option(
+    "--no-cache", help="Do not read or write the on-disk cache of parse results (.reconciler/cache/); "
+                       "same as RECONCILER_NO_CACHE=1. The results are the same either way.")]
+
+
 class ValidateFormat(enum.StrEnum):
     TEXT = "text"
     JSON = "json"
@@ -50,10 +56,11 @@ def validate_command(
     fmt: Annotated[ValidateFormat, typer.Option("--format", "-f", help="Report format.")] = ValidateFormat.TEXT,
     out: Annotated[Path | None, typer.Option("--out", "-o", metavar="FILE",
                                              help="Write the report to FILE; stdout gets the summary line.")] = None,
+    no_cache: NoCacheOpt = False,
 ) -> None:
     outputs.check_writable(out)
     desired = validation.validate_repository(directory, agents=agent or None,
-                                             envs=[e.value for e in env] if env else None)
+                                             envs=[e.value for e in env] if env else None, use_cache=not no_cache)
     verdict = blocking.decide(desired)      # the same decision plan/apply/drift block on
     _report(desired, fmt, out, ok=verdict.ok)
     raise typer.Exit(0 if verdict.ok else 1)
