@@ -74,6 +74,8 @@ NO_CACHE_ENV = "RECONCILER_NO_CACHE"
 MAX_ENTRY_BYTES = 256 * 1024
 #: Bytes of payload kept in all; past this the oldest entries go first.
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
+#: A database file larger than this is not ours (pruning keeps it far below): refused unread.
+MAX_FILE_BYTES = 4 * MAX_TOTAL_BYTES
 #: How long a run waits for another run's write lock before it gives up writing.
 BUSY_TIMEOUT_S = 2.0
 _KEY_BYTES = 32
@@ -109,7 +111,12 @@ def open_cache(root: Path) -> ResultCache | None:
         real_root = os.path.realpath(root)
         key = load_key(real_root)
         directory = _private_dir(real_root)
-        return ResultCache(_connect(directory), key, fingerprint())
+        db = _connect(directory)
+        try:
+            return ResultCache(db, key, fingerprint())
+        except BaseException:
+            db.close()
+            raise
     except (Unusable, OSError, sqlite3.Error, RuntimeError, ValueError) as exc:
         log.debug("on-disk cache not used: %s", exc)
         return None
@@ -123,6 +130,8 @@ class ResultCache:
         self._key, self._fp = key, fp
         self._pending: list[tuple[bytes, str, bytes, bytes, bytes, int]] = []
         self.hits = self.misses = 0
+        # A new cache (or one of another version) has nothing to read: a cold run asks nothing of it.
+        self._empty = db.execute("SELECT 1 FROM entries WHERE fp = ? LIMIT 1", (fp,)).fetchone() is None
 
     # ---- parse results ----
 
@@ -157,10 +166,11 @@ class ResultCache:
     # ---- storage ----
 
     def _mac(self, kind: str, content: bytes, payload: bytes) -> bytes:
-        return hmac.new(self._key, b"\0".join((self._fp, kind.encode(), content, payload)), hashlib.sha256).digest()
+        return hmac.digest(self._key, b"\0".join((self._fp, kind.encode(), content, payload)), "sha256")
 
     def _get(self, kind: str, content: bytes) -> bytes | None:
-        if self._db is None:
+        if self._db is None or self._empty:
+            self.misses += 1
             return None
         try:
             row = self._db.execute("SELECT payload, mac FROM entries WHERE fp = ? AND kind = ? AND digest = ?",
@@ -275,7 +285,7 @@ def _connect(directory: str) -> sqlite3.Connection:
         if not stat.S_ISREG(st.st_mode):
             raise Unusable(f"{name} is a symlink or not a regular file; refusing it")
         _check_owner(name, st, private=True)
-        if st.st_size > 4 * MAX_TOTAL_BYTES:
+        if st.st_size > MAX_FILE_BYTES:
             raise Unusable(f"{name} is larger than a cache ever grows; refusing it")
     db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
     try:

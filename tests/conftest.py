@@ -115,3 +115,17 @@ def fake_github(fake_github_server: str):
         handle = fake.FakeGitHub(fake_github_server, client)
         handle.reset()
         yield handle
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """CLI runs keep the on-disk cache's key under $XDG_CACHE_HOME: a temporary one, never the user's."""
+    import os
+
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved

@@ -1,0 +1,367 @@
+"""The on-disk cache of parse results (``.reconciler/cache/``): same results, and safe when the repository is hostile.
+
+Subprocess runs of ``reconciler validate`` / ``plan`` (against the served emulator) compare
+cold and warm reports byte for byte; in-process checks look at what the cache holds and
+believes. Every CLI run here gets a temporary ``$XDG_CACHE_HOME`` (the key's home) from
+``conftest._private_cache_key``, or its own where a test needs a second key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from e2e_helpers import API_KEY, SCHEMA, cli, make_repo, values, write_env
+
+import reconciler
+from reconciler import loader, resultcache, validation
+from reconciler.model import ClientEnv
+
+SENSITIVE_SCHEMA = {**SCHEMA, "properties": {**SCHEMA["properties"], "pin": {
+    "type": "string", "pattern": r"^\d{4}$", "x-sensitive": True, "title": "PIN", "description": "Secret"}}}
+
+BROKEN_VALUES = """\
+greeting: Hello
+after_hours_enabled: yes
+max_hold: 99999999999999999999999
+pin: "12345-secret"
+fallback_number: "+44 not a phone"
+sites:
+  - phone: "+442079460000"
+colour: blue
+"""
+
+
+def _repo(root: Path, url: str = "local") -> Path:
+    """Valid agents, an invalid one (type, YAML 1.1 boolean, big integer, masked secret, missing key,
+    unexpected key), one with an alias (parsed every time) and one with a YAML error."""
+    make_repo(root, url, agents=("alpha", "beta"))
+    for env in ("sandbox", "pre-release", "live"):
+        write_env(root, "gamma", env, schema=SENSITIVE_SCHEMA, vals=values(env, pin="1234"))
+    (root / "configs" / "gamma" / "pre-release" / "values.yaml").write_text(BROKEN_VALUES, encoding="utf-8")
+    write_env(root, "delta", "sandbox")
+    (root / "configs" / "delta" / "sandbox" / "values.yaml").write_text(
+        "greeting: &g Hello\nsites:\n  - name: *g\n    phone: '+1234'\n", encoding="utf-8")
+    write_env(root, "epsilon", "sandbox")
+    (root / "configs" / "epsilon" / "sandbox" / "values.yaml").write_text("greeting: [unclosed\n", encoding="utf-8")
+    return root
+
+
+def _db(root: Path) -> Path:
+    return root / ".reconciler" / "cache" / resultcache.DB_NAME
+
+
+def _rows(root: Path) -> list[tuple]:
+    with sqlite3.connect(_db(root)) as db:
+        return db.execute("SELECT fp, kind, digest, payload, mac FROM entries").fetchall()
+
+
+def _validate_json(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    proc = cli(root, "validate", str(root), "--format", "json", *args, check_codes=(1,), extra_env=env)
+    doc = json.loads(proc.stdout)
+    doc.pop("created_at")
+    return json.dumps(doc, sort_keys=True)
+
+
+def _load(root: Path) -> tuple[dict, resultcache.ResultCache]:
+    cache = resultcache.open_cache(root)
+    assert cache is not None
+    try:
+        desired = loader.load_repository(root, cache=cache)
+    finally:
+        cache.close()
+    return {(a, e.value): (env.values, env.values_map and env.values_map.notes,
+                           env.values_map and env.values_map.big_ints)
+            for a, agent in desired.agents.items() for e, env in agent.envs.items()}, cache
+
+
+def _forge(root: Path, key: bytes, file: Path, data: dict) -> None:
+    """Write an entry for ``file``'s exact bytes that claims it holds ``data``, MAC'd with ``key``."""
+    content = resultcache.digest(file.read_bytes())
+    payload = json.dumps({"data": data, "notes": [], "big_ints": []}).encode()
+    fp = resultcache.fingerprint()
+    mac = hmac.digest(key, b"\0".join((fp, b"parse", content, payload)), "sha256")
+    with sqlite3.connect(_db(root)) as db:
+        db.execute("INSERT OR REPLACE INTO entries VALUES (?, 'parse', ?, ?, ?, 0)", (fp, content, payload, mac))
+
+
+# ---- same results, cold and warm -------------------------------------------------------------
+
+def test_validate_cold_and_warm_give_byte_identical_reports_and_the_warm_run_reads_the_cache(tmp_path):
+    root = _repo(tmp_path / "repo")
+    uncached = _validate_json(root, "--no-cache")
+    assert not (root / ".reconciler").exists()
+    cold = _validate_json(root)
+    rows = _rows(root)
+    # alpha/beta share one schema and one values text per env, gamma has its own: the alias file
+    # (delta) and the broken one (epsilon) are never kept.
+    assert len(rows) == len({r[2] for r in rows}) == 8
+    stored = {json.dumps(json.loads(r[3])["data"], sort_keys=True) for r in rows}
+    assert json.dumps(values("sandbox"), sort_keys=True) in stored
+    warm = _validate_json(root)
+    assert uncached == cold == warm
+    report = json.loads(warm)
+    found = report["errors"] + report["warnings"]
+    codes = {(f["code"], f["line"]) for f in found if (f["file"] or "").startswith("configs/gamma")}
+    assert ("yaml.ambiguous", 2) in codes and ("values.integer_too_large", 3) in codes
+    assert "12345-secret" not in warm                                      # masked, cached or not
+    assert any(f["code"] == "yaml.syntax" for f in found)
+
+    # The warm run believes the cache: an entry forged WITH the user's key changes what a file "holds".
+    key = resultcache.load_key(os.path.realpath(root))
+    alpha = root / "configs" / "alpha" / "sandbox" / "values.yaml"
+    _forge(root, key, alpha, {"greeting": 42})
+    assert '"configs/alpha/sandbox/values.yaml"' in _validate_json(root)          # now reported invalid
+    assert _validate_json(root, "--no-cache") == uncached
+
+
+def test_plan_cold_and_warm_against_the_emulator_give_identical_json(tmp_path, emulator):
+    for agent in ("alpha", "beta", "gamma", "delta", "epsilon"):
+        emulator.seed(agent)
+    root = _repo(tmp_path / "repo", emulator.url)
+    emulator.seed("alpha", {"sandbox": {"schema": SCHEMA, "variables": values("sandbox", max_hold=1)}})
+
+    def plan(*args: str) -> str:
+        proc = cli(root, "plan", str(root), "--format", "json", *args, check_codes=(1,))
+        doc = json.loads(proc.stdout)
+        doc.pop("created_at")
+        return json.dumps(doc, sort_keys=True)
+
+    uncached = plan("--no-cache")
+    assert not (root / ".reconciler" / "cache").exists()
+    cold = plan()
+    assert _rows(root)
+    warm = plan()
+    assert uncached == cold == warm
+    assert '"max_hold"' in warm and "12345-secret" not in warm
+
+
+def test_an_edited_file_is_read_again_and_entries_are_shared_by_content(tmp_path):
+    root = _repo(tmp_path / "repo")
+    first, cold = _load(root)
+    assert cold.hits == 0 and cold.misses > 0
+    again, warm = _load(root)
+    assert again == first and warm.misses == 1                  # the broken file (the alias one is not asked)
+    target = root / "configs" / "beta" / "live" / "values.yaml"
+    target.write_text(yaml.safe_dump(values("live", greeting="Changed"), sort_keys=False), encoding="utf-8")
+    edited, after = _load(root)
+    assert edited[("beta", "live")][0]["greeting"] == "Changed"
+    assert edited[("alpha", "live")][0]["greeting"] == "Hello from live"
+    assert after.misses == 2
+    gamma = edited[("gamma", "pre-release")]
+    assert gamma[1][0].text == "yes" and gamma[2] == (("max_hold",),)     # notes and big integers kept
+
+
+def test_another_tool_version_never_reads_the_entries_and_drops_them_on_write(tmp_path, monkeypatch):
+    root = _repo(tmp_path / "repo")
+    _load(root)
+    old = {r[0] for r in _rows(root)}
+    monkeypatch.setattr(reconciler, "__version__", "99.0.0")
+    _, other = _load(root)
+    assert other.hits == 0
+    assert {r[0] for r in _rows(root)}.isdisjoint(old)          # another version's entries are gone
+
+
+def test_validation_results_with_and_without_cache_are_equal_in_process(tmp_path):
+    root = _repo(tmp_path / "repo")
+    plain = validation.validate_repository(root)
+    for _ in range(2):
+        assert validation.validate_repository(root, use_cache=True).findings == plain.findings
+    assert _rows(root)
+
+
+# ---- a hostile repository --------------------------------------------------------------------
+
+def test_a_committed_cache_made_with_another_key_is_ignored(tmp_path):
+    root = _repo(tmp_path / "repo")
+    honest = _validate_json(root, "--no-cache")
+    other_home = tmp_path / "attacker-home"
+    cli(root, "validate", str(root), check_codes=(1,), extra_env={"XDG_CACHE_HOME": str(other_home)})
+    attacker_key = (other_home / "rtc-reconciler" / "cache.key").read_bytes()
+    alpha = root / "configs" / "alpha" / "live" / "values.yaml"
+    _forge(root, attacker_key, alpha, {"greeting": "attacker's value", "max_hold": 1})
+    # (a checkout under umask 077 gives 0600 files: only the key stands in the way)
+    assert stat.S_IMODE(_db(root).stat().st_mode) == 0o600
+    assert _validate_json(root) == honest
+    report = _load(root)[0]
+    assert report[("alpha", "live")][0] == values("live")
+
+
+def test_a_checked_out_cache_directory_is_refused_before_sqlite_reads_it(tmp_path):
+    root = _repo(tmp_path / "repo")
+    _load(root)
+    cache_dir = root / ".reconciler" / "cache"
+    os.chmod(cache_dir, 0o755)                    # what git makes of a committed directory
+    before = _db(root).read_bytes()
+    assert resultcache.open_cache(root) is None
+    _validate_json(root)
+    assert _db(root).read_bytes() == before
+    os.chmod(cache_dir, 0o700)
+    os.chmod(_db(root), 0o644)                    # ... and of a committed file
+    assert resultcache.open_cache(root) is None
+
+
+@pytest.mark.parametrize("link", [".reconciler", ".reconciler/cache"])
+def test_a_symlinked_cache_directory_is_never_used_nor_written_through(tmp_path, link):
+    root = _repo(tmp_path / "repo")
+    honest = _validate_json(root, "--no-cache")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o700)
+    (root / link).parent.mkdir(parents=True, exist_ok=True)
+    os.symlink(elsewhere, root / link)
+    assert _validate_json(root) == honest
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_symlinked_database_or_wal_file_is_refused(tmp_path):
+    root = _repo(tmp_path / "repo")
+    _load(root)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("precious\n")
+    os.chmod(outside, 0o600)
+    os.symlink(outside, str(_db(root)) + "-wal")
+    honest = _validate_json(root, "--no-cache")
+    assert _validate_json(root) == honest
+    assert outside.read_text() == "precious\n"
+    os.unlink(str(_db(root)) + "-wal")
+    _db(root).unlink()
+    os.symlink(outside, _db(root))
+    assert _validate_json(root) == honest
+    assert outside.read_text() == "precious\n"
+
+
+def test_a_database_with_a_trigger_or_other_tables_is_refused(tmp_path):
+    root = _repo(tmp_path / "repo")
+    _load(root)
+    with sqlite3.connect(_db(root)) as db:
+        db.execute("DELETE FROM entries")
+        db.execute("CREATE TABLE seen (digest BLOB)")
+        db.execute("CREATE TRIGGER planted AFTER INSERT ON entries BEGIN INSERT INTO seen VALUES (new.digest); END")
+    assert resultcache.open_cache(root) is None
+    _validate_json(root)
+    assert _rows(root) == []                       # never written to: the trigger never ran
+    with sqlite3.connect(_db(root)) as db:
+        assert db.execute("SELECT * FROM seen").fetchall() == []
+
+
+def test_a_corrupt_database_gives_the_same_report_and_is_replaced(tmp_path):
+    root = _repo(tmp_path / "repo")
+    honest = _validate_json(root, "--no-cache")
+    _validate_json(root)
+    _db(root).write_bytes(b"this is not a database" * 500)
+    assert _validate_json(root) == honest           # uncached this time (the corrupt file is removed)
+    assert _validate_json(root) == honest           # a fresh cache
+    assert _rows(root)
+
+
+def test_a_tampered_entry_is_a_miss(tmp_path):
+    root = _repo(tmp_path / "repo")
+    first, _ = _load(root)
+    with sqlite3.connect(_db(root)) as db:
+        db.execute("UPDATE entries SET payload = CAST(replace(payload, 'Hello from live', 'Hello from evil') AS BLOB) "
+                   "WHERE instr(payload, 'Hello from live') > 0")
+    again, cache = _load(root)
+    assert again == first and cache.misses == 3                 # the broken file, and the two tampered entries
+
+
+def test_the_key_never_lives_inside_the_repository(tmp_path):
+    root = _repo(tmp_path / "repo")
+    env = {"XDG_CACHE_HOME": str(root / ".cache")}
+    _validate_json(root, env=env)
+    assert not (root / ".cache").exists() and not (root / ".reconciler" / "cache").exists()
+
+
+def test_no_cache_and_the_environment_variable_write_nothing(tmp_path, emulator):
+    emulator.seed("alpha")
+    root = make_repo(tmp_path / "repo", emulator.url, agents=("alpha",))
+    cli(root, "validate", str(root), "--no-cache", check_codes=(0,))
+    cli(root, "plan", str(root), "--no-cache", check_codes=(2,))
+    cli(root, "drift", str(root), "--no-cache", check_codes=(0, 2))
+    cli(root, "apply", str(root), "--env", "sandbox", "--no-cache", check_codes=(0,))
+    cli(root, "validate", str(root), check_codes=(0,), extra_env={"RECONCILER_NO_CACHE": "1"})
+    cli(root, "plan", str(root), check_codes=(2,), extra_env={"RECONCILER_NO_CACHE": "1"})
+    assert not (root / ".reconciler" / "cache").exists()
+    cli(root, "plan", str(root), check_codes=(2,))
+    assert _rows(root)
+
+
+def test_files_are_private_to_the_user(tmp_path):
+    root = _repo(tmp_path / "repo")
+    home = tmp_path / "home"
+    cli(root, "validate", str(root), check_codes=(1,), extra_env={"XDG_CACHE_HOME": str(home)})
+    mode = lambda p: stat.S_IMODE(os.lstat(p).st_mode)                        # noqa: E731
+    assert mode(root / ".reconciler" / "cache") == 0o700
+    assert mode(_db(root)) == 0o600
+    assert mode(home / "rtc-reconciler") == 0o700 and mode(home / "rtc-reconciler" / "cache.key") == 0o600
+    assert len((home / "rtc-reconciler" / "cache.key").read_bytes()) == 32
+    assert [p.name for p in (home / "rtc-reconciler").iterdir()] == ["cache.key"]
+
+
+def test_no_home_and_a_read_only_checkout_run_uncached_with_the_same_report(tmp_path):
+    root = _repo(tmp_path / "repo")
+    honest = _validate_json(root, "--no-cache")
+    env = {k: v for k, v in os.environ.items() if k not in ("HOME", "XDG_CACHE_HOME")}
+    env.update(POLYAI_API_KEY=API_KEY, NO_COLOR="1", HOME="relative")
+    proc = subprocess.run([sys.executable, "-m", "reconciler", "validate", str(root), "--format", "json"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    doc = json.loads(proc.stdout)
+    doc.pop("created_at")
+    assert json.dumps(doc, sort_keys=True) == honest and not (root / ".reconciler").exists()
+    if os.geteuid() == 0:
+        pytest.skip("root writes to a read-only directory")
+    os.chmod(root, 0o555)
+    try:
+        assert _validate_json(root) == honest
+    finally:
+        os.chmod(root, 0o755)
+
+
+def test_two_concurrent_runs_both_succeed_with_the_same_report(tmp_path):
+    root = _repo(tmp_path / "repo")
+    for i in range(12):
+        for env in ("sandbox", "live"):
+            write_env(root, f"fleet-{i}", env, vals=values(env, greeting=f"agent {i}"))
+    honest = _validate_json(root, "--no-cache")
+    env = {**os.environ, "POLYAI_API_KEY": API_KEY, "NO_COLOR": "1"}
+    command = [sys.executable, "-m", "reconciler", "validate", str(root), "--format", "json"]
+    for _ in range(2):                            # both cold, then both warm
+        procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 1 and "Traceback" not in err, err
+            doc = json.loads(out)
+            doc.pop("created_at")
+            assert json.dumps(doc, sort_keys=True) == honest
+    assert len(_rows(root)) >= 24
+
+
+def test_entries_are_bounded_and_the_oldest_go_first(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    for i in range(6):
+        write_env(root, f"agent-{i}", "sandbox", vals=values("sandbox", greeting=f"agent {i} " + "x" * 2000))
+    big = root / "configs" / "agent-big" / "sandbox"
+    write_env(root, "agent-big", "sandbox", vals=values("sandbox", greeting="y" * (resultcache.MAX_ENTRY_BYTES + 10)))
+    _load(root)
+    payloads = [r[3] for r in _rows(root)]
+    assert payloads and all(b"yyyy" not in p for p in payloads)              # too big to keep
+    with sqlite3.connect(_db(root)) as db:
+        db.execute("UPDATE entries SET created = 2")
+        db.execute("UPDATE entries SET created = 1 WHERE instr(payload, 'agent 0 ') > 0")
+    monkeypatch.setattr(resultcache, "MAX_TOTAL_BYTES", 4 * 2100)
+    (big / "values.yaml").write_text(yaml.safe_dump(values("sandbox", greeting="new")), encoding="utf-8")
+    _load(root)
+    left = [r[3] for r in _rows(root)]
+    assert sum(map(len, left)) <= resultcache.MAX_TOTAL_BYTES
+    assert not any(b"agent 0 " in p for p in left) and any(b'"new"' in p for p in left)
