@@ -246,9 +246,21 @@ def _prune(db: sqlite3.Connection) -> None:
 # ---- where it lives, and why it may be trusted ---------------------------------------------------
 
 def _private_dir(real_root: str) -> str:
-    """``<root>/.reconciler/cache``: real directories owned by us, the cache one 0700 (made if missing)."""
+    """``<root>/.reconciler/cache``: real directories owned by us, the cache one 0700 (made if missing),
+    holding a ``.gitignore`` of ``*`` (as pytest's and ruff's caches do): never committed by ``git add .``."""
     parent = _own_dir(os.path.join(real_root, CACHE_DIR[0]), private=False)
-    return _own_dir(os.path.join(parent, CACHE_DIR[1]), private=True)
+    directory = _own_dir(os.path.join(parent, CACHE_DIR[1]), private=True)
+    try:
+        fd = os.open(os.path.join(directory, ".gitignore"),
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    except FileExistsError:
+        return directory
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(_GITIGNORE)
+    return directory
+
+
+_GITIGNORE = "# rtc-reconciler's cache of parsed files (sensitive values included): never commit it\n*\n"
 
 
 def _own_dir(path: str, *, private: bool) -> str:

@@ -365,3 +365,17 @@ def test_entries_are_bounded_and_the_oldest_go_first(tmp_path, monkeypatch):
     left = [r[3] for r in _rows(root)]
     assert sum(map(len, left)) <= resultcache.MAX_TOTAL_BYTES
     assert not any(b"agent 0 " in p for p in left) and any(b'"new"' in p for p in left)
+
+
+def test_the_cache_is_ignored_by_git_even_without_a_gitignore_in_the_repository(tmp_path):
+    root = _repo(tmp_path / "repo")
+    try:
+        subprocess.run(["git", "init", "-q", str(root)], check=True, capture_output=True, timeout=60)
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("git is not available")
+    _validate_json(root)
+    assert _rows(root)
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=root, check=True,
+                            capture_output=True, text=True, timeout=60).stdout
+    assert "configs/alpha/live/values.yaml" in status and ".reconciler" not in status
+
