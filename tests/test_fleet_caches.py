@@ -179,3 +179,24 @@ def test_mapping_keys_are_one_shared_string_across_files(tmp_path):
     assert keys[0] == keys[1] and keys[0] is keys[1]            # one object: a fleet of 30,000 files shares it
     inner = [next(iter(d["sites"][0])) for d in docs]
     assert inner[0] is inner[1]
+
+
+def test_live_variables_keys_are_one_shared_string_across_pages(emulator):
+    import asyncio
+
+    from reconciler.api import AgentsApi
+
+    long_key = "transfer_" + "k" * 40
+    for agent in ("one", "two"):
+        emulator.seed(agent, {"sandbox": {"schema": {"type": "object"},
+                                          "variables": {long_key: agent, "sites": [{long_key + "_x": 1}]}}})
+
+    async def read():
+        async with AgentsApi(emulator.url, api_key="k") as api:
+            return [await api.get_agent(a) for a in ("one", "two")]
+
+    one, two = asyncio.run(read())
+    a, b = (next(iter(x.pages[ClientEnv.SANDBOX].variables)) for x in (one, two))
+    assert a == b == long_key and a is b
+    c, d = (next(iter(x.pages[ClientEnv.SANDBOX].variables["sites"][0])) for x in (one, two))
+    assert c is d
