@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import json
 import logging
 import os
@@ -82,8 +83,12 @@ _KEY_BYTES = 32
 _SCHEMA = ("CREATE TABLE entries (fp BLOB NOT NULL, kind TEXT NOT NULL, digest BLOB NOT NULL, "
            "payload BLOB NOT NULL, mac BLOB NOT NULL, created INTEGER NOT NULL, "
            "PRIMARY KEY (fp, kind, digest)) WITHOUT ROWID")
-#: Source of the modules whose code decides a parse result (hashed into the fingerprint).
-_PARSE_MODULES = ("yamlsafe.py", "resultcache.py", "model.py")
+#: Source of the modules whose code decides a stored result (hashed into the fingerprint).
+_OUR_MODULES = ("yamlsafe.py", "resultcache.py", "model.py", "validation.py", "fastcheck.py", "regexguard.py",
+                "schemarefs.py", "masking.py")
+#: Installed packages that decide a stored result: each one's installed file (size, time) joins the fingerprint,
+#: so an upgrade or a reinstall is another fingerprint (their versions would cost importlib.metadata's ~0.1 s).
+_THEIR_MODULES = ("yaml", "yaml._yaml", "jsonschema", "jsonschema_rs", "regex", "referencing")
 _PARSE = "parse"
 
 log = logging.getLogger("reconciler.cache")
@@ -137,31 +142,45 @@ class ResultCache:
 
     def parsed(self, content: bytes, file: str) -> tuple[Any, SourceMap] | None:
         """Data and map (notes, big integers; lines built on demand) of ``file``, whose bytes have digest ``content``."""
-        payload = self._get(_PARSE, content)
-        if payload is None:
+        doc = self.get(_PARSE, content)
+        if doc is None:
             return None
         try:
-            doc = json.loads(payload)
             notes = tuple(YamlNote(int(n[0]), tuple(n[1]), str(n[2]), str(n[3]), bool(n[4])) for n in doc["notes"])
-            smap = SourceMap(file, notes=notes, big_ints=tuple(tuple(p) for p in doc["big_ints"]))
-            data = doc["data"]
+            smap = SourceMap(file, notes=notes, big_ints=tuple(tuple(p) for p in doc["big_ints"]), digest=content)
+            return doc["data"], smap
         except (ValueError, TypeError, KeyError, IndexError):     # pragma: no cover - authenticated: ours
-            self.misses += 1
             return None
-        self.hits += 1
-        return data, smap
 
     def remember_parsed(self, content: bytes, data: Any, smap: SourceMap) -> None:
         """Keep a successful parse (written at :meth:`close`); too big or not JSON: not kept."""
         if smap.big_ints is None:             # pragma: no cover - yamlsafe always records them
             return
-        doc = {"data": data, "notes": [[n.line, list(n.path), n.text, n.message, n.key] for n in smap.notes],
-               "big_ints": [list(p) for p in smap.big_ints]}
+        self.put(_PARSE, content, {"data": data, "big_ints": [list(p) for p in smap.big_ints],
+                                   "notes": [[n.line, list(n.path), n.text, n.message, n.key] for n in smap.notes]})
+
+    # ---- validation results (kept as JSON by reconciler.validation) ----
+
+    def get(self, kind: str, content: bytes) -> Any:
+        """The JSON value stored under ``kind`` and ``content`` (a digest), or None."""
+        payload = self._get(kind, content)
+        if payload is None:
+            return None
         try:
-            payload = json.dumps(doc, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
-        except (TypeError, ValueError):       # pragma: no cover - the builder only makes JSON data
+            value = json.loads(payload)
+        except ValueError:                    # pragma: no cover - authenticated: ours
+            self.misses += 1
+            return None
+        self.hits += 1
+        return value
+
+    def put(self, kind: str, content: bytes, value: Any) -> None:
+        """Keep the JSON ``value`` under ``kind`` and ``content`` (written at :meth:`close`)."""
+        try:
+            payload = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+        except (TypeError, ValueError):       # pragma: no cover - callers store JSON data
             return
-        self._put(_PARSE, content, payload)
+        self._put(kind, content, payload)
 
     # ---- storage ----
 
@@ -392,16 +411,26 @@ def fingerprint() -> bytes:
                  f"python {sys.implementation.name} {sys.version}", f"pyyaml {yaml.__version__}",
                  f"libyaml {_libyaml_version()}"]
         package = Path(reconciler.__file__).parent
-        for name in _PARSE_MODULES:
+        for name in _OUR_MODULES:
             try:
                 parts.append(f"{name} {hashlib.blake2b((package / name).read_bytes()).hexdigest()}")
             except OSError:                  # pragma: no cover - installed without sources: the version decides
                 parts.append(f"{name} ?")
+        parts.extend(_installed(name) for name in _THEIR_MODULES)
         _FINGERPRINT = (reconciler.__version__, hashlib.blake2b("\n".join(parts).encode(), digest_size=16).digest())
     return _FINGERPRINT[1]
 
 
 _FINGERPRINT: tuple[str, bytes] | None = None
+
+
+def _installed(name: str) -> str:
+    try:
+        path = importlib.import_module(name).__file__ or "?"
+        st = os.stat(path)
+    except (ImportError, OSError, TypeError):
+        return f"{name} none"
+    return f"{name} {path} {st.st_size} {st.st_mtime_ns}"
 
 
 def _libyaml_version() -> str:

@@ -68,16 +68,22 @@ def iter_validate_repository(root: Path, *, agents: Iterable[str] | None = None,
     """
     cache = resultcache.open_cache(Path(root)) if use_cache else None
     try:
-        desired = yield from loader.iter_load_repository(Path(root), agents=agents, envs=envs, on_agent=on_agent,
-                                                         cache=cache)
+        return (yield from _validate_steps(Path(root), agents, envs, today, on_agent, cache))
     finally:
         if cache is not None:
             cache.close()
-    findings = list(desired.findings) + settings_findings(Path(root))
+
+
+def _validate_steps(root: Path, agents: Iterable[str] | None, envs: Iterable[str] | None, today: _dt.date | None,
+                    on_agent: Callable[[str], None] | None, cache: resultcache.ResultCache | None
+                    ) -> steps.Steps[DesiredState]:
+    desired = yield from loader.iter_load_repository(root, agents=agents, envs=envs, on_agent=on_agent, cache=cache)
+    findings = list(desired.findings) + settings_findings(root)
     shown: dict[str, int] = {}             # dialect warnings placed once, repeats counted (see check_schema)
     for agent in desired.agents.values():
         for env in agent.envs.values():
-            findings.extend(isolation.contained(lambda: check_env(env, shown), env, "checking the schema and values"))
+            findings.extend(isolation.contained(lambda: check_env(env, shown, cache), env,
+                                                "checking the schema and values"))
         yield
     desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings, shown)))
     policy_findings = tuple(policy.check_repository(desired, today=today))
@@ -97,18 +103,41 @@ def settings_findings(root: Path) -> list[Finding]:
     return out
 
 
-def check_env(env: EnvDesired, shown: dict[str, int] | None = None) -> list[Finding]:
-    """Schema then values of one agent x environment (``shown``: see :func:`check_schema`)."""
+def check_env(env: EnvDesired, shown: dict[str, int] | None = None,
+              cache: resultcache.ResultCache | None = None) -> list[Finding]:
+    """Schema then values of one agent x environment (``shown``: see :func:`check_schema`;
+    ``cache``: results of earlier runs, see :func:`_values_findings`)."""
     out: list[Finding] = []
     if env.schema is not None and env.schema_map is not None:
-        out.extend(check_schema(env.schema, env.schema_map, shown))
+        out.extend(check_schema(env.schema, env.schema_map, shown, cache))
         out.extend(check_integers(env.schema, env.schema_map, "schema"))
     if env.values is not None and env.values_map is not None:
         numbers = check_integers(env.values, env.values_map, "values")
         if env.schema is not None and not any(f.blocks for f in out):
-            out.extend(check_values(env.values, env.values_map, env.schema))
+            out.extend(_values_findings(env, cache))
         out.extend(numbers)
     return [dataclasses.replace(f, agent=env.agent, env=env.env.value) for f in out]
+
+
+def _values_findings(env: EnvDesired, cache: resultcache.ResultCache | None) -> list[Finding]:
+    """:func:`check_values`, skipped when an earlier run found these values bytes valid under these schema bytes.
+
+    Only "valid" is kept: invalid values always run the full validator, so their messages, lines and
+    masking are made afresh.
+    """
+    key = None
+    if cache is not None and env.schema_map is not None and env.values_map is not None \
+            and env.schema_map.digest is not None and env.values_map.digest is not None:
+        key = resultcache.digest(env.schema_map.digest + env.values_map.digest)
+        if cache.get(_VALID, key) is True:
+            return []
+    found = check_values(env.values, env.values_map, env.schema)
+    if key is not None and not found:
+        cache.put(_VALID, key, True)
+    return found
+
+
+_VALID, _SCHEMA = "valid", "schema"      # kinds of entries in the on-disk cache (besides parse results)
 
 
 #: The API stores integers as 64-bit signed numbers (DESIGN.md §1 leaves JSON numbers open; real
@@ -188,16 +217,21 @@ class _Problem:
     severity: Severity = Severity.ERROR
 
 
-def check_schema(schema: Mapping[str, Any], smap: SourceMap, shown: dict[str, int] | None = None
-                 ) -> list[Finding]:
+def check_schema(schema: Mapping[str, Any], smap: SourceMap, shown: dict[str, int] | None = None,
+                 cache: resultcache.ResultCache | None = None) -> list[Finding]:
     """Draft 7 meta-schema, ``$ref`` targets and regexes of one schema document.
 
     ``shown``: dialect-warning messages already placed in this run, with how often they
     repeated. A repeat is shown only as a count (``_once_per_pattern``), so it is counted
     here instead of being placed at a line: that would build the source map of every
-    schema file of the fleet for nothing.
+    schema file of the fleet for nothing. ``cache``: the unplaced problems of earlier runs,
+    by the file's content digest (placed and masked here as always).
     """
-    problems = _schema_problems(schema)
+    if cache is not None and smap.digest is not None:
+        content = smap.digest
+        problems = _SCHEMA_PROBLEMS.get(schema, lambda s: _stored_schema_problems(s, cache, content))
+    else:
+        problems = _schema_problems(schema)
     if not problems:
         return []
     # A sensitive property's const/enum/default may be quoted by a meta-schema message: masked first.
@@ -230,6 +264,22 @@ def _schema_problems(schema: Mapping[str, Any]) -> tuple[_Problem, ...]:
 
 
 _SCHEMA_PROBLEMS: memo.JsonMemo[tuple[_Problem, ...]] = memo.JsonMemo(1024)
+
+
+def _stored_schema_problems(schema: Mapping[str, Any], cache: resultcache.ResultCache,
+                            content: bytes) -> tuple[_Problem, ...]:
+    """:func:`_compute_schema_problems` through the on-disk cache (a regex_timeout, measured with a clock,
+    is never kept: it is probed again on every run)."""
+    stored = cache.get(_SCHEMA, content)
+    if isinstance(stored, list):
+        try:
+            return tuple(_Problem(str(c), str(m), tuple(p), bool(k), Severity(v)) for c, m, p, k, v in stored)
+        except (ValueError, TypeError):       # pragma: no cover - authenticated: ours
+            pass
+    problems = _compute_schema_problems(schema)
+    if not any(p.code == "schema.regex_timeout" for p in problems):
+        cache.put(_SCHEMA, content, [[p.code, p.message, list(p.path), p.key, p.severity.value] for p in problems])
+    return problems
 _SCHEMA_SECRETS: memo.JsonMemo[tuple[str, ...]] = memo.JsonMemo(1024)
 
 

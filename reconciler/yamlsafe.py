@@ -278,10 +278,10 @@ class DocumentReader:
         data, parsed = cached
         if parsed.lines:                     # built eagerly (aliases)
             return data, SourceMap(file=rel, lines=parsed.lines, key_lines=parsed.key_lines, notes=parsed.notes,
-                                   big_ints=parsed.big_ints)
+                                   big_ints=parsed.big_ints, digest=digest)
         source = _MapSource(resolved, rel, digest)
         return data, SourceMap(file=rel, lines=LazyLines(source, "lines"), key_lines=LazyLines(source, "key_lines"),
-                               notes=parsed.notes, big_ints=parsed.big_ints)
+                               notes=parsed.notes, big_ints=parsed.big_ints, digest=digest)
 
     def _parse(self, raw: bytes, rel: str, digest: bytes) -> tuple[Any, SourceMap]:
         # A text with aliases gets its map at once: an alias's lines (and its notes') are the alias's.

@@ -102,7 +102,7 @@ def test_validate_cold_and_warm_give_byte_identical_reports_and_the_warm_run_rea
     uncached = _validate_json(root, "--no-cache")
     assert not (root / ".reconciler").exists()
     cold = _validate_json(root)
-    rows = _rows(root)
+    rows = [r for r in _rows(root) if r[1] == "parse"]
     # alpha/beta share one schema and one values text per env, gamma has its own: the alias file
     # (delta) and the broken one (epsilon) are never kept.
     assert len(rows) == len({r[2] for r in rows}) == 8
@@ -121,6 +121,8 @@ def test_validate_cold_and_warm_give_byte_identical_reports_and_the_warm_run_rea
     key = resultcache.load_key(os.path.realpath(root))
     alpha = root / "configs" / "alpha" / "sandbox" / "values.yaml"
     _forge(root, key, alpha, {"greeting": 42})
+    with sqlite3.connect(_db(root)) as db:             # (the "valid" verdict for these bytes would skip the check)
+        db.execute("DELETE FROM entries WHERE kind = 'valid'")
     assert '"configs/alpha/sandbox/values.yaml"' in _validate_json(root)          # now reported invalid
     assert _validate_json(root, "--no-cache") == uncached
 
@@ -379,3 +381,51 @@ def test_the_cache_is_ignored_by_git_even_without_a_gitignore_in_the_repository(
                             capture_output=True, text=True, timeout=60).stdout
     assert "configs/alpha/live/values.yaml" in status and ".reconciler" not in status
 
+
+
+# ---- validation results ----------------------------------------------------------------------
+
+def _forge_json(root: Path, key: bytes, kind: str, content: bytes, value: object) -> None:
+    payload = json.dumps(value).encode()
+    fp = resultcache.fingerprint()
+    mac = hmac.digest(key, b"\0".join((fp, kind.encode(), content, payload)), "sha256")
+    with sqlite3.connect(_db(root)) as db:
+        db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, 0)", (fp, kind, content, payload, mac))
+
+
+def test_only_valid_verdicts_are_kept_and_a_warm_run_believes_only_authentic_ones(tmp_path):
+    root = _repo(tmp_path / "repo")
+    honest = _validate_json(root, "--no-cache")
+    _validate_json(root)
+    env = root / "configs" / "gamma" / "pre-release"
+    pair = resultcache.digest(resultcache.digest((env / "schema.yaml").read_bytes())
+                              + resultcache.digest((env / "values.yaml").read_bytes()))
+    valid = {r[2] for r in _rows(root) if r[1] == "valid"}
+    assert len(valid) == 5 and pair not in valid     # alpha/beta x 3 share 3 pairs, gamma's 2 valid ones, delta's not
+    assert _validate_json(root) == honest
+    # An authentic "valid" for the invalid pair is believed (the warm path reads verdicts) ...
+    _forge_json(root, resultcache.load_key(os.path.realpath(root)), "valid", pair, True)
+    errors = json.loads(_validate_json(root))["errors"]
+    assert {e["code"] for e in errors if e["file"] == "configs/gamma/pre-release/values.yaml"} == {
+        "values.integer_too_large"}                       # values.invalid skipped: "valid" was believed
+    # ... one made with another key is not.
+    _forge_json(root, b"k" * 32, "valid", pair, True)
+    assert _validate_json(root) == honest
+
+
+def test_schema_problems_come_from_the_cache_but_a_regex_timeout_is_probed_every_run(tmp_path):
+    root = _repo(tmp_path / "repo")
+    slow = {**SCHEMA, "properties": {**SCHEMA["properties"], "code": {"type": "string", "pattern": "^(a|aa)+$"}}}
+    write_env(root, "zeta", "sandbox", schema=slow)
+    honest = _validate_json(root, "--no-cache")
+    assert "schema.regex_timeout" in honest and "schema.regex_dialect" in honest
+    assert _validate_json(root) == honest
+    schemas = {r[2]: json.loads(r[3]) for r in _rows(root) if r[1] == "schema"}
+    slow_file = resultcache.digest((root / "configs" / "zeta" / "sandbox" / "schema.yaml").read_bytes())
+    assert slow_file not in schemas and len(schemas) == 2
+    assert any(p[0] == "schema.regex_dialect" for problems in schemas.values() for p in problems)
+    assert _validate_json(root) == honest
+    plain = resultcache.digest((root / "configs" / "alpha" / "live" / "schema.yaml").read_bytes())
+    _forge_json(root, resultcache.load_key(os.path.realpath(root)), "schema", plain,
+                [["schema.invalid", "planted problem", [], False, "error"]])
+    assert "planted problem" in _validate_json(root)          # the warm path reads stored problems
