@@ -1,13 +1,17 @@
-"""An on-disk cache of parse results: ``.reconciler/cache/results.sqlite``, safe in a hostile repository.
+"""An on-disk cache of parse and validation results: ``.reconciler/cache/results.sqlite``, safe in a hostile repository.
 
 Reading a fleet's YAML is most of a run's local phase (libyaml composing, our
 node walk building data). A file whose exact bytes were parsed by an earlier run
 of the same tool needs neither: :class:`ResultCache` keeps, per content digest,
-the parsed data and its ``yaml.ambiguous`` notes as JSON, and
+the parsed data with its ``yaml.ambiguous`` notes and big integers as JSON, and
 :class:`reconciler.yamlsafe.DocumentReader` asks it before parsing. Only
 successful parses of alias-free files are kept; a file with an error, or with
 aliases (its source map is built at once), is parsed every time, so findings,
-lines and messages are exactly those of an uncached run.
+lines and messages are exactly those of an uncached run. :mod:`reconciler.validation`
+keeps two more kinds: ``valid`` (these values bytes are valid under these schema
+bytes: only that verdict, so invalid values always get the full validator's
+located, masked messages) and ``schema`` (a schema file's unplaced problems,
+except a clock-measured ``regex_timeout``).
 
 Used by ``reconciler validate``, ``plan``, ``apply`` and ``drift`` (``--no-cache``
 or ``RECONCILER_NO_CACHE=1`` turn it off); the library and the daemon run
