@@ -79,6 +79,8 @@ NO_CACHE_ENV = "RECONCILER_NO_CACHE"
 MAX_ENTRY_BYTES = 256 * 1024
 #: Bytes of payload kept in all; past this the oldest entries go first.
 MAX_TOTAL_BYTES = 64 * 1024 * 1024
+#: New entries are written once this many bytes of them wait (and at the end of the run).
+FLUSH_BYTES = 4 * 1024 * 1024
 #: A database file larger than this is not ours (pruning keeps it far below): refused unread.
 MAX_FILE_BYTES = 4 * MAX_TOTAL_BYTES
 #: How long a run waits for another run's write lock before it gives up writing.
@@ -138,6 +140,8 @@ class ResultCache:
         self._db: sqlite3.Connection | None = db
         self._key, self._fp = key, fp
         self._pending: list[tuple[bytes, str, bytes, bytes, bytes, int]] = []
+        self._pending_bytes = self.written = 0
+        self._writable = True
         self.hits = self.misses = 0
         # A new cache (or one of another version) has nothing to read: a cold run asks nothing of it.
         self._empty = db.execute("SELECT 1 FROM entries WHERE fp = ? LIMIT 1", (fp,)).fetchone() is None
@@ -213,23 +217,34 @@ class ResultCache:
         return payload
 
     def _put(self, kind: str, content: bytes, payload: bytes) -> None:
-        if self._db is None or len(payload) > MAX_ENTRY_BYTES:
+        if self._db is None or not self._writable or len(payload) > MAX_ENTRY_BYTES:
             return
         self._pending.append((self._fp, kind, content, payload, self._mac(kind, content, payload), int(time.time())))
+        self._pending_bytes += len(payload)
+        if self._pending_bytes > FLUSH_BYTES:      # a cold run of a large fleet: bounded memory
+            self._flush(self._db, tidy=False)
+
+    def _flush(self, db: sqlite3.Connection, *, tidy: bool) -> None:
+        rows, self._pending, self._pending_bytes = self._pending, [], 0
+        if not self._writable or not (rows or (tidy and self.written)):
+            return
+        try:
+            _write(db, self._fp, rows, tidy=tidy)
+            self.written += len(rows)
+        except sqlite3.Error as exc:          # locked by another run past the timeout, disk full, ...
+            log.debug("on-disk cache not written: %s", exc)
+            self._writable = False
 
     def close(self) -> None:
-        """Write the new entries in one transaction (dropping other fingerprints, pruning), then close."""
+        """Write the new entries (then drop other fingerprints' and prune, in the same transaction) and close."""
         db, self._db = self._db, None
         if db is None:
             return
         try:
-            if self._pending:
-                _write(db, self._fp, self._pending)
-        except sqlite3.Error as exc:
-            log.debug("on-disk cache not written: %s", exc)
+            self._flush(db, tidy=True)
         finally:
-            self._pending = []
             db.close()
+        log.debug("on-disk cache: %d hits, %d misses, %d entries written", self.hits, self.misses, self.written)
 
     def _give_up(self, doing: str, exc: Exception) -> None:
         log.debug("on-disk cache dropped while %s: %s", doing, exc)
@@ -239,12 +254,14 @@ class ResultCache:
             db.close()
 
 
-def _write(db: sqlite3.Connection, fp: bytes, rows: list[tuple[bytes, str, bytes, bytes, bytes, int]]) -> None:
+def _write(db: sqlite3.Connection, fp: bytes, rows: list[tuple[bytes, str, bytes, bytes, bytes, int]], *,
+           tidy: bool) -> None:
     db.execute("BEGIN IMMEDIATE")
     try:
-        db.execute("DELETE FROM entries WHERE fp != ?", (fp,))        # another version's: never read again
         db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)", rows)
-        _prune(db)
+        if tidy:
+            db.execute("DELETE FROM entries WHERE fp != ?", (fp,))    # another version's: never read again
+            _prune(db)
         db.execute("COMMIT")
     except BaseException:
         db.execute("ROLLBACK")

@@ -429,3 +429,16 @@ def test_schema_problems_come_from_the_cache_but_a_regex_timeout_is_probed_every
     _forge_json(root, resultcache.load_key(os.path.realpath(root)), "schema", plain,
                 [["schema.invalid", "planted problem", [], False, "error"]])
     assert "planted problem" in _validate_json(root)          # the warm path reads stored problems
+
+
+def test_a_cold_run_writes_as_it_goes_so_pending_entries_stay_bounded(tmp_path, monkeypatch):
+    root = _repo(tmp_path / "repo")
+    monkeypatch.setattr(resultcache, "FLUSH_BYTES", 1000)
+    cache = resultcache.open_cache(root)
+    assert cache is not None
+    try:
+        loader.load_repository(root, cache=cache)
+        before_close = len(_rows(root))                 # another connection sees what is already committed
+    finally:
+        cache.close()
+    assert 0 < before_close <= len(_rows(root)) == cache.written == 8
