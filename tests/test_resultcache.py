@@ -442,3 +442,38 @@ def test_a_cold_run_writes_as_it_goes_so_pending_entries_stay_bounded(tmp_path, 
     finally:
         cache.close()
     assert 0 < before_close <= len(_rows(root)) == cache.written == 8
+
+
+def test_a_database_locked_by_another_run_gives_the_same_report_and_waits_boundedly(tmp_path):
+    root = _repo(tmp_path / "repo")
+    honest = _validate_json(root, "--no-cache")
+    _validate_json(root)
+    with sqlite3.connect(_db(root)) as db:
+        db.execute("DELETE FROM entries WHERE kind = 'valid'")
+    holder = sqlite3.connect(_db(root), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")                      # another run holds the write lock throughout
+    try:
+        started = time.monotonic()
+        assert _validate_json(root) == honest            # reads go on (WAL); the write gives up after its timeout
+        assert time.monotonic() - started < 60
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not [r for r in _rows(root) if r[1] == "valid"]
+    assert _validate_json(root) == honest
+    assert [r for r in _rows(root) if r[1] == "valid"]
+
+
+def test_a_cache_owned_by_another_user_is_ignored(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("only root can give a directory to another user")
+    root = _repo(tmp_path / "repo")
+    _load(root)
+    os.chown(root / ".reconciler" / "cache", 65534, 65534)
+    before = _db(root).read_bytes()
+    assert resultcache.open_cache(root) is None
+    _validate_json(root)
+    assert _db(root).read_bytes() == before
+    os.chown(root / ".reconciler" / "cache", 0, 0)
+    os.chown(_db(root), 65534, 65534)
+    assert resultcache.open_cache(root) is None
