@@ -128,8 +128,8 @@ def open_cache(root: Path) -> ResultCache | None:
         except BaseException:
             db.close()
             raise
-    except (Unusable, OSError, sqlite3.Error, RuntimeError, ValueError) as exc:
-        log.debug("on-disk cache not used: %s", exc)
+    except Exception as exc:      # Unusable, OSError, sqlite3.Error, ...: whatever it is, the run goes on uncached
+        log.debug("on-disk cache not used: %s: %s", type(exc).__name__, exc)
         return None
 
 
@@ -243,7 +243,10 @@ class ResultCache:
         try:
             self._flush(db, tidy=True)
         finally:
-            db.close()
+            try:
+                db.close()
+            except sqlite3.Error:             # pragma: no cover - nothing left to lose
+                pass
         log.debug("on-disk cache: %d hits, %d misses, %d entries written", self.hits, self.misses, self.written)
 
     def _give_up(self, doing: str, exc: Exception) -> None:
