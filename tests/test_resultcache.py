@@ -477,3 +477,18 @@ def test_a_cache_owned_by_another_user_is_ignored(tmp_path):
     os.chown(root / ".reconciler" / "cache", 0, 0)
     os.chown(_db(root), 65534, 65534)
     assert resultcache.open_cache(root) is None
+
+
+def test_every_broken_repository_of_the_catalogue_gives_the_same_findings_cold_and_warm(tmp_path):
+    from test_validation_catalogue import CASES, write_repo
+
+    used = 0
+    for case, (files, _code, _file, _line) in sorted(CASES.items()):
+        root = tmp_path / case
+        write_repo(root, files)
+        plain = validation.validate_repository(root).findings
+        cold = validation.validate_repository(root, use_cache=True).findings
+        warm = validation.validate_repository(root, use_cache=True).findings
+        assert plain == cold == warm, case
+        used += _db(root).exists() and bool(_rows(root))
+    assert used >= len(CASES) // 2                     # most cases have files the cache keeps
