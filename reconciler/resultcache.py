@@ -86,6 +86,7 @@ MAX_FILE_BYTES = 4 * MAX_TOTAL_BYTES
 #: How long a run waits for another run's write lock before it gives up writing.
 BUSY_TIMEOUT_S = 2.0
 _KEY_BYTES = 32
+#: The one table. A database holding anything else is refused, so a new layout needs a new DB_NAME.
 _SCHEMA = ("CREATE TABLE entries (fp BLOB NOT NULL, kind TEXT NOT NULL, digest BLOB NOT NULL, "
            "payload BLOB NOT NULL, mac BLOB NOT NULL, created INTEGER NOT NULL, "
            "PRIMARY KEY (fp, kind, digest)) WITHOUT ROWID")
