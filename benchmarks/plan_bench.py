@@ -8,22 +8,22 @@ converges it once, then measures:
 
 1. ``reconciler plan`` end to end (a subprocess, start-up included), N agents x 3
    environments in sync, latency 50 ms, concurrency 32: the median of
-   ``--repeat`` runs, cold (``RECONCILER_NO_CACHE=1``: no on-disk cache, as a CI
-   job's first run) and warm (``.reconciler/cache`` filled by a run before);
+   ``--repeat`` runs, uncached (``RECONCILER_NO_CACHE=1``: the on-disk cache
+   neither read nor written) and warm (``.reconciler/cache`` filled by a run before);
    target <= floor + 1.5 s (floor = ceil(N/C) x latency) and >= 20x the naive
    script. Requests are counted by the emulator (= N).
 2. The local phase (load + validate every file, no network) and the live
    phase (read + plan + policies), one after the other in a fresh process
-   (``plan`` overlaps them): wall and CPU seconds, ms per file, cold and warm;
+   (``plan`` overlaps them): wall and CPU seconds, ms per file, uncached and warm;
    target local <= 1.0 s at N = 1,000.
 3. ``reconciler apply --auto-approve`` after changing one variable per agent:
    N GET + N PATCH, no PUT.
 4. The naive script: 3 GETs per agent, one after another (timed on a sample of
    ``--naive-sample`` agents and scaled linearly: it is strictly sequential).
-5. The same plan at N = 300, latency 20 ms, cold and warm: >= 20x the naive script.
+5. The same plan at N = 300, latency 20 ms, uncached and warm: >= 20x the naive script.
 6. ``reconciler validate`` of the 3-agent example repository: <= 0.4 s wall.
 7. N = 10,000 x 3 environments: ``reconciler validate`` and ``reconciler plan``
-   cold, and ``plan`` warm: peak RSS <= 500 MB each (``--big 0`` skips it).
+   uncached, and ``plan`` warm: peak RSS <= 500 MB each (``--big 0`` skips it).
 
 Wall times are sensitive to other load on the machine; CPU seconds (user +
 system of the measured process) much less, so both are printed, with the load
@@ -106,8 +106,8 @@ class Emulator:
             self.proc.kill()
 
 
-#: The environment of a run without the on-disk cache (a CI job's first run, a fresh clone).
-COLD = {"RECONCILER_NO_CACHE": "1"}
+#: The environment of a run that neither reads nor writes the on-disk cache (``--no-cache``).
+UNCACHED = {"RECONCILER_NO_CACHE": "1"}
 
 
 def reconciler(root: Path, *args: str, ok_codes=(0, 2), env: dict[str, str] | None = None) -> dict:
@@ -214,12 +214,15 @@ def fleet_repo(workdir: Path, n: int, latency_ms: int, concurrency: int) -> tupl
 
 def measure_plan(workdir: Path, n: int, latency_ms: int, concurrency: int, *, repeat: int, naive_sample: int,
                  with_apply: bool) -> dict:
-    """Cold (no on-disk cache, as a CI job's first run) and warm (the cache filled by a run before)."""
+    """Uncached (``RECONCILER_NO_CACHE=1``) and warm (the on-disk cache filled by a run before).
+
+    A first run with the cache on costs a little more than uncached: it also writes the entries.
+    """
     emu, root, files = fleet_repo(workdir, n, latency_ms, concurrency)
     try:
         result: dict = {"agents": n, "files": files, "latency_ms": latency_ms, "concurrency": concurrency,
                         "floor_seconds": math.ceil(n / concurrency) * latency_ms / 1000}
-        for label, env in (("cold", COLD), ("warm", None)):
+        for label, env in (("uncached", UNCACHED), ("warm", None)):
             if label == "warm":
                 reconciler(root, "plan")                     # fills the cache; not measured
             runs, requests = [], []
@@ -245,7 +248,7 @@ def measure_plan(workdir: Path, n: int, latency_ms: int, concurrency: int, *, re
         naive_s, naive_requests = naive_baseline(emu.url, n, naive_sample)
         result["naive"] = {"seconds": naive_s, "sampled_requests": naive_requests,
                            "requests": emu.stats()["total"]}
-        for label in ("cold", "warm"):
+        for label in ("uncached", "warm"):
             result[label]["ratio"] = naive_s / result[label]["seconds"]
     finally:
         emu.close()
@@ -261,12 +264,12 @@ def measure_example_validate(repeat: int) -> dict:
 
 
 def measure_big(workdir: Path, n: int, latency_ms: int, concurrency: int) -> dict:
-    """Peak memory at fleet scale: validate and plan cold (no on-disk cache), then plan warm."""
+    """Peak memory at fleet scale: validate and plan uncached, then plan with a warm cache."""
     emu, root, files = fleet_repo(workdir, n, latency_ms, concurrency)
     try:
-        validated = reconciler(root, "validate", ok_codes=(0,), env=COLD)
+        validated = reconciler(root, "validate", ok_codes=(0,), env=UNCACHED)
         emu.reset_stats()
-        planned = reconciler(root, "plan", env=COLD)
+        planned = reconciler(root, "plan", env=UNCACHED)
         requests = emu.stats()["total"]
         reconciler(root, "validate", ok_codes=(0,))               # fills the cache; not measured
         warm = reconciler(root, "plan")
@@ -283,26 +286,29 @@ def _mark(met: bool) -> str:
     return OK if met else MISS
 
 
+_LABEL = {"uncached": "uncached", "warm": "warm cache"}
+
+
 def figures(r: dict) -> list[tuple[str, str, str, bool]]:
-    """(figure, measured, target, met) for every target of the issue; cold and warm cache side by side."""
+    """(figure, measured, target, met) for every target of the issue; uncached and warm cache side by side."""
     out: list[tuple[str, str, str, bool]] = []
     main = r["main"]
     n, floor = main["agents"], main["floor_seconds"]
-    for label in ("cold", "warm"):
+    for label in ("uncached", "warm"):
         run = main[label]
-        out.append((f"plan end to end, {label} cache, N={n}x3, {main['latency_ms']} ms, C={main['concurrency']} "
+        out.append((f"plan end to end, {_LABEL[label]}, N={n}x3, {main['latency_ms']} ms, C={main['concurrency']} "
                     f"(median of {len(run['runs'])}; CPU {run['cpu_seconds']:.2f} s)",
                     f"{run['seconds']:.2f} s", f"<= floor {floor:.2f} + 1.5 = {floor + 1.5:.2f} s",
                     run["seconds"] <= floor + 1.5))
-    out.append((f"plan requests, N={n}", str(max(main["cold"]["requests"], main["warm"]["requests"])), f"= {n}",
-                main["cold"]["requests"] == n and main["warm"]["requests"] == n))
-    for label in ("cold", "warm"):
-        out.append((f"vs naive script, {label} cache, N={n} ({main['naive']['seconds']:.1f} s, scaled from "
+    out.append((f"plan requests, N={n}", str(max(main["uncached"]["requests"], main["warm"]["requests"])), f"= {n}",
+                main["uncached"]["requests"] == n and main["warm"]["requests"] == n))
+    for label in ("uncached", "warm"):
+        out.append((f"vs naive script, {_LABEL[label]}, N={n} ({main['naive']['seconds']:.1f} s, scaled from "
                     f"{main['naive']['sampled_requests']} GETs)", f"{main[label]['ratio']:.1f}x", ">= 20x",
                     main[label]["ratio"] >= 20))
-    for label, ph in (("cold", main["phases"]), ("warm", main["phases_warm"])):
+    for label, ph in (("uncached", main["phases"]), ("warm", main["phases_warm"])):
         per_file = 1000 * ph["local_seconds"] / max(ph["files"], 1)
-        out.append((f"local phase, {label} cache: load + validate {ph['files']} files (CPU "
+        out.append((f"local phase, {_LABEL[label]}: load + validate {ph['files']} files (CPU "
                     f"{ph['local_cpu_seconds']:.2f} s, {1000 * ph['local_cpu_seconds'] / max(ph['files'], 1):.3f} "
                     "ms CPU/file)", f"{ph['local_seconds']:.2f} s ({per_file:.3f} ms/file)", "<= 1.0 s",
                     ph["local_seconds"] <= 1.0))
@@ -314,9 +320,9 @@ def figures(r: dict) -> list[tuple[str, str, str, bool]]:
     out.append((f"apply, one changed variable per agent ({ap['seconds']:.2f} s)", methods,
                 f"GET {n}, PATCH {n}", ap["by_method"] == {"GET": n, "PATCH": n}))
     small = r["small"]
-    for label in ("cold", "warm"):
+    for label in ("uncached", "warm"):
         run = small[label]
-        out.append((f"plan end to end, {label} cache, N={small['agents']}x3, {small['latency_ms']} ms (CPU "
+        out.append((f"plan end to end, {_LABEL[label]}, N={small['agents']}x3, {small['latency_ms']} ms (CPU "
                     f"{run['cpu_seconds']:.2f} s) vs naive {small['naive']['seconds']:.1f} s",
                     f"{run['seconds']:.2f} s = {run['ratio']:.1f}x", ">= 20x", run["ratio"] >= 20))
     ex = r["example"]
@@ -324,7 +330,7 @@ def figures(r: dict) -> list[tuple[str, str, str, bool]]:
                 "<= 0.4 s", ex["seconds"] <= 0.4))
     if r.get("big"):
         big = r["big"]
-        for step, label in (("validate", "validate, cold cache"), ("plan", "plan, cold cache"),
+        for step, label in (("validate", "validate, uncached"), ("plan", "plan, uncached"),
                             ("plan_warm", "plan, warm cache")):
             m = big[step]
             out.append((f"{label}, N={big['agents']}x3 ({m['seconds']:.1f} s wall, CPU {m['cpu_seconds']:.1f} s)",

@@ -26,7 +26,7 @@ def test_benchmark_runs_with_five_agents_and_counts_requests_exactly():
     assert proc.returncode in (0, 1), proc.stderr      # 1 = a wall-time target missed (tiny N: the 20x ratio)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     main = result["main"]
-    for label in ("cold", "warm"):
+    for label in ("uncached", "warm"):
         assert main[label]["requests"] == 5 and main[label]["exit"] == 0
         assert result["small"][label]["requests"] == 3
     assert main["apply"]["by_method"] == {"GET": 5, "PATCH": 5} and main["apply"]["exit"] == 0
@@ -34,9 +34,9 @@ def test_benchmark_runs_with_five_agents_and_counts_requests_exactly():
     for phases in (main["phases"], main["phases_warm"]):
         assert phases["files"] == 30 and phases["errors"] == 0     # the generated fleet is valid
     assert result["big"]["plan_requests"] == 13 and result["big"]["validate"]["peak_rss_mb"] > 0
-    for figure in ("plan end to end, cold cache, N=5x3", "plan end to end, warm cache, N=5x3",
-                   "local phase, cold cache: load + validate 30 files", "local phase, warm cache",
-                   "warm cache, N=3x3", "reconciler validate, 3-agent example", "validate, cold cache, N=13x3",
-                   "plan, cold cache, N=13x3", "plan, warm cache, N=13x3"):
+    for figure in ("plan end to end, uncached, N=5x3", "plan end to end, warm cache, N=5x3",
+                   "local phase, uncached: load + validate 30 files", "local phase, warm cache",
+                   "warm cache, N=3x3", "reconciler validate, 3-agent example", "validate, uncached, N=13x3",
+                   "plan, uncached, N=13x3", "plan, warm cache, N=13x3"):
         assert figure in proc.stdout
     assert proc.stdout.count("✔") + proc.stdout.count("✘") == len(result["met"]) == 15
