@@ -82,9 +82,11 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """Composes only; every untagged plain scalar gets the tag ``_PLAIN`` so we resolve it (YAML 1.2)."""
 
     def resolve(self, kind, value, implicit):  # noqa: ANN001, ANN201 - PyYAML's signature
-        if kind is yaml.ScalarNode and implicit[0]:
-            return _PLAIN
-        return super().resolve(kind, value, implicit)
+        # PyYAML's own resolve, minus what safe YAML never registers (path resolvers) and with
+        # plain scalars left to us: the same tags, without a second Python call per node.
+        if kind is yaml.ScalarNode:
+            return _PLAIN if implicit[0] else _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
 
     # The path-resolver hooks libyaml calls per node are no-ops (safe YAML registers none).
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
@@ -96,6 +98,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
 _T = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {f"{_T}{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")}
 _MERGE_TAG = f"{_T}merge"
+_STR, _SEQ, _MAP = f"{_T}str", f"{_T}seq", f"{_T}map"
 
 
 def relative_name(path: Path, root: Path) -> str:
