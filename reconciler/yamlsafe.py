@@ -49,6 +49,7 @@ writes them. ``true``/``false`` (also ``True``/``TRUE``/``False``/``FALSE``) are
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -727,7 +728,16 @@ class _Token(str):
 
 
 def ambiguity(text: str, value: Any) -> str | None:
-    """The ``yaml.ambiguous`` message when YAML 1.1 reads plain ``text`` other than as ``value``."""
+    """The ``yaml.ambiguous`` message when YAML 1.1 reads plain ``text`` other than as ``value``.
+
+    Remembered per (text, value): a fleet repeats the same numbers, booleans and nulls in
+    thousands of files, and asking PyYAML's 1.1 resolver each time was ~5 % of a cold load.
+    """
+    return _ambiguity(text, type(value), value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _ambiguity(text: str, kind: type, value: Any) -> str | None:
     try:
         old = yaml11_reading(text)
     except (ValueError, TypeError, OverflowError):        # pragma: no cover - 1.1 constructors are total

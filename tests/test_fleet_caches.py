@@ -200,3 +200,12 @@ def test_live_variables_keys_are_one_shared_string_across_pages(emulator):
     assert a == b == long_key and a is b
     c, d = (next(iter(x.pages[ClientEnv.SANDBOX].variables["sites"][0])) for x in (one, two))
     assert c is d
+
+
+def test_yaml11_ambiguity_is_worked_out_once_per_text():
+    yamlsafe._ambiguity.cache_clear()
+    first = [yamlsafe.parse_yaml(f"n: 0644\nflag: NO\nother_{i}: x\n", f"v{i}.yaml")[1].notes for i in range(3)]
+    info = yamlsafe._ambiguity.cache_info()
+    assert info.misses <= 4 and info.hits >= 4                # the 2nd and 3rd file asked the memo
+    assert [len(notes) for notes in first] == [2, 2, 2]       # NO and 0644 warn in every file, memo or not
+    assert yamlsafe.ambiguity("NO", "NO") is not None and yamlsafe.ambiguity("x", "x") is None
