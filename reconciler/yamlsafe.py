@@ -550,10 +550,14 @@ class _Builder:
         merged: list[yaml.MappingNode] = []
         lines = self.record or self.aliases
         for key_node, value_node in node.value:
-            if _is_merge(key_node):
+            if key_node.tag == _PLAIN and key_node.__class__ is yaml.ScalarNode and key_node.value != "<<" \
+                    and plainly_text(key_node.value):
+                key = sys.intern(key_node.value)          # most keys: what key() returns, without the calls
+            elif _is_merge(key_node):
                 merged.extend(self.merge_sources(value_node))
                 continue
-            key = self.key(key_node, path)
+            else:
+                key = self.key(key_node, path)
             if key in first:
                 raise self.error(f"duplicate key {key!r}: first defined at line {_line(first[key])}, "
                                  f"again at line {_line(key_node)}", key_node, "yaml.duplicate_key")
