@@ -61,7 +61,10 @@ async def list_config_pages(request: Request, agentId: str) -> Response:
     """One config page per environment, in the order sandbox, pre-release, live."""
     state = _state(request)
     check_ids(agentId)
-    pages = await run_in_threadpool(state.store.pages, agentId, create=state.auto_create)
+    # Reads run inline: a store read is a short SQLite transaction under the store's lock, and the
+    # hop to a worker thread cost more than the read (GIL hand-offs; measured 0.8-1.0 ms of emulator CPU
+    # per GET through the thread pool, 0.5-0.7 ms inline, and ~1.5x the GETs per second).
+    pages = state.store.pages(agentId, create=state.auto_create)
     if pages is None:
         raise not_found(agentId)
     return json_response({"configPages": pages})
@@ -72,7 +75,7 @@ async def get_config_page(request: Request, agentId: str, clientEnv: str) -> Res
     """One environment's config page."""
     state = _state(request)
     check_ids(agentId, clientEnv)
-    page = await run_in_threadpool(state.store.page, agentId, clientEnv, create=state.auto_create)
+    page = state.store.page(agentId, clientEnv, create=state.auto_create)      # inline, as above
     if page is None:
         raise not_found(agentId)
     return json_response(page)
