@@ -299,3 +299,34 @@ def test_an_emulator_killed_mid_apply_stops_the_run_quickly(tmp_path: Path) -> N
     assert proc.returncode == 1, err
     assert "error: cannot reach" in err and "connection refused" in err, err
     assert stopped_in <= 15.0, stopped_in          # the in-flight request's retries, then the breaker
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_while_apply_plan_validates_applies_nothing_and_says_so(tmp_path: Path, emulator,
+                                                                         sig: int, code: int) -> None:
+    # Before: during `apply --plan`'s validation SIGTERM killed the process without a word (exit -15)
+    # and SIGINT left an "Unclosed client session" on stderr.
+    root = tmp_path / "repo"
+    write_settings(root, emulator.url, 2)
+    for i in range(12):          # distinct big values (~0.8 s of validation when idle)
+        sites = [{"name": f"Site {i} {j}", "phone": f"+4420794{j:05d}"} for j in range(4000)]
+        write_env(root, f"agent-{i:02d}", "sandbox", vals={"greeting": "Hi", "sites": sites})
+        emulator.seed(f"agent-{i:02d}")
+    plan_file = tmp_path / "plan.json"
+    cli(root, "plan", ".", "--no-cache", "--save-plan", str(plan_file), check_codes=(2,))
+    emulator.reset_stats()
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "apply", ".", "--no-cache", "--auto-approve",
+                             "--plan", str(plan_file)], cwd=root, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    lock = root / ".reconciler" / "apply.lock"
+    deadline = time.monotonic() + 60
+    while not lock.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)     # the lock is taken just before the event loop starts, then validation runs
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, (out, err)
+    assert "interrupted before any write: nothing was applied" in err, err
+    assert "Unclosed" not in err and "Traceback" not in err, err
+    assert writes(emulator.requests()) == []
