@@ -498,3 +498,18 @@ def test_pages_of_unknown_or_malformed_environments_are_ignored():
     with RawServer(lambda request: answer(200, {"configPages": pages})) as server:
         result, _, _ = read_agent(server.url, "aiohttp")
     assert set(result.pages) == {ClientEnv.SANDBOX}, result
+
+
+def test_a_request_after_aclose_fails_and_opens_no_new_session(emulator):
+    emulator.seed("after-close", {"sandbox": {"schema": {"type": "object"}, "variables": {}}})
+
+    async def go():
+        api = AgentsApi(emulator.url, api_key="k")
+        assert (await api.get_agent("after-close")).agent == "after-close"
+        await api.aclose()
+        with pytest.raises(errors.ApiError) as info:
+            await api.get_agent("after-close")          # a task nobody awaited, still running after close
+        assert "closed" in str(info.value)
+        assert api._wire._impl is None or api._wire._impl._session.closed     # nothing left open
+
+    asyncio.run(go())

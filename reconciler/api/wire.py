@@ -156,8 +156,13 @@ class AiohttpWire:
         self._redact = redact
         self._impl: Any = None
         """:class:`reconciler.api.wire_aiohttp.Session`, once a request has been sent."""
+        self._closed = False
 
     async def send(self, slot: int, method: str, path: str, body: bytes | None) -> Answer:
+        if self._closed:
+            # A request still running after aclose() (a task nobody awaited) must not open a new
+            # session that nothing would close: it fails like a request on a closed httpx client.
+            raise httpx.RequestError(f"{method} {path}: the client is closed")
         if self._impl is None:
             from reconciler.api.wire_aiohttp import Session   # imports aiohttp: only now
 
@@ -166,5 +171,6 @@ class AiohttpWire:
         return await self._impl.send(method, path, body)
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._impl is not None:
             await self._impl.aclose()
