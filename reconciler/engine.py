@@ -157,9 +157,13 @@ def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = Run
 
     async def go() -> ApplyResult:
         known = set(loader.agent_names(root))
-        desired, hashes = await _unless_signalled(lambda: (validation.validate_repository(
+        # Validation takes turns with the event loop, so SIGINT/SIGTERM stop it like the reads after it.
+        desired = await _stoppable(steps.interleaved(validation.iter_validate_repository(
             root, agents=[a for a in saved.agents if a in known] or None, envs=envs or None,
-            today=options.today, use_cache=options.cache), loader.file_hashes(root, saved.agents)), signals)
+            today=options.today, use_cache=options.cache)), signals)
+        if desired is None:
+            raise Interrupted("interrupted before any write: nothing was applied")
+        hashes = loader.file_hashes(root, saved.agents)
         agents = tuple(a for a in saved.agents if a in desired.agents)
         async with _client(settings) as api:
             planned = await _stoppable(plan_with(api, settings, desired, agents, replay, progress=progress),
@@ -225,26 +229,6 @@ async def _execute(api: Any, planned: Planned, desired: DesiredState, approve_li
         if signals is not None:
             signals.remove()
     return dataclasses.replace(result, plan=with_unreachable(result.plan, api))
-
-
-async def _unless_signalled(work: Callable[[], T], signals: StopOnSignals | None) -> T:
-    """Run the synchronous ``work`` (validation) with SIGINT/SIGTERM caught; :class:`Interrupted` if one came.
-
-    Without this, a signal during ``apply --plan``'s validation met Python's defaults: SIGTERM ended
-    the process without a word, SIGINT cancelled the run half-way (an unclosed HTTP session on stderr).
-    """
-    if signals is None:
-        return work()
-    signals.install()
-    try:
-        result = work()
-        for _ in range(5):          # let a signal that arrived meanwhile reach its loop handler (3 loop turns)
-            await asyncio.sleep(0)
-    finally:
-        signals.remove()
-    if signals.received is not None:
-        raise Interrupted("interrupted before any write: nothing was applied")
-    return result
 
 
 async def _stoppable(work: Awaitable[T], signals: StopOnSignals | None) -> T | None:
