@@ -313,11 +313,8 @@ async def read_and_plan(api: executor.AgentsApi, settings: Settings, root: Path,
         live, fetch_errors = await reads.results(readable) if readable else ({}, {})
     finally:
         await reads.aclose()
-    plan = plan_from_live(desired, live, fetch_errors, settings, agents, envs=options.envs or None,
-                          target=getattr(api, "target", "local"), allow_large_change=options.allow_large_change,
-                          today=options.today, read_only=read_only)
-    return Planned(plan=plan, settings=settings, desired=desired, planned_at=planned_at, read_at=read_at,
-                   agents=tuple(agents))
+    return _planned(api, settings, desired, agents, live, fetch_errors, options, read_only=read_only,
+                    planned_at=planned_at, read_at=read_at)
 
 
 async def plan_with(api: executor.AgentsApi, settings: Settings, desired: DesiredState,
@@ -335,6 +332,14 @@ async def plan_with(api: executor.AgentsApi, settings: Settings, desired: Desire
     reader = api if progress is None else _CountingReader(api, progress, lambda: len(readable))
     live, fetch_errors = (await fetch_live(reader, readable, concurrency=settings.concurrency)
                           if readable else ({}, {}))
+    return _planned(api, settings, desired, agents, live, fetch_errors, options, read_only=read_only,
+                    planned_at=planned_at, read_at=read_at)
+
+
+def _planned(api: executor.AgentsApi, settings: Settings, desired: DesiredState, agents: Sequence[str],
+             live: Mapping[str, LiveAgent], fetch_errors: Mapping[str, errors.ApiError], options: RunOptions, *,
+             read_only: bool, planned_at: float, read_at: str) -> Planned:
+    """The plan of what was read, with the change policies, as a :class:`Planned` (both read paths end here)."""
     plan = plan_from_live(desired, live, fetch_errors, settings, agents, envs=options.envs or None,
                           target=getattr(api, "target", "local"), allow_large_change=options.allow_large_change,
                           today=options.today, read_only=read_only)
