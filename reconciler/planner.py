@@ -389,7 +389,8 @@ def _unusable_live_schema(desired: EnvDesired, page: LivePage) -> Finding | None
     """``plan.live_schema_unusable`` when the live schema (values-only page) has a schema error."""
     from reconciler import validation   # late: validation pulls in the loader and policies
 
-    problems = validation.schema_problems(page.schema)
+    # Only errors make a schema unusable: a warning (a repository-only concern) never blocks a PATCH.
+    problems = [p for p in validation.schema_problems(page.schema) if p.severity is Severity.ERROR]
     if not problems:
         return None
     first = problems[0]
