@@ -26,7 +26,7 @@ from reconciler import steps, yamlsafe
 from reconciler.errors import ConfigError
 from reconciler.model import (AGENT_ID_PATTERN, AgentDesired, ClientEnv, DesiredState, EnvDesired,
                               Finding, Severity)
-from reconciler.resultcache import ResultCache
+from reconciler.resultcache import ResultCache, storable_schema
 
 CONFIGS_DIR = "configs"
 #: File stems the loader manages inside an environment directory.
@@ -157,11 +157,13 @@ class _Walk:
                 return None
         return _Dir(path, real, rel)
 
-    def read(self, parent: _Dir, entry: os.DirEntry) -> tuple:
+    def read(self, parent: _Dir, entry: os.DirEntry, stem: str) -> tuple:
+        """Data and map of ``entry``, a ``stem`` file. Only a schema may be kept in the on-disk cache (and only
+        one without sensitive constants): a values file may hold sensitive values, which never rest on disk."""
         rel = parent.child_rel(entry)
         real = yamlsafe.resolve_inside(entry.path, self.real_root, rel) if _is_link(entry) \
             else os.path.join(parent.real, entry.name)
-        return self.reader.load(real, rel)
+        return self.reader.load(real, rel, storable_schema if stem == "schema" else None)
 
 
 def _load_agent(walk: _Walk, configs: _Dir, entry: os.DirEntry,
@@ -212,7 +214,7 @@ def _load_env(walk: _Walk, directory: _Dir, agent: str, env: ClientEnv) -> EnvDe
     docs: dict[str, tuple] = {}
     for stem, entry in files.items():
         try:
-            docs[stem] = walk.read(directory, entry)
+            docs[stem] = walk.read(directory, entry, stem)
             findings.extend(yamlsafe.note_findings(docs[stem][1], agent=agent, env=env.value))
         except ConfigError as exc:
             # A number too large for the API is a problem of the values (or schema) file, not of YAML.

@@ -1,17 +1,19 @@
 """An on-disk cache of parse and validation results: ``.reconciler/cache/results.sqlite``, safe in a hostile repository.
 
 Reading a fleet's YAML is most of a run's local phase (libyaml composing, our
-node walk building data). A file whose exact bytes were parsed by an earlier run
-of the same tool needs neither: :class:`ResultCache` keeps, per content digest,
-the parsed data with its ``yaml.ambiguous`` notes and big integers as JSON, and
-:class:`reconciler.yamlsafe.DocumentReader` asks it before parsing. Only
-successful parses of alias-free files are kept; a file with an error, or with
-aliases (its source map is built at once), is parsed every time, so findings,
-lines and messages are exactly those of an uncached run. :mod:`reconciler.validation`
-keeps two more kinds: ``valid`` (these values bytes are valid under these schema
-bytes: only that verdict, so invalid values always get the full validator's
-located, masked messages) and ``schema`` (a schema file's unplaced problems,
-except a clock-measured ``regex_timeout``).
+node walk building data). A schema file whose exact bytes were parsed by an
+earlier run of the same tool needs neither: :class:`ResultCache` keeps, per content
+digest, the parsed data with its ``yaml.ambiguous`` notes and big integers as JSON,
+and :class:`reconciler.yamlsafe.DocumentReader` asks it before parsing. Only
+schema files are kept (never a values file: its data may hold a sensitive value),
+and only a successful parse of an alias-free schema none of whose sensitive
+properties carries a ``const``/``default``/``enum``/``examples``; every other file
+is parsed every time, so findings, lines and messages are exactly those of an
+uncached run. :mod:`reconciler.validation` keeps two more kinds: ``valid`` (these
+values bytes are valid under these schema bytes: only that verdict, keyed by the
+two digests, so invalid values always get the full validator's located, masked
+messages) and ``schema`` (a schema file's unplaced problems, except a
+clock-measured ``regex_timeout``, and never for a schema with sensitive constants).
 
 Used by ``reconciler validate``, ``plan``, ``apply`` and ``drift`` (``--no-cache``
 or ``RECONCILER_NO_CACHE=1`` turn it off); the library and the daemon run
@@ -27,8 +29,16 @@ Trust (the repository may be hostile: a pull request from a fork, run by CI):
 - Entries are keyed by a 256-bit BLAKE2b digest of the file's bytes and by a
   fingerprint of everything that changes a result (:data:`CACHE_FORMAT`, the
   tool's version, the source of the modules that parse, Python, PyYAML and
-  libyaml); entries of another fingerprint are never read and are deleted on write.
+  libyaml); entries of another fingerprint are never read.
 - No pickle, no marshal: payloads are JSON.
+- No sensitive value is ever stored: a value (or a schema constant) of a property
+  marked ``x-sensitive: true`` or ``writeOnly: true`` never rests on disk (values
+  files are not kept at all, see above). Deleted entries are overwritten with zeros
+  (``secure_delete``) and the write-ahead log is truncated after a purge, so what
+  an older version stored does not linger in free pages either. Entries of another
+  fingerprint (an older format may have kept values files) are deleted as soon as a
+  run opens the cache, even a run that writes nothing; a full run (no ``--agent``
+  or ``--env``) also deletes the parse entries of files it no longer read.
 - ``.reconciler`` and ``.reconciler/cache`` must be real directories (never a
   symlink) owned by the current user, the cache directory 0700; the database and
   its ``-wal``/``-shm``/``-journal`` files regular files owned by the user, 0600
@@ -58,18 +68,20 @@ import sqlite3
 import stat
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 import reconciler
+from reconciler import masking
 from reconciler.model import SourceMap, YamlNote
 
 #: Bump when what is stored, or how a file's text becomes data, changes in a way the
-#: fingerprint's source hashes would not see.
-CACHE_FORMAT = 1
+#: fingerprint's source hashes would not see. 2: values files are no longer kept (format 1 kept them,
+#: sensitive values included: its entries are purged when a run opens the cache).
+CACHE_FORMAT = 2
 #: The cache's place in the repository (``.reconciler/`` is never committed).
 CACHE_DIR = (".reconciler", "cache")
 DB_NAME = "results.sqlite"
@@ -115,6 +127,12 @@ def digest(raw: bytes) -> bytes:
     return hashlib.blake2b(raw, digest_size=32).digest()
 
 
+def storable_schema(data: Any) -> bool:
+    """True when the parse of a schema file may be kept: no sensitive ``const``/``default``/``enum``/``examples``
+    in it (a schema is otherwise no secret; a values file never is storable)."""
+    return isinstance(data, Mapping) and not masking.sensitive_values({}, data)
+
+
 def open_cache(root: Path) -> ResultCache | None:
     """The cache of the repository at ``root``, or None (disabled, or unusable here: logged at debug)."""
     if disabled_by_env():
@@ -144,6 +162,9 @@ class ResultCache:
         self._pending_bytes = self.written = 0
         self._writable = True
         self.hits = self.misses = 0
+        self._asked: set[bytes] = set()      # digests of the parse entries this run asked for or kept
+        self._read_all = False
+        _purge_other_fingerprints(db, fp)
         # A new cache (or one of another version) has nothing to read: a cold run asks nothing of it.
         self._empty = db.execute("SELECT 1 FROM entries WHERE fp = ? LIMIT 1", (fp,)).fetchone() is None
 
@@ -151,6 +172,7 @@ class ResultCache:
 
     def parsed(self, content: bytes, file: str) -> tuple[Any, SourceMap] | None:
         """Data and map (notes, big integers; lines built on demand) of ``file``, whose bytes have digest ``content``."""
+        self._asked.add(content)
         doc = self.get(_PARSE, content)
         if doc is None:
             return None
@@ -162,11 +184,19 @@ class ResultCache:
             return None
 
     def remember_parsed(self, content: bytes, data: Any, smap: SourceMap) -> None:
-        """Keep a successful parse (written at :meth:`close`); too big or not JSON: not kept."""
+        """Keep a successful parse (written at :meth:`close`); too big or not JSON: not kept.
+
+        Only for data that holds no sensitive value (a schema, see :func:`storable_schema`): the caller decides."""
+        self._asked.add(content)
         if smap.big_ints is None:             # pragma: no cover - yamlsafe always records them
             return
         self.put(_PARSE, content, {"data": data, "big_ints": [list(p) for p in smap.big_ints],
                                    "notes": [[n.line, list(n.path), n.text, n.message, n.key] for n in smap.notes]})
+
+    def read_everything(self) -> None:
+        """This run read every file of the repository (no ``--agent``/``--env``): at :meth:`close`, parse
+        entries it did not ask for (files deleted or edited since) are deleted."""
+        self._read_all = True
 
     # ---- validation results (kept as JSON by reconciler.validation) ----
 
@@ -227,14 +257,26 @@ class ResultCache:
 
     def _flush(self, db: sqlite3.Connection, *, tidy: bool) -> None:
         rows, self._pending, self._pending_bytes = self._pending, [], 0
-        if not self._writable or not (rows or (tidy and self.written)):
+        stale = self._stale(db) if tidy else []
+        if not self._writable or not (rows or stale or (tidy and self.written)):
             return
         try:
-            _write(db, self._fp, rows, tidy=tidy)
+            _write(db, self._fp, rows, tidy=tidy, stale=stale)
             self.written += len(rows)
         except sqlite3.Error as exc:          # locked by another run past the timeout, disk full, ...
             log.debug("on-disk cache not written: %s", exc)
             self._writable = False
+
+    def _stale(self, db: sqlite3.Connection) -> list[bytes]:
+        """Digests of our parse entries a full run did not ask for: their files are gone (or were edited)."""
+        if not self._read_all or not self._writable:
+            return []
+        try:
+            stored = db.execute("SELECT digest FROM entries WHERE fp = ? AND kind = ?", (self._fp, _PARSE)).fetchall()
+        except sqlite3.Error as exc:
+            log.debug("on-disk cache not pruned: %s", exc)
+            return []
+        return [d for (d,) in stored if d not in self._asked]
 
     def close(self) -> None:
         """Write the new entries (then drop other fingerprints' and prune, in the same transaction) and close."""
@@ -259,10 +301,12 @@ class ResultCache:
 
 
 def _write(db: sqlite3.Connection, fp: bytes, rows: list[tuple[bytes, str, bytes, bytes, bytes, int]], *,
-           tidy: bool) -> None:
+           tidy: bool, stale: Sequence[bytes] = ()) -> None:
     db.execute("BEGIN IMMEDIATE")
     try:
         db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("DELETE FROM entries WHERE fp = ? AND kind = ? AND digest = ?",
+                       [(fp, _PARSE, d) for d in stale])
         if tidy:
             db.execute("DELETE FROM entries WHERE fp != ?", (fp,))    # another version's: never read again
             _prune(db)
@@ -270,6 +314,26 @@ def _write(db: sqlite3.Connection, fp: bytes, rows: list[tuple[bytes, str, bytes
     except BaseException:
         db.execute("ROLLBACK")
         raise
+
+
+def _purge_other_fingerprints(db: sqlite3.Connection, fp: bytes) -> None:
+    """Delete every entry of another fingerprint now (an older version's may hold what this one never keeps),
+    then truncate the write-ahead log so no copy of them lingers there. Locked or read-only: left for the next run."""
+    try:
+        other = (db.execute("SELECT 1 FROM entries WHERE fp < ? LIMIT 1", (fp,)).fetchone()     # primary key ranges:
+                 or db.execute("SELECT 1 FROM entries WHERE fp > ? LIMIT 1", (fp,)).fetchone())  # no table scan
+        if not other:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM entries WHERE fp != ?", (fp,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error as exc:
+        log.debug("another version's cache entries not deleted yet: %s", exc)
 
 
 def _prune(db: sqlite3.Connection) -> None:
@@ -304,7 +368,7 @@ def _private_dir(real_root: str) -> str:
     return directory
 
 
-_GITIGNORE = "# rtc-reconciler's cache of parsed files (sensitive values included): never commit it\n*\n"
+_GITIGNORE = "# rtc-reconciler's cache of parse and validation results: never commit it\n*\n"
 
 
 def _own_dir(path: str, *, private: bool) -> str:
@@ -346,6 +410,7 @@ def _connect(directory: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA trusted_schema = OFF")
+        db.execute("PRAGMA secure_delete = ON")     # a deleted entry's bytes are overwritten, not left in free pages
         db.execute("PRAGMA cell_size_check = ON")
         db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_ENTRY_BYTES + 4096)
         if not db.execute("SELECT 1 FROM sqlite_schema LIMIT 1").fetchone():

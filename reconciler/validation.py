@@ -78,6 +78,8 @@ def _validate_steps(root: Path, agents: Iterable[str] | None, envs: Iterable[str
                     on_agent: Callable[[str], None] | None, cache: resultcache.ResultCache | None
                     ) -> steps.Steps[DesiredState]:
     desired = yield from loader.iter_load_repository(root, agents=agents, envs=envs, on_agent=on_agent, cache=cache)
+    if cache is not None and agents is None and envs is None:
+        cache.read_everything()            # a full run: parse entries of files no longer read are pruned
     findings = list(desired.findings) + settings_findings(root)
     shown: dict[str, int] = {}             # dialect warnings placed once, repeats counted (see check_schema)
     for agent in desired.agents.values():
@@ -277,7 +279,8 @@ def _stored_schema_problems(schema: Mapping[str, Any], cache: resultcache.Result
         except (ValueError, TypeError):       # pragma: no cover - authenticated: ours
             pass
     problems = _compute_schema_problems(schema)
-    if not any(p.code == "schema.regex_timeout" for p in problems):
+    # A problem's message may quote a sensitive constant (masked only when placed): such a schema's are not kept.
+    if not any(p.code == "schema.regex_timeout" for p in problems) and resultcache.storable_schema(schema):
         cache.put(_SCHEMA, content, [[p.code, p.message, list(p.path), p.key, p.severity.value] for p in problems])
     return problems
 _SCHEMA_SECRETS: memo.JsonMemo[tuple[str, ...]] = memo.JsonMemo(1024)

@@ -56,7 +56,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -274,22 +274,28 @@ class DocumentReader:
       finding asks for a line (:class:`LazyLines`), by reading and parsing the
       file again. Only files with a finding pay for it, and the maps of a
       10,000-agent fleet are not all alive at once.
-    - With a :class:`~reconciler.resultcache.ResultCache`, a file whose exact bytes an
-      earlier run parsed is not parsed again (data and notes come from the cache;
-      files with aliases or errors are always parsed).
+    - With a :class:`~reconciler.resultcache.ResultCache`, a file the caller lets
+      :meth:`load` keep (``storable``: schema files holding no sensitive constant) whose
+      exact bytes an earlier run parsed is not parsed again (data and notes come from
+      the cache). Values files, which may hold sensitive values, and files with aliases
+      or errors are always parsed, and never written to disk.
     """
 
     def __init__(self, cache: ResultCache | None = None) -> None:
         self._by_digest: dict[bytes, tuple[Any, SourceMap]] = {}
         self._cache = cache
 
-    def load(self, resolved: str, rel: str) -> tuple[Any, SourceMap]:
-        """Data and a lazy source map of the file at ``resolved`` (already checked to be inside the repository)."""
+    def load(self, resolved: str, rel: str,
+             storable: Callable[[Any], bool] | None = None) -> tuple[Any, SourceMap]:
+        """Data and a lazy source map of the file at ``resolved`` (already checked to be inside the repository).
+
+        ``storable``: this file may come from the on-disk cache, and its parse be kept there when
+        ``storable(data)`` is true (None: never; the cache must never hold a sensitive value)."""
         raw = read_resolved(resolved, rel)
         digest = content_digest(raw)
         cached = self._by_digest.get(digest)
         if cached is None:
-            cached = self._by_digest[digest] = self._parse(raw, rel, digest)
+            cached = self._by_digest[digest] = self._parse(raw, rel, digest, storable)
         data, parsed = cached
         if parsed.lines:                     # built eagerly (aliases)
             return data, SourceMap(file=rel, lines=parsed.lines, key_lines=parsed.key_lines, notes=parsed.notes,
@@ -298,11 +304,12 @@ class DocumentReader:
         return data, SourceMap(file=rel, lines=LazyLines(source, "lines"), key_lines=LazyLines(source, "key_lines"),
                                notes=parsed.notes, big_ints=parsed.big_ints, digest=digest)
 
-    def _parse(self, raw: bytes, rel: str, digest: bytes) -> tuple[Any, SourceMap]:
+    def _parse(self, raw: bytes, rel: str, digest: bytes,
+               storable: Callable[[Any], bool] | None) -> tuple[Any, SourceMap]:
         # A text with aliases gets its map at once: an alias's lines (and its notes') are the alias's.
         # (b"*" is in UTF-8 bytes exactly when "*" is in the text.) Such texts are never cached on disk.
         eager = b"*" in raw
-        disk = None if eager else self._cache
+        disk = None if eager or storable is None else self._cache
         if disk is not None:
             hit = disk.parsed(digest, rel)      # only ever a successful parse of these very bytes
             if hit is not None:
@@ -311,7 +318,7 @@ class DocumentReader:
         if eager:
             return data, smap
         smap = SourceMap(rel, notes=smap.notes, big_ints=smap.big_ints)
-        if disk is not None:
+        if disk is not None and storable is not None and storable(data):
             disk.remember_parsed(digest, data, smap)
         return data, smap
 

@@ -103,11 +103,12 @@ def test_validate_cold_and_warm_give_byte_identical_reports_and_the_warm_run_rea
     assert not (root / ".reconciler").exists()
     cold = _validate_json(root)
     rows = [r for r in _rows(root) if r[1] == "parse"]
-    # alpha/beta share one schema and one values text per env, gamma has its own: the alias file
-    # (delta) and the broken one (epsilon) are never kept.
-    assert len(rows) == len({r[2] for r in rows}) == 8
+    # Only schema files are kept (a values file may hold a sensitive value, so none is): every agent but
+    # gamma shares SCHEMA, gamma has its own.
+    assert len(rows) == len({r[2] for r in rows}) == 2
     stored = {json.dumps(json.loads(r[3])["data"], sort_keys=True) for r in rows}
-    assert json.dumps(values("sandbox"), sort_keys=True) in stored
+    assert json.dumps(SCHEMA, sort_keys=True) in stored
+    assert json.dumps(values("sandbox"), sort_keys=True) not in stored
     warm = _validate_json(root)
     assert uncached == cold == warm
     report = json.loads(warm)
@@ -119,8 +120,8 @@ def test_validate_cold_and_warm_give_byte_identical_reports_and_the_warm_run_rea
 
     # The warm run believes the cache: an entry forged WITH the user's key changes what a file "holds".
     key = resultcache.load_key(os.path.realpath(root))
-    alpha = root / "configs" / "alpha" / "sandbox" / "values.yaml"
-    _forge(root, key, alpha, {"greeting": 42})
+    alpha = root / "configs" / "alpha" / "sandbox" / "schema.yaml"
+    _forge(root, key, alpha, {"type": "object", "properties": {"greeting": {"type": "integer"}}})
     with sqlite3.connect(_db(root)) as db:             # (the "valid" verdict for these bytes would skip the check)
         db.execute("DELETE FROM entries WHERE kind = 'valid'")
     assert '"configs/alpha/sandbox/values.yaml"' in _validate_json(root)          # now reported invalid
@@ -149,17 +150,20 @@ def test_plan_cold_and_warm_against_the_emulator_give_identical_json(tmp_path, e
 
 
 def test_an_edited_file_is_read_again_and_entries_are_shared_by_content(tmp_path):
+    # (Only schema files are asked of the cache since values files are no longer kept: two distinct texts.)
     root = _repo(tmp_path / "repo")
     first, cold = _load(root)
-    assert cold.hits == 0 and cold.misses > 0
+    assert cold.hits == 0 and cold.misses == 2
     again, warm = _load(root)
-    assert again == first and warm.misses == 1                  # the broken file (the alias one is not asked)
+    assert again == first and warm.misses == 0 and warm.hits == 2
     target = root / "configs" / "beta" / "live" / "values.yaml"
     target.write_text(yaml.safe_dump(values("live", greeting="Changed"), sort_keys=False), encoding="utf-8")
+    schema = root / "configs" / "beta" / "live" / "schema.yaml"
+    schema.write_text(yaml.safe_dump({**SCHEMA, "title": "Edited"}, sort_keys=False), encoding="utf-8")
     edited, after = _load(root)
     assert edited[("beta", "live")][0]["greeting"] == "Changed"
     assert edited[("alpha", "live")][0]["greeting"] == "Hello from live"
-    assert after.misses == 2
+    assert after.misses == 1 and after.hits == 2
     gamma = edited[("gamma", "pre-release")]
     assert gamma[1][0].text == "yes" and gamma[2] == (("max_hold",),)     # notes and big integers kept
 
@@ -269,11 +273,11 @@ def test_a_corrupt_database_gives_the_same_report_and_is_replaced(tmp_path):
 def test_a_tampered_entry_is_a_miss(tmp_path):
     root = _repo(tmp_path / "repo")
     first, _ = _load(root)
-    with sqlite3.connect(_db(root)) as db:
-        db.execute("UPDATE entries SET payload = CAST(replace(payload, 'Hello from live', 'Hello from evil') AS BLOB) "
-                   "WHERE instr(payload, 'Hello from live') > 0")
+    with sqlite3.connect(_db(root)) as db:          # (schema entries: values files are not kept)
+        db.execute("UPDATE entries SET payload = CAST(replace(payload, 'First words', 'First evils') AS BLOB) "
+                   "WHERE instr(payload, 'First words') > 0")
     again, cache = _load(root)
-    assert again == first and cache.misses == 3                 # the broken file, and the two tampered entries
+    assert again == first and cache.misses == 2 and cache.hits == 0        # both schema entries were tampered
 
 
 def test_the_key_never_lives_inside_the_repository(tmp_path):
@@ -350,19 +354,20 @@ def test_two_concurrent_runs_both_succeed_with_the_same_report(tmp_path):
 
 
 def test_entries_are_bounded_and_the_oldest_go_first(tmp_path, monkeypatch):
+    # (Schema files carry the bulk: values files are not kept.)
     root = tmp_path / "repo"
     for i in range(6):
-        write_env(root, f"agent-{i}", "sandbox", vals=values("sandbox", greeting=f"agent {i} " + "x" * 2000))
+        write_env(root, f"agent-{i}", "sandbox", schema={**SCHEMA, "description": f"agent {i} " + "x" * 2000})
     big = root / "configs" / "agent-big" / "sandbox"
-    write_env(root, "agent-big", "sandbox", vals=values("sandbox", greeting="y" * (resultcache.MAX_ENTRY_BYTES + 10)))
+    write_env(root, "agent-big", "sandbox", schema={**SCHEMA, "description": "y" * (resultcache.MAX_ENTRY_BYTES + 10)})
     _load(root)
     payloads = [r[3] for r in _rows(root)]
     assert payloads and all(b"yyyy" not in p for p in payloads)              # too big to keep
     with sqlite3.connect(_db(root)) as db:
         db.execute("UPDATE entries SET created = 2")
         db.execute("UPDATE entries SET created = 1 WHERE instr(payload, 'agent 0 ') > 0")
-    monkeypatch.setattr(resultcache, "MAX_TOTAL_BYTES", 4 * 2100)
-    (big / "values.yaml").write_text(yaml.safe_dump(values("sandbox", greeting="new")), encoding="utf-8")
+    monkeypatch.setattr(resultcache, "MAX_TOTAL_BYTES", 4 * (2100 + len(json.dumps(SCHEMA))))
+    (big / "schema.yaml").write_text(yaml.safe_dump({**SCHEMA, "description": "new"}), encoding="utf-8")
     _load(root)
     left = [r[3] for r in _rows(root)]
     assert sum(map(len, left)) <= resultcache.MAX_TOTAL_BYTES
@@ -441,7 +446,7 @@ def test_a_cold_run_writes_as_it_goes_so_pending_entries_stay_bounded(tmp_path, 
         before_close = len(_rows(root))                 # another connection sees what is already committed
     finally:
         cache.close()
-    assert 0 < before_close <= len(_rows(root)) == cache.written == 8
+    assert 0 < before_close <= len(_rows(root)) == cache.written == 2     # the two schema texts
 
 
 def test_a_database_locked_by_another_run_gives_the_same_report_and_waits_boundedly(tmp_path):
@@ -492,3 +497,100 @@ def test_every_broken_repository_of_the_catalogue_gives_the_same_findings_cold_a
         assert plain == cold == warm, case
         used += _db(root).exists() and bool(_rows(root))
     assert used >= len(CASES) // 2                     # most cases have files the cache keeps
+
+
+# ---- sensitive values never rest on disk ----------------------------------------------------------
+
+TOKEN, PIN, DEFAULT_TOKEN = "tok-Zq9Xw2Lp7Vb4Nm1", "8841203976", "dflt-Hk3Jr8Tq5Wy2"
+SECRET_SCHEMA = {**SCHEMA, "properties": {
+    **SCHEMA["properties"],
+    "api_token": {"type": "string", "writeOnly": True, "title": "Token", "description": "CRM token"},
+    "pin": {"type": "string", "x-sensitive": True, "title": "PIN", "description": "Caller PIN"}}}
+#: A schema whose own text holds a sensitive value (a default): its parse and problems are never kept either.
+DEFAULT_SCHEMA = {**SCHEMA, "properties": {**SCHEMA["properties"], "api_token": {
+    "type": "string", "writeOnly": True, "default": DEFAULT_TOKEN, "title": "Token", "description": "CRM token"}}}
+
+
+def _secret_repo(root: Path, token: str = TOKEN) -> Path:
+    make_repo(root, "local", agents=("alpha",))
+    for env in ("sandbox", "live"):
+        write_env(root, "secret", env, schema=SECRET_SCHEMA, vals=values(env, api_token=token, pin=PIN))
+    write_env(root, "dflt", "sandbox", schema=DEFAULT_SCHEMA, vals=values("sandbox", api_token=DEFAULT_TOKEN))
+    # an invalid one: the full validator runs (and its masked messages are never kept)
+    write_env(root, "broken", "sandbox", schema=SECRET_SCHEMA, vals=values("sandbox", api_token=token, pin=PIN,
+                                                                            max_hold="long"))
+    return root
+
+
+def _leaks(root: Path, *secrets_: str) -> list[str]:
+    """Every file under ``.reconciler/`` (database, -wal, -shm, keys, state...) holding a secret or any
+    8-character piece of one. Run after the CLI has exited (its connections closed)."""
+    pieces = {s[i:i + 8].encode() for s in secrets_ for i in range(len(s) - 7)}
+    found = []
+    for dirpath, _dirs, files in os.walk(root / ".reconciler"):
+        for name in files:
+            raw = (Path(dirpath) / name).read_bytes()
+            found.extend(f"{name}: {piece.decode()}" for piece in sorted(pieces) if piece in raw)
+    return found
+
+
+def _files_under(root: Path) -> set[str]:
+    return {os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root / ".reconciler") for f in fs}
+
+
+def test_sensitive_values_never_rest_under_dot_reconciler_after_validate_and_plan(tmp_path):
+    root = _secret_repo(tmp_path / "repo")
+    for _ in range(2):                                       # cold, then warm
+        cli(root, "validate", str(root), check_codes=(1,))
+        cli(root, "plan", str(root), check_codes=(1,))
+        cli(root, "plan", str(root), "--agent", "secret", check_codes=(2,))
+    assert ".reconciler/cache/results.sqlite" in _files_under(root)
+    kinds = {r[1] for r in _rows(root)}
+    assert kinds == {"parse", "valid", "schema"}             # verdicts and schemas are still kept
+    assert _leaks(root, TOKEN, PIN, DEFAULT_TOKEN) == []
+    default_schema = resultcache.digest((root / "configs" / "dflt" / "sandbox" / "schema.yaml").read_bytes())
+    assert default_schema not in {r[2] for r in _rows(root)}
+
+
+def test_an_old_format_cache_holding_a_secret_is_purged_by_the_next_run_even_one_writing_nothing(tmp_path):
+    root = _secret_repo(tmp_path / "repo")
+    cli(root, "validate", str(root), check_codes=(1,))       # everything this version keeps is now kept
+    entries = len(_rows(root))
+    with sqlite3.connect(_db(root)) as db:                    # what a format-1 run kept: values files, secrets included
+        for i, padding in enumerate(("", "x" * 20000)):      # (a small row, and one spilling over several pages)
+            payload = json.dumps({"data": {"api_token": TOKEN, "pin": PIN, "pad": padding}, "notes": [],
+                                  "big_ints": []}).encode()
+            db.execute("INSERT INTO entries VALUES (?, 'parse', ?, ?, ?, 0)",
+                       (b"\x01" * 16, bytes([i]) * 32, payload, b"\0" * 32))
+    assert _leaks(root, TOKEN, PIN)
+    cli(root, "validate", str(root), check_codes=(1,))
+    assert len(_rows(root)) == entries                        # nothing new was written; the old rows are gone
+    assert {r[0] for r in _rows(root)} == {resultcache.fingerprint()}
+    assert _leaks(root, TOKEN, PIN) == []
+
+
+def test_a_rotated_secret_is_gone_after_the_next_full_run(tmp_path):
+    root = _secret_repo(tmp_path / "repo")
+    cli(root, "validate", str(root), check_codes=(1,))
+    new_token = "tok-Rr5Tt7Yy9Uu1Ii3"
+    for env in ("sandbox", "live"):
+        write_env(root, "secret", env, schema=SECRET_SCHEMA, vals=values(env, api_token=new_token, pin=PIN))
+    cli(root, "validate", str(root), check_codes=(1,))
+    assert _leaks(root, TOKEN, new_token, PIN) == []
+
+
+def test_a_full_run_prunes_parse_entries_of_files_no_longer_read_and_a_filtered_run_keeps_them(tmp_path):
+    root = _repo(tmp_path / "repo")
+    validation.validate_repository(root, use_cache=True)
+    gamma = resultcache.digest((root / "configs" / "gamma" / "live" / "schema.yaml").read_bytes())
+    parses = lambda: {r[2] for r in _rows(root) if r[1] == "parse"}                  # noqa: E731
+    assert gamma in parses() and len(parses()) == 2
+    edited = {**SENSITIVE_SCHEMA, "title": "Edited"}
+    for env in ("sandbox", "pre-release", "live"):
+        write_env(root, "gamma", env, schema=edited, vals=False)
+    validation.validate_repository(root, use_cache=True, agents=["alpha"])       # filtered: nothing pruned
+    validation.validate_repository(root, use_cache=True, envs=["sandbox"])
+    assert gamma in parses()
+    validation.validate_repository(root, use_cache=True)                           # full: the stale one goes
+    new = resultcache.digest((root / "configs" / "gamma" / "live" / "schema.yaml").read_bytes())
+    assert gamma not in parses() and new in parses() and len(parses()) == 2
