@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import plan_bench  # noqa: E402
 
-from reconciler import engine, planfile, report  # noqa: E402
+from reconciler import engine, report
+from reconciler.planning import planfile   # noqa: E402
 from reconciler.report import reader  # noqa: E402
 
 

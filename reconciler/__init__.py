@@ -13,7 +13,7 @@ import sys as _sys
 
 # jsonschema imports rfc3987_syntax (when installed) only to check the rarely used
 # "iri" formats, and that import builds a Lark grammar: ~2 s on every CLI start.
-# Hide it; reconciler.regexguard.FORMAT_CHECKER checks "iri" lazily instead.
+# Hide it; reconciler.checks.regexguard.FORMAT_CHECKER checks "iri" lazily instead.
 _sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 # Likewise rfc3986_validator (two large regexes compiled at import; "uri" formats load it on first
 # use) and the parsers of formats Draft 7 does not have ("duration" is 2019-09, "color" draft 3):

@@ -1,7 +1,7 @@
 """Running a coroutine from synchronous code (the CLI's commands), at fleet scale.
 
-Called by :mod:`reconciler.engine`, :mod:`reconciler.adoption` and
-:mod:`reconciler.connectors` instead of ``asyncio.run``.
+Called by :mod:`reconciler.engine`, :mod:`reconciler.adoption.importer` and
+:mod:`reconciler.adoption.connectors` instead of ``asyncio.run``.
 """
 
 from __future__ import annotations

@@ -29,10 +29,12 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
-from reconciler import applylock, errors, executor, loader, steps
+from reconciler import errors, steps
+from reconciler.apply import lock as applylock, executor
+from reconciler.repository import loader
 from reconciler.aio import run_async
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, Severity
-from reconciler.plan import ApplyResult, Plan
+from reconciler.planning.plan import ApplyResult, Plan
 from reconciler.settings import Settings
 from reconciler.stopsignals import StopOnSignals
 
@@ -108,7 +110,7 @@ def run_drift(root: Path | str, options: RunOptions = RunOptions(), *, progress:
     Blast radius and other change rules limit *writes*; a report writes
     nothing, so they are not evaluated (``--allow-large-change`` means nothing here).
     """
-    from reconciler import drift
+    from reconciler.planning import drift
 
     async def go() -> Planned:
         settings = load_settings(Path(root), options)
@@ -120,8 +122,9 @@ def run_drift(root: Path | str, options: RunOptions = RunOptions(), *, progress:
 
 
 def write_plan_file(planned: Planned, path: Path, options: RunOptions) -> None:
-    """``plan --save-plan FILE``: the plan file of :mod:`reconciler.planfile` (no sensitive value in it)."""
-    from reconciler import gitinfo, planfile
+    """``plan --save-plan FILE``: the plan file of :mod:`reconciler.planning.planfile` (no sensitive value in it)."""
+    from reconciler.planning import planfile
+    from reconciler.repository import gitinfo
     from reconciler.report.common import RunInfo
 
     key = planfile.plan_key(planned.settings, create=True)
@@ -138,11 +141,13 @@ def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = Run
     """``apply --plan FILE``: re-read the repository and every page; write only if nothing moved.
 
     Refusals (another target, a newer format, a corrupt or edited file) raise
-    :class:`~reconciler.planfile.PlanFileError`; anything that moved raises
-    :class:`~reconciler.planfile.StalePlanError` listing every difference.
+    :class:`~reconciler.planning.planfile.PlanFileError`; anything that moved raises
+    :class:`~reconciler.planning.planfile.StalePlanError` listing every difference.
     Both happen before the first write, so a refused plan sends nothing.
     """
-    from reconciler import planfile, settings as settings_module, validation
+    from reconciler import settings as settings_module
+    from reconciler.checks import validation
+    from reconciler.planning import planfile
 
     started = time.monotonic()
     saved = planfile.load(plan_file)
@@ -190,10 +195,10 @@ def run_apply(root: Path | str, options: RunOptions = RunOptions(), *, approve_l
     ``approve_live``: True (``--auto-approve``), False (refuse live), or a
     callback asked once when the plan would write ``live``. Waiting for a
     human restarts the run's clock, so every page is re-read before it is
-    written (see :mod:`reconciler.executor`).
+    written (see :mod:`reconciler.apply.executor`).
 
     Two applies of one checkout never interleave: the whole run holds
-    ``.reconciler/apply.lock`` (:mod:`reconciler.applylock`; a second run raises
+    ``.reconciler/apply.lock`` (:mod:`reconciler.apply.lock`; a second run raises
     ``LockedError`` before any request). ``signals``: while reading and writing
     (not while a human is asked), the first SIGINT/SIGTERM stops the run —
     before the first write it raises :class:`Interrupted`; afterwards the
@@ -269,7 +274,7 @@ def load_settings(root: Path, options: RunOptions) -> Settings:
 
 def prepare(root: Path, options: RunOptions) -> tuple[Settings, DesiredState, tuple[str, ...]]:
     """Settings, the validated repository and the agents this run covers (no network)."""
-    from reconciler import validation
+    from reconciler.checks import validation
 
     settings = load_settings(root, options)
     desired = validation.validate_repository(root, agents=options.agents or None, envs=options.envs or None,
@@ -290,7 +295,7 @@ async def read_and_plan(api: executor.AgentsApi, settings: Settings, root: Path,
     decided (by git) before the first request, and an ``--agent`` naming no
     directory is refused before any request.
     """
-    from reconciler import validation
+    from reconciler.checks import validation
     from reconciler.api.live import LiveReads
 
     changed = changed_agents(root, options.changed_since) if options.changed_since else None
@@ -357,7 +362,8 @@ def plan_from_live(desired: DesiredState, live: Mapping[str, LiveAgent], fetch_e
     ``read_only`` (the drift report): every page compared on its own, and no change policies
     (they limit writes, and a report writes nothing).
     """
-    from reconciler import planner, policy
+    from reconciler.checks import policy
+    from reconciler.planning import planner
 
     plan = planner.plan(desired, live, settings, fetch_errors=fetch_errors, agents=agents, envs=envs,
                         target=target, read_only=read_only)

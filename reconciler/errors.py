@@ -60,7 +60,7 @@ class ApiError(ReconcilerError):
         self.detail = detail
         """The server's whole message before ``message`` was cut short (None: not cut). It may echo
         values sent, so a caller that knows the secrets masks THIS, then shortens (see
-        :func:`reconciler.masking.api_error_text`)."""
+        :func:`reconciler.checks.masking.api_error_text`)."""
         self.status = status
         self.error_code = error_code
         self.error_id = error_id

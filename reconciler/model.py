@@ -83,9 +83,9 @@ class SourceMap:
     notes: tuple[YamlNote, ...] = ()            # yaml.ambiguous remarks, in document order
     big_ints: tuple[JsonPath, ...] | None = None
     """Paths of integers outside the 64-bit range, found while building the data (document order);
-    None when unknown (data not built by :mod:`reconciler.yamlsafe`): then the data is walked."""
+    None when unknown (data not built by :mod:`reconciler.repository.yamlsafe`): then the data is walked."""
     digest: bytes | None = field(default=None, compare=False, repr=False)
-    """The file's content digest (:func:`reconciler.resultcache.digest`) when read by the loader: the key
+    """The file's content digest (:func:`reconciler.repository.cache.digest`) when read by the loader: the key
     of its results in the on-disk cache. Not part of equality."""
 
     def line_of(self, path: Iterable[PathPart]) -> int | None:

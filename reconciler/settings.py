@@ -81,7 +81,7 @@ from urllib.parse import urlsplit  # noqa: E402
 
 import pydantic  # noqa: E402
 
-from reconciler import yamlsafe  # noqa: E402
+from reconciler.repository import yamlsafe   # noqa: E402
 from reconciler.errors import ConfigError  # noqa: E402
 from reconciler.model import SourceMap  # noqa: E402
 

@@ -1,8 +1,8 @@
 """Long local work as a generator of small steps, so it can share a thread with the event loop.
 
 The repository is loaded and validated by generators that ``yield`` after each
-agent (:func:`reconciler.loader.iter_load_repository`,
-:func:`reconciler.validation.iter_validate_repository`) and ``return`` their
+agent (:func:`reconciler.repository.loader.iter_load_repository`,
+:func:`reconciler.checks.validation.iter_validate_repository`) and ``return`` their
 result. A synchronous caller drains them at once (:func:`drain`); the plan
 commands run them with :func:`interleaved`, which hands the event loop a turn
 every few milliseconds, so the live reads started for the agents already

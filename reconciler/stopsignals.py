@@ -10,7 +10,7 @@ and the signal re-delivered (a write in flight may then be cut).
 Only the main thread may install signal handlers; elsewhere (a daemon's worker
 thread, a test calling the engine from a thread) this does nothing and the
 caller's own handling applies. The daemon has its own SIGTERM handling and can
-pass its own ``asyncio.Event`` to :func:`reconciler.executor.apply_plan` instead.
+pass its own ``asyncio.Event`` to :func:`reconciler.apply.executor.apply_plan` instead.
 """
 
 from __future__ import annotations

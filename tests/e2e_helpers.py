@@ -18,10 +18,11 @@ from typing import Any
 
 import yaml
 
-from reconciler import executor, planner
+from reconciler.apply import executor
+from reconciler.planning import planner
 from reconciler.api import AgentsApi, fetch_live
 from reconciler.model import AgentDesired, ClientEnv, DesiredState, EnvDesired, SourceMap
-from reconciler.plan import Plan
+from reconciler.planning.plan import Plan
 from reconciler.settings import ApiSettings, Settings
 
 API_KEY = "test-key"

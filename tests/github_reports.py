@@ -13,7 +13,7 @@ from typing import Any
 
 from planner_cases import LV, PR, SB, SETTINGS, desired_state, env_desired, live_agent
 
-from reconciler import planner
+from reconciler.planning import planner
 from reconciler.report import json as json_report
 
 SCHEMA: dict[str, Any] = {"type": "object", "properties": {

@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 from e2e_helpers import cli
-from reconciler import adk, loader
+from reconciler.adoption import adk
+from reconciler.repository import loader
 
 GOLDEN = Path(__file__).parent / "golden"
 ADK_PROJECT = GOLDEN / "adk" / "acme-support"          # real_time_configuration/{draft_and_sandbox,live}/…

@@ -137,7 +137,7 @@ def test_validate_never_imports_aiohttp():
                           capture_output=True, text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
-    assert "reconciler.validation" in imported                 # the log is read right
+    assert "reconciler.checks.validation" in imported                 # the log is read right
     assert not {m for m in imported if m.split(".")[0] in ("aiohttp", "yarl", "multidict")}
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from e2e_helpers import cli, write_settings
-from reconciler import connectors
+from reconciler.adoption import connectors
 
 
 def _connector(cid: str, name: str, env: str, **kw) -> dict:

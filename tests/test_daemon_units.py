@@ -16,7 +16,7 @@ from reconciler.daemon.sharding import Shard, parse_shard, shard_of
 from reconciler.daemon.watcher import agents_of
 from reconciler.daemon.workqueue import WorkQueue
 from reconciler.model import ClientEnv
-from reconciler.plan import EnvPlan, Status
+from reconciler.planning.plan import EnvPlan, Status
 from reconciler.settings import EnvironmentSettings, SyncMode
 
 # -- work queue -------------------------------------------------------------------------------

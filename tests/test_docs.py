@@ -28,7 +28,7 @@ import typer
 
 from reconciler.cli import _register_commands, app
 from reconciler.model import ClientEnv, Finding, Severity
-from reconciler.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
+from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -147,7 +147,7 @@ def _apply_doc() -> dict:
 
 
 def _plan_file_doc() -> dict:
-    from reconciler import planfile
+    from reconciler.planning import planfile
     from reconciler.report.common import RunInfo
     return planfile.build(_plan(), key=b"k" * 32, info=RunInfo(created_at="2026-01-01T00:00:00Z"),
                           file_hashes={"reconciler.yaml": "0" * 64}, revision=None, allow_large_change=False)
@@ -155,12 +155,12 @@ def _plan_file_doc() -> dict:
 
 def _policies_doc() -> dict:
     from reconciler.cli import policies
-    from reconciler.policy import loader
+    from reconciler.checks.policy import loader
     return policies.to_json(loader.load_policies(ROOT), [("acme-support", "live")], _dt.date(2026, 1, 1))
 
 
 def _connectors_doc() -> dict:
-    from reconciler import connectors
+    from reconciler.adoption import connectors
     listing = connectors.Listing(target="local", agents=(
         connectors.AgentConnectors(agent="a", connectors=({"connectorId": "c", "name": "n", "clientEnv": "live"},)),))
     return connectors.to_json(listing)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import subprocess
 
-from reconciler import drift, gitinfo
+from reconciler.planning import drift
+from reconciler.repository import gitinfo
 from reconciler.model import ClientEnv
-from reconciler.plan import DiffItem, DiffKind, DriftCause, EnvPlan, Status
+from reconciler.planning.plan import DiffItem, DiffKind, DriftCause, EnvPlan, Status
 
 VALUES = "configs/a/live/values.yaml"
 SCHEMA = "configs/a/live/schema.yaml"

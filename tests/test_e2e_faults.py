@@ -9,9 +9,10 @@ import dataclasses
 import pytest
 from e2e_helpers import API_KEY, cli_json, make_repo
 
-from reconciler import engine, executor
+from reconciler import engine
+from reconciler.apply import executor
 from reconciler.api import AgentsApi
-from reconciler.plan import OutcomeState
+from reconciler.planning.plan import OutcomeState
 
 AGENTS = tuple(f"fleet-{i:02d}" for i in range(50))
 

@@ -17,7 +17,7 @@ from e2e_helpers import converge, desired_state, make_plan
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.plan import OutcomeState, Status
+from reconciler.planning.plan import OutcomeState, Status
 
 ENVS = ("sandbox", "pre-release", "live")
 NAMES = ("a", "b", "c", "d", "zz")

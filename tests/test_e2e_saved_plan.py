@@ -19,7 +19,7 @@ import sys
 import pytest
 from e2e_helpers import SCHEMA, cli, make_repo, values, write_env, writes
 
-from reconciler import canonical
+from reconciler.planning import canonical
 
 CANARY = "canary-pin-7731-zq"
 SECRET_SCHEMA = copy.deepcopy(SCHEMA)

@@ -12,9 +12,10 @@ import time
 import pytest
 from e2e_helpers import API_KEY, SCHEMA, converge, desired_state, full, make_plan, new_agent, values, writes
 
-from reconciler import errors, executor
+from reconciler import errors
+from reconciler.apply import executor
 from reconciler.model import ClientEnv, Finding, Severity
-from reconciler.plan import EnvPlan, OutcomeState, Plan, Status
+from reconciler.planning.plan import EnvPlan, OutcomeState, Plan, Status
 
 SB, PR, LV = ClientEnv.SANDBOX, ClientEnv.PRE_RELEASE, ClientEnv.LIVE
 

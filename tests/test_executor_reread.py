@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from reconciler import planner
+from reconciler.planning import planner
 from reconciler.model import ClientEnv
-from reconciler.plan import OutcomeState
+from reconciler.planning.plan import OutcomeState
 from e2e_helpers import SCHEMA, converge, desired_state, full, new_agent, settings_for, values
 
 SB, PR, LV = ClientEnv.SANDBOX, ClientEnv.PRE_RELEASE, ClientEnv.LIVE

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import fastcheck, loader, regexguard, validation
+from reconciler.checks import fastcheck, regexguard, validation
+from reconciler.repository import loader
 from tests.test_validation_catalogue import CASES, write_repo
 
 REPO = Path(__file__).resolve().parent.parent

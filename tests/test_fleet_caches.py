@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler import masking, regexguard, validation, yamlsafe
+from reconciler.checks import masking, regexguard, validation
+from reconciler.repository import yamlsafe
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv
 
@@ -90,7 +91,7 @@ def test_json_memo_computes_once_per_text_and_evicts_the_oldest():
 # ---- fleet-scale sharing and lazy source maps (issue 13) -------------------------------------
 
 def test_identical_files_share_one_read_only_object_and_maps_are_built_on_demand(tmp_path):
-    from reconciler import loader
+    from reconciler.repository import loader
 
     for agent in ("agent-a", "agent-b"):
         d = tmp_path / "configs" / agent / "live"
@@ -109,7 +110,7 @@ def test_identical_files_share_one_read_only_object_and_maps_are_built_on_demand
 
 
 def test_a_file_changed_after_reading_gives_no_line_rather_than_a_wrong_one(tmp_path):
-    from reconciler import loader
+    from reconciler.repository import loader
 
     d = tmp_path / "configs" / "agent-a" / "live"
     d.mkdir(parents=True)

@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from e2e_helpers import cli, write_settings
-from reconciler import adoption, engine, yamlsafe
+from reconciler import engine
+from reconciler.adoption import importer as adoption
+from reconciler.repository import yamlsafe
 
 CANARY = "canary-5e11-7d0c-secret"
 

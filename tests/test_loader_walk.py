@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.loader import load_repository
+from reconciler.repository.loader import load_repository
 from reconciler.model import ClientEnv, Severity
 
 

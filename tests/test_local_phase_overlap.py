@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from e2e_helpers import API_KEY, ENVS, make_repo, write_env
-from reconciler import engine, loader, steps, validation
+from reconciler import engine, steps
+from reconciler.checks import validation
+from reconciler.repository import loader
 from reconciler.api import AgentsApi
 from reconciler.api.live import LiveReads
 

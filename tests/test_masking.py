@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler import masking
+from reconciler.checks import masking
 from reconciler.model import MASK
 
 SCHEMA = {

@@ -7,8 +7,8 @@ import copy
 import pytest
 
 from planner_cases import LV, PR, SB, SCHEMA, SETTINGS, desired_state, env_desired, live_agent
-from reconciler import diff, planner
-from reconciler.plan import Status
+from reconciler.planning import diff, planner
+from reconciler.planning.plan import Status
 
 VALUES = {"greeting": "hi", "max_retries": 3, "enabled": True, "api_token": "s3cret",
           "sites": [{"name": "a", "phone": "+441234567890", "pin": "1234"}]}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from planner_cases import LV, PR, SB, SETTINGS, desired_state, env_desired, finding, live_agent
-from reconciler import errors, planner
+from reconciler import errors
+from reconciler.planning import planner
 from reconciler.model import Severity
-from reconciler.plan import Status
+from reconciler.planning.plan import Status
 
 S = {"type": "object"}
 

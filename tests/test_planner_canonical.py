@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from planner_cases import SB, SETTINGS, desired_state, env_desired, live_agent
-from reconciler import canonical, diff, planner
-from reconciler.plan import DiffKind, Status
+from reconciler.planning import canonical, diff, planner
+from reconciler.planning.plan import DiffKind, Status
 
 BASE_SCHEMA = {"type": "object"}
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from planner_cases import SB, SETTINGS, desired_state, env_desired, live_agent
-from reconciler import diff, planner
-from reconciler.plan import DiffKind
+from reconciler.planning import diff, planner
+from reconciler.planning.plan import DiffKind
 
 SECRET_SCHEMA = {"type": "object", "properties": {
     "token": {"type": "string", "writeOnly": True, "default": "default-secret"},

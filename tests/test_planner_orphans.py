@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from planner_cases import SB, SETTINGS, desired_state, env_desired, live_agent, source
-from reconciler import planner
+from reconciler.planning import planner
 from reconciler.model import Severity
-from reconciler.plan import Status
+from reconciler.planning.plan import Status
 
 OPEN = {"type": "object", "properties": {"a": {"type": "integer"}}}
 CLOSED = {**OPEN, "additionalProperties": False}

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner_cases import SB, SETTINGS, desired_state, env_desired, live_agent
-from reconciler import canonical, planner
-from reconciler.plan import Status
+from reconciler.planning import canonical, planner
+from reconciler.planning.plan import Status
 
 KEYS = ("a", "b", "c", "d")
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([1.0, 1.5, -0.0]),

@@ -4,9 +4,10 @@ and `validate` does not require them in values.yaml."""
 from __future__ import annotations
 
 from planner_cases import SB, SETTINGS, desired_state, env_desired, live_agent
-from reconciler import masking, planner, validation
+from reconciler.checks import masking, validation
+from reconciler.planning import planner
 from reconciler.model import SourceMap
-from reconciler.plan import Status
+from reconciler.planning.plan import Status
 
 SCHEMA = {"type": "object", "additionalProperties": False, "required": ["greeting", "token"],
           "properties": {"greeting": {"type": "string"}, "token": {"type": "string", "x-sensitive": True},

@@ -4,9 +4,9 @@ import datetime as _dt
 import textwrap
 
 from reconciler.model import ClientEnv, Severity
-from reconciler.plan import EnvPlan, Plan, Status
-from reconciler.policy import check_plan
-from reconciler.policy.checks import blast_radius
+from reconciler.planning.plan import EnvPlan, Plan, Status
+from reconciler.checks.policy import check_plan
+from reconciler.checks.policy.checks import blast_radius
 
 TODAY = _dt.date(2026, 6, 1)
 
@@ -123,7 +123,7 @@ def test_value_rules_in_repository_do_not_leak_into_plan(tmp_path):
 
 def test_change_rule_waivers_are_not_judged_on_the_repository(tmp_path):
     from reconciler.model import DesiredState
-    from reconciler.policy import check_repository
+    from reconciler.checks.policy import check_repository
     text = POLICY + textwrap.dedent("""\
         exceptions:
           - rule: live-changes

@@ -7,7 +7,7 @@ Every failing case also checks the location: file:line of the offending value
 import pytest
 
 from reconciler.model import Severity
-from reconciler.policy.checks import e164
+from reconciler.checks.policy.checks import e164
 from test_policy_support import desired, env, evaluate
 
 VALUES = """\

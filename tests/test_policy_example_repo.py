@@ -120,7 +120,7 @@ def test_policies_command_exits_1_on_a_malformed_file_with_its_line(tmp_path):
 
 
 def test_parity_still_compares_with_pre_release_when_only_live_is_selected(tmp_path):
-    from reconciler import validation
+    from reconciler.checks import validation
     repo = copy_example(tmp_path)
     assert not [f for f in validation.validate_repository(repo, envs=["live"]).findings
                 if f.code == "policy.parity"]

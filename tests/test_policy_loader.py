@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from reconciler.model import DesiredState, Severity
-from reconciler.policy import check_repository, loader
+from reconciler.checks.policy import check_repository, loader
 from test_policy_support import problems
 
 GOOD = """\

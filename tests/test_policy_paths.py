@@ -2,7 +2,7 @@
 
 import pytest
 
-from reconciler.policy import paths
+from reconciler.checks.policy import paths
 
 DOC = {
     "fallback_number": "+442079460958",

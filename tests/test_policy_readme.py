@@ -41,7 +41,7 @@ def test_waiver_example_loads():
 
 
 def test_every_path_in_the_table_parses():
-    from reconciler.policy import paths
+    from reconciler.checks.policy import paths
     table = section().split("### Paths")[1].split("###")[0]
     examples = re.findall(r"^\| `([^`]+)` \|", table, re.M)
     assert len(examples) == 7

@@ -6,10 +6,10 @@ import datetime as _dt
 import textwrap
 from pathlib import Path
 
-from reconciler import yamlsafe
+from reconciler.repository import yamlsafe
 from reconciler.model import AgentDesired, ClientEnv, DesiredState, EnvDesired, Finding
-from reconciler.policy import engine, loader
-from reconciler.policy.model import Policy, PolicySet
+from reconciler.checks.policy import engine, loader
+from reconciler.checks.policy.model import Policy, PolicySet
 
 TODAY = _dt.date(2026, 6, 1)
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from e2e_helpers import cli
-from reconciler import yamlsafe
+from reconciler.repository import yamlsafe
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv
-from reconciler.promote import check_order
+from reconciler.adoption.promote import check_order
 
 SCHEMA = "# reviewed schema\ntype: object\nproperties:\n  greeting: {type: string}\n  hold: {type: integer}\n"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from e2e_helpers import cli
-from reconciler import yamlsafe, yamlwrite
+from reconciler.repository import yamlsafe, yamlwrite
 
 
 @pytest.mark.parametrize("text", ["=", "<<"])

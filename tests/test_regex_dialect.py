@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import regexguard
+from reconciler.checks import regexguard
 from reconciler.emulator import ecma, schemas
 
 CASES = json.loads((Path(__file__).parent / "data" / "ecmascript_regex_cases.json").read_text(encoding="utf-8"))
@@ -89,7 +89,7 @@ def test_python_re_differences_are_named() -> None:
 
 
 def test_dialect_warning_quotes_the_pattern_as_written_and_is_never_cut() -> None:
-    from reconciler import validation
+    from reconciler.checks import validation
     long = "^" + "(ab|cd)" * 30 + r"\d\w\s\b$"
     message = validation.dialect_message(long, regexguard.python_re_differences(long))
     assert "\\\\" not in message and "`^(ab|cd)" in message          # not repr-escaped

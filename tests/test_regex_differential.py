@@ -2,7 +2,7 @@
 
 Hypothesis generates small schemas (patterns from an ECMA-262 grammar with valid and
 invalid forms, patternProperties, enums, numbers), values that fit or do not, and sends
-them both ways: through :mod:`reconciler.validation` (regexguard, jsonschema-rs) and, over
+them both ways: through :mod:`reconciler.checks.validation` (regexguard, jsonschema-rs) and, over
 HTTP on loopback, to the emulator (regress, in its worker). A value that passes validate
 and is refused by the emulator is a defect, and so is the reverse.
 
@@ -21,7 +21,7 @@ import jsonschema_rs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import regexguard, validation
+from reconciler.checks import regexguard, validation
 from reconciler.emulator import schemas as emulator_schemas
 from reconciler.model import SourceMap
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from reconciler import regexguard
+from reconciler.checks import regexguard
 
 
 def test_invalid_pattern_is_a_readable_error() -> None:

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import applylock, engine, errors
+from reconciler import engine, errors
+from reconciler.apply import lock as applylock
 from reconciler.api import AgentsApi, fetch_live
 from tests.e2e_helpers import API_KEY, cli, make_repo, write_env, write_settings, writes
 

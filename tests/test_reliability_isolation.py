@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import isolation
+from reconciler.checks import isolation
 from reconciler.model import ClientEnv, EnvDesired
-from reconciler.validation import validate_repository
+from reconciler.checks.validation import validate_repository
 from tests.e2e_helpers import API_KEY, cli, writes
 
 SANDBOX = "configs/acme/sandbox"

@@ -18,13 +18,15 @@ import httpx
 import pytest
 import yaml
 
-from reconciler import executor, planner, report
+from reconciler import report
+from reconciler.apply import executor
+from reconciler.planning import planner
 from reconciler.api import envelope
 from reconciler.model import ClientEnv
-from reconciler.plan import EnvPlan, Status
+from reconciler.planning.plan import EnvPlan, Status
 from reconciler.report import findings as render_findings
 from reconciler.settings import ApiSettings, Settings
-from reconciler.validation import validate_repository
+from reconciler.checks.validation import validate_repository
 from tests.e2e_helpers import cli
 
 CANARY = "SECRET-CANARY-0123456789"

@@ -6,7 +6,7 @@ agent or environment directory pointing outside the repository, agent
 directories named ``acmé-支持`` or ``acme support``), runs through the three
 real commands against the loopback emulator:
 
-- ``validate`` exits 1 exactly when :func:`reconciler.blocking.decide` blocks something;
+- ``validate`` exits 1 exactly when :func:`reconciler.checks.verdict.decide` blocks something;
 - ``plan`` reports ``error`` for exactly the pages that verdict blocks, and exits 1 too;
 - ``apply`` exits 1 and the emulator's request log holds no write to a blocked page,
   while a healthy agent next door is still written.
@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import blocking, cli
-from reconciler.validation import validate_repository
+from reconciler import cli
+from reconciler.checks import verdict as blocking
+from reconciler.checks.validation import validate_repository
 from tests.test_validation_catalogue import CASES, write_repo
 
 HEALTHY = "agent-ok"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from planner_cases import SB, SETTINGS, desired_state, env_desired, live_agent
-from reconciler import planner, report
+from reconciler import report
+from reconciler.planning import planner
 from reconciler.report import common
 
 SECRET = "pin-98765"
@@ -48,7 +49,7 @@ def test_expansion_never_reveals_a_masked_value():
 
 
 def test_short_mappings_and_changes_stay_on_one_line():
-    from reconciler.plan import DiffItem, DiffKind
+    from reconciler.planning.plan import DiffItem, DiffKind
 
     short = DiffItem("a", DiffKind.ADDED, desired={"x": 1})
     changed = DiffItem("b", DiffKind.CHANGED, live={"k": "v" * 200}, desired={"k": "w" * 200})

@@ -10,9 +10,10 @@ import pytest
 
 import reconciler
 from planner_cases import LV, PR, SB, SCHEMA, SETTINGS, desired_state, env_desired, finding, live_agent, source
-from reconciler import planner, report
+from reconciler import report
+from reconciler.planning import planner
 from reconciler.model import Finding, Severity
-from reconciler.plan import ApplyResult, Outcome, OutcomeState
+from reconciler.planning.plan import ApplyResult, Outcome, OutcomeState
 from reconciler.report import github, markdown
 
 SECRETS = ("s3cret-token-A", "s3cret-token-B", "pin-1111", "pin-2222", "pin-3333")

@@ -7,8 +7,9 @@ compared with the exact text a reviewer reads.
 from __future__ import annotations
 
 from planner_cases import SB, SETTINGS, desired_state, env_desired, live_agent, source
-from reconciler import planner, report
-from reconciler.plan import Status
+from reconciler import report
+from reconciler.planning import planner
+from reconciler.planning.plan import Status
 from reconciler.report import common
 
 NAMES = ["sites", "fallback_number", "greeting", "after_hours", "max_hold", "language", "voice", "timezone",

@@ -24,7 +24,8 @@ import yaml
 from e2e_helpers import API_KEY, SCHEMA, cli, make_repo, values, write_env
 
 import reconciler
-from reconciler import loader, resultcache, validation
+from reconciler.checks import validation
+from reconciler.repository import loader, cache as resultcache
 from reconciler.model import ClientEnv
 
 SENSITIVE_SCHEMA = {**SCHEMA, "properties": {**SCHEMA["properties"], "pin": {

@@ -12,7 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from reconciler import schemas, settings
+from reconciler import settings
+from reconciler.checks import schemas
 from reconciler.model import ClientEnv
 
 ROOT = Path(__file__).resolve().parents[1]

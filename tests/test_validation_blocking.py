@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reconciler.model import AgentDesired, ClientEnv, DesiredState, EnvDesired, Finding, Severity
-from reconciler.validation import blocked_envs
+from reconciler.checks.validation import blocked_envs
 
 S, P, L = ClientEnv.SANDBOX, ClientEnv.PRE_RELEASE, ClientEnv.LIVE
 

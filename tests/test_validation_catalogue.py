@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from reconciler import cli
-from reconciler.validation import validate_repository
+from reconciler.checks.validation import validate_repository
 
 AGENT = "configs/agent-a"
 LIVE = f"{AGENT}/live"

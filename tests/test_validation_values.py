@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler import yamlsafe
-from reconciler.validation import check_values
+from reconciler.repository import yamlsafe
+from reconciler.checks.validation import check_values
 
 
 def test_value_regex_timeout_is_its_own_error_at_the_value() -> None:

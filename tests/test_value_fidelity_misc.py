@@ -9,11 +9,12 @@ from pathlib import Path
 import httpx
 from e2e_helpers import SCHEMA, converge, desired_state, new_agent, values, writes
 
-from reconciler import loader, validation
+from reconciler.checks import validation
+from reconciler.repository import loader
 from reconciler.emulator import ecma
 from reconciler.emulator import schemas as emulator_schemas
 from reconciler.model import SourceMap
-from reconciler.plan import OutcomeState
+from reconciler.planning.plan import OutcomeState
 
 
 def test_a_body_that_cannot_be_json_stops_the_run_before_the_first_write(emulator) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reconciler import validation
+from reconciler.checks import validation
 from reconciler.model import Severity
 from tests.e2e_helpers import cli, writes
 

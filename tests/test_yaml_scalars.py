@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import validation, yamlsafe
+from reconciler.checks import validation
+from reconciler.repository import yamlsafe
 from reconciler.errors import ConfigError
-from reconciler.policy.loader import load_policies
+from reconciler.checks.policy.loader import load_policies
 
 GOLDEN = [
     # text                 value              JSON type   warns

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler import yamlsafe
+from reconciler.repository import yamlsafe
 from reconciler.errors import ConfigError
 
 DOC = """\

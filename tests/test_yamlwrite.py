@@ -11,7 +11,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler import yamlsafe, yamlwrite
+from reconciler.repository import yamlsafe, yamlwrite
 
 #: YAML 1.2 core schema resolution of plain scalars (non-strings).
 _CORE_12 = re.compile(r"""^(?:null|Null|NULL|~|true|True|TRUE|false|False|FALSE

@@ -1,7 +1,7 @@
 """`reconciler import | export | promote`: bring an existing fleet into the repository, and back out.
 
-Thin (STYLE §9): :mod:`reconciler.adoption` (import from live),
-:mod:`reconciler.adk` (ADK layout in and out) and :mod:`reconciler.promote`
+Thin (STYLE §9): :mod:`reconciler.adoption.importer` (import from live),
+:mod:`reconciler.adoption.adk` (ADK layout in and out) and :mod:`reconciler.adoption.promote`
 do the work; this module parses options, prints what was written and returns
 the exit code: 0 done, 1 any failure (an unreadable agent, files in the way
 without ``--force``, a refused promotion).
@@ -15,7 +15,8 @@ from typing import Annotated
 
 import typer
 
-from reconciler import adk, adoption, promote, validation
+from reconciler.adoption import adk, importer as adoption, promote
+from reconciler.checks import validation
 from reconciler.errors import ConfigError
 from reconciler.model import AGENT_ID_PATTERN, ClientEnv
 from reconciler.report import findings as render

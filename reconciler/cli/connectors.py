@@ -1,6 +1,6 @@
 """`reconciler connectors [DIR]`: list each agent's telephony connectors per environment.
 
-Thin (STYLE §9): :mod:`reconciler.connectors` reads (one GET per agent) and
+Thin (STYLE §9): :mod:`reconciler.adoption.connectors` reads (one GET per agent) and
 renders. The agents are ``--agent`` (repeatable) or every agent directory of
 ``configs/``. Exit 0 when every agent was read, 1 otherwise (the others are
 still listed).
@@ -14,7 +14,8 @@ from typing import Annotated
 
 import typer
 
-from reconciler import connectors, loader
+from reconciler.adoption import connectors
+from reconciler.repository import loader
 from reconciler.errors import ConfigError
 
 

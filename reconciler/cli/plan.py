@@ -1,7 +1,7 @@
 """`reconciler plan | apply | drift`: parse options, call :mod:`reconciler.engine`, render, exit.
 
 Thin on purpose (STYLE §9): the runs live in ``reconciler.engine``, the
-writing in ``reconciler.executor``, the rendering in ``reconciler.report``.
+writing in ``reconciler.apply.executor``, the rendering in ``reconciler.report``.
 Errors raised on purpose reach the one error boundary in ``cli/__init__.py``.
 
 Exit codes (DESIGN.md §4): ``plan``/``drift`` 0 in sync, 2 changes/drift,
@@ -23,9 +23,9 @@ import typer
 from reconciler import engine
 from reconciler.cli import outputs
 from reconciler.cli.validate import NoCacheOpt
-from reconciler.executor import INTERRUPTED
+from reconciler.apply.executor import INTERRUPTED
 from reconciler.model import ClientEnv
-from reconciler.plan import ApplyResult, OutcomeState, Plan
+from reconciler.planning.plan import ApplyResult, OutcomeState, Plan
 from reconciler.report.common import RunInfo
 from reconciler.stopsignals import StopOnSignals
 

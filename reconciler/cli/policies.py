@@ -1,7 +1,7 @@
 """`reconciler policies [DIR]`: list the loaded policy rules, what they match, and their waivers.
 
-Thin (STYLE §9): :func:`reconciler.policy.loader.load_policies` reads the
-files, :func:`reconciler.loader.load_repository` says which agent x
+Thin (STYLE §9): :func:`reconciler.checks.policy.loader.load_policies` reads the
+files, :func:`reconciler.repository.loader.load_repository` says which agent x
 environments exist so each policy can show what it matches; this module only
 renders. Exit 1 when a policy file is malformed (its findings are printed with
 file:line), else 0.
@@ -17,11 +17,11 @@ from typing import Annotated, Any
 
 import typer
 
-from reconciler import loader as repo_loader
+from reconciler.repository import loader as repo_loader
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, Finding
-from reconciler.policy import loader
-from reconciler.policy.model import Policy, PolicySet, Rule
+from reconciler.checks.policy import loader
+from reconciler.checks.policy.model import Policy, PolicySet, Rule
 
 
 class ListFormat(enum.StrEnum):

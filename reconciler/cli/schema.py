@@ -1,6 +1,6 @@
 """`reconciler schema settings|policy`: print a JSON Schema of the files users write.
 
-Thin: the schemas live in :mod:`reconciler.schemas`. Exit 0.
+Thin: the schemas live in :mod:`reconciler.checks.schemas`. Exit 0.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ Example:
 
 
 def _print(name: str) -> None:
-    from reconciler import schemas
+    from reconciler.checks import schemas
 
     typer.echo(schemas.render(name), nl=False)
 

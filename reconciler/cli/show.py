@@ -32,7 +32,8 @@ def show_command(file: Annotated[Path, typer.Argument(metavar="FILE", dir_okay=F
                                                             "(--format json) of plan, apply or drift.")],
                  fmt: FormatOpt = ReportFormat.TEXT, out: OutOpt = None, detail: DetailOpt = False) -> None:
     """Render a saved plan or JSON report: no API call, no repository. Exit 0, or 1 if FILE cannot be read."""
-    from reconciler import planfile, report
+    from reconciler import report
+    from reconciler.planning import planfile
     from reconciler.report import reader
 
     doc = planfile.read_json(file)

@@ -1,6 +1,6 @@
 """`reconciler validate`: offline checks of a config repository, findings at file:line.
 
-Thin on purpose (STYLE §9): :func:`reconciler.validation.validate_repository`
+Thin on purpose (STYLE §9): :func:`reconciler.checks.validation.validate_repository`
 does the work, :mod:`reconciler.report.findings` renders. Exit 0 when nothing
 blocks (warnings and waived errors allowed), 1 on any error.
 """
@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler import blocking, validation
+from reconciler.checks import verdict as blocking, validation
 from reconciler.model import ClientEnv, DesiredState
 from reconciler.cli import outputs
 from reconciler.report import findings as render

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.daemon.state import CONTEST_REVERTS, PageRecord, value_hash
-from reconciler.plan import EnvPlan, Status
+from reconciler.planning.plan import EnvPlan, Status
 from reconciler.settings import EnvironmentSettings, SyncMode
 
 

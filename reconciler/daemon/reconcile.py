@@ -6,7 +6,7 @@ agent to look at; the pass is level-triggered, so a missed or duplicated event
 never matters). It is a driver over the same engine as the CLI:
 :func:`reconciler.api.fetch_live` (one GET), :func:`reconciler.engine.plan_from_live`
 (planner + change policies), :func:`reconciler.daemon.decide.decide` (sync mode,
-self-heal, contested keys) and :func:`reconciler.executor.apply_plan` (PUT
+self-heal, contested keys) and :func:`reconciler.apply.executor.apply_plan` (PUT
 strictly before PATCH, never a PATCH without its PUT).
 
 A pass ends in one of four ways (STYLE §8): ``in_sync``; ``wait`` (requeue
@@ -25,7 +25,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from reconciler import engine, errors, executor
+from reconciler import engine, errors
+from reconciler.apply import executor
 from reconciler.api import fetch_live
 from reconciler.daemon import state as state_module
 from reconciler.daemon.decide import Cause, Decision, PageStatus, decide
@@ -33,7 +34,7 @@ from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.repository import Snapshot
 from reconciler.daemon.status import Board, PageState, error_of, now_iso
 from reconciler.model import ClientEnv, Finding
-from reconciler.plan import EnvPlan, Outcome, OutcomeState, Plan
+from reconciler.planning.plan import EnvPlan, Outcome, OutcomeState, Plan
 from reconciler.settings import EnvironmentSettings
 
 

@@ -2,7 +2,7 @@
 
 Called by the daemon's loop at start, on file events and when the repository
 is swapped (git-sync's symlink flip). It only wires the existing pieces —
-:func:`reconciler.settings.load_settings`, :func:`reconciler.validation.validate_repository`
+:func:`reconciler.settings.load_settings`, :func:`reconciler.checks.validation.validate_repository`
 and the policy loader — and keeps their results as one immutable
 :class:`Snapshot`. Every load reads from the *resolved* real path of DIR, so
 a flip in the middle of a load can never mix two checkouts.
@@ -23,12 +23,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from reconciler import errors, loader, settings as settings_module, validation
+from reconciler import errors, settings as settings_module
+from reconciler.checks import validation
+from reconciler.repository import loader
 from reconciler.daemon.sharding import Shard
 from reconciler.daemon.state import content_hash, json_key
 from reconciler.model import AgentDesired, ClientEnv, DesiredState, Finding
-from reconciler.policy import loader as policy_loader
-from reconciler.policy.model import PolicySet
+from reconciler.checks.policy import loader as policy_loader
+from reconciler.checks.policy.model import PolicySet
 from reconciler.settings import Settings
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler import canonical
+from reconciler.planning import canonical
 
 FORMAT_VERSION = 1
 #: Reverts of one key that make it contested, and the window they must fall in (seconds).

@@ -1,6 +1,6 @@
 """ECMA-262 patterns for the emulator: the same dialect as the reconciler, a different engine.
 
-The dialect is decided in :mod:`reconciler.regexguard` (ECMA-262 in Unicode mode,
+The dialect is decided in :mod:`reconciler.checks.regexguard` (ECMA-262 in Unicode mode,
 unanchored search). The emulator stands for the service, so it must not share the
 reconciler's code path: a bug there would otherwise make both agree on a wrong
 answer. Here the engine is **regress** (a native ECMA-262 engine, compiled with the

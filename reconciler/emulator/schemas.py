@@ -6,7 +6,7 @@ meta-schema check, ``REAL_TIME_CONFIG_INVALID_SCHEMA``) and
 the page's current schema, ``REAL_TIME_CONFIG_INVALID_FOR_SCHEMA``).
 
 Patterns are ECMA-262 in Unicode mode (the reconciler's dialect, see
-:mod:`reconciler.regexguard`), checked and run by :mod:`reconciler.emulator.ecma`
+:mod:`reconciler.checks.regexguard`), checked and run by :mod:`reconciler.emulator.ecma`
 (the ``regress`` engine, not the reconciler's code path): a pattern that is not
 valid ECMA-262 fails the PUT, and ``pattern``, ``patternProperties`` and
 ``additionalProperties`` share one time budget per PATCH, so a pathological

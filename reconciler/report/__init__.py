@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from reconciler.plan import ApplyResult, Plan
+from reconciler.planning.plan import ApplyResult, Plan
 from reconciler.report.common import RunInfo
 
 FORMATS = ("text", "json", "markdown", "github")

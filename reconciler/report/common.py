@@ -16,7 +16,8 @@ from typing import Any
 
 from reconciler import __version__
 from reconciler.model import MASK, Finding
-from reconciler.plan import ApplyResult, DiffItem, DiffKind, DriftCause, EnvPlan, Outcome, OutcomeState, Plan, Status
+from reconciler.planning.plan import (ApplyResult, DiffItem, DiffKind, DriftCause, EnvPlan, Outcome, OutcomeState,
+                                      Plan, Status)
 from reconciler.report import findings
 
 COMMANDS = ("plan", "apply", "drift")

@@ -16,7 +16,7 @@ so the rest are summarised in one plain line that points at the full report.
 from __future__ import annotations
 
 from reconciler.model import Finding
-from reconciler.plan import ApplyResult, EnvPlan, KeyLocation, Plan, Status
+from reconciler.planning.plan import ApplyResult, EnvPlan, KeyLocation, Plan, Status
 from reconciler.report import common
 from reconciler.report import findings as findings_report
 

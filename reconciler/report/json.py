@@ -28,7 +28,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from reconciler.plan import ApplyResult, EnvPlan, Outcome, Plan
+from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, Plan
 from reconciler.report import common
 
 FORMAT_VERSION = 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from reconciler.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
+from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
 from reconciler.report import common
 
 MAX_CHARS = 65_000

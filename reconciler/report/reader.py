@@ -1,6 +1,6 @@
 """Read a JSON report (or a saved plan file) back into the values the reports render.
 
-Called by ``reconciler show`` (and :mod:`reconciler.planfile`): a saved plan
+Called by ``reconciler show`` (and :mod:`reconciler.planning.planfile`): a saved plan
 or a ``--format json`` report is rendered again in any format with no API call
 and no repository. The values it builds are for display only: the PATCH body
 and diffs are the masked ones the file holds, and ``schema_put`` is an empty
@@ -18,8 +18,8 @@ from typing import Any
 
 from reconciler import errors
 from reconciler.model import ClientEnv, Finding, Severity
-from reconciler.plan import (ApplyResult, DiffItem, DriftCause, EnvPlan, KeyLocation, Outcome, OutcomeState, Plan,
-                             Status)
+from reconciler.planning.plan import (ApplyResult, DiffItem, DriftCause, EnvPlan, KeyLocation, Outcome,
+                                      OutcomeState, Plan, Status)
 from reconciler.report import common
 
 #: The JSON report / plan file versions this reconciler reads.

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from rich.console import Console
 from rich.text import Text
 
-from reconciler.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
+from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
 from reconciler.report import common
 
 _MARKER_STYLES = {"+": "green", "-": "red", "~": "yellow"}

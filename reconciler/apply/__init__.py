@@ -1,0 +1,1 @@
+"""Carrying a Plan out against the Agents API: the executor and the checkout's apply lock."""
