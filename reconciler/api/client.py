@@ -7,14 +7,15 @@ local`` is just another httpx transport, see :mod:`reconciler.api.transport`).
 
 What this module does:
 
-- at most ``concurrency`` requests in flight, sent by a :mod:`wire <reconciler.api.wire>`:
-  aiohttp for http(s) URLs, httpx over an injected transport (``url: local``, tests);
-  explicit timeouts, headers ``x-api-key`` / ``User-Agent`` / ``Accept`` (:func:`~reconciler.api.wire.base_headers`);
+- at most ``concurrency`` requests in flight, sent by the :mod:`wire <reconciler.api.wire>` (httpx;
+  ``url: local`` and tests inject a transport); explicit timeouts, headers ``x-api-key`` /
+  ``User-Agent`` / ``Accept`` (:func:`~reconciler.api.wire.base_headers`);
 - every request goes through :func:`reconciler.api.retry.call_with_retries`
   (backoff + jitter, bounded) and waits on the client's one :class:`RateGate`,
   so a 429 pauses the whole run, not just one agent;
-- failures become typed :mod:`reconciler.errors` values via
-  :func:`reconciler.api.envelope.raise_api_error` (chained from httpx's error).
+- failures become typed :mod:`reconciler.errors` values in one place, :meth:`AgentsApi._attempt`:
+  httpx's exceptions and error answers go through :func:`reconciler.api.envelope.raise_api_error`
+  (chained from httpx's error), and the ones that mean "no server" also feed the breaker.
 
 What it leaves to others: deciding what to send (planner/executor), reading
 many agents at once (:mod:`reconciler.api.live`), loading settings (loader).
@@ -42,7 +43,7 @@ import httpx
 from reconciler.api.breaker import CircuitBreaker
 from reconciler.api.envelope import raise_api_error
 from reconciler.api.retry import Clock, RateGate, RetryPolicy, Sleep, call_with_retries, policy_from
-from reconciler.api.wire import AiohttpWire, HttpxWire, Wire, base_headers, encode_json, status_error
+from reconciler.api.wire import Wire, base_headers, encode_json
 from reconciler.errors import ApiError, ConfigError, UnreachableError
 from reconciler.model import ClientEnv, LiveAgent, LivePage
 
@@ -85,7 +86,7 @@ class AgentsApi:
                  sleep: Sleep = asyncio.sleep, rng: Callable[[], float] = random.random,
                  clock: Clock = time.monotonic, target: str | None = None,
                  observer: Callable[[str, str], None] | None = None,
-                 breaker: CircuitBreaker | None = None, wire: str | None = None) -> None:
+                 breaker: CircuitBreaker | None = None) -> None:
         if not api_key:
             # Checked before anything is sent: a request without a key can only fail.
             raise ConfigError("POLYAI_API_KEY is not set: export it in the environment (a served "
@@ -115,20 +116,9 @@ class AgentsApi:
             self._slots.put_nowait(slot)
         self._timeout = timeout
         self._schemas: dict[bytes, dict[str, Any]] = {}
-        # The wire (reconciler/api/wire.py): aiohttp for a network URL, for CPU: 1,000 GETs through this
-        # class on the served emulator cost 0.42 ms of CPU each over aiohttp against 1.44 ms over httpx
-        # (benchmarks/http_bench.py). `wire="httpx"` keeps the former client, for that comparison.
-        headers = base_headers(api_key)
-        self.wire_name = wire or ("httpx" if transport is not None else "aiohttp")
-        self._wire: Wire
-        if self.wire_name == "httpx":
-            self._wire = HttpxWire(self.base_url, headers, timeout=timeout, concurrency=concurrency,
-                                   redact=self._redact, transport=transport)
-        elif self.wire_name == "aiohttp" and transport is None:
-            self._wire = AiohttpWire(self.base_url, headers, timeout=timeout, concurrency=concurrency,
-                                     redact=self._redact)
-        else:
-            raise ValueError(f"wire must be 'aiohttp' (no transport) or 'httpx', not {wire!r}")
+        self._closed = False
+        self._wire = Wire(self.base_url, base_headers(api_key), timeout=timeout, concurrency=concurrency,
+                          redact=self._redact, transport=transport)
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> "AgentsApi":
@@ -155,6 +145,7 @@ class AgentsApi:
     # -- lifecycle -----------------------------------------------------------
 
     async def aclose(self) -> None:
+        self._closed = True
         await self._wire.aclose()
 
     async def __aenter__(self) -> "AgentsApi":
@@ -210,6 +201,9 @@ class AgentsApi:
             what=f"{method} {path}", logger=self._log, sleep=self._sleep, clock=self._clock, rng=self._rng)
 
     async def _attempt(self, method: str, path: str, body: bytes | None) -> Any:
+        if self._closed:
+            # A task nobody awaited, still running after aclose(): a typed error, not httpx's RuntimeError.
+            raise ApiError("the client is closed", method=method, path=path)
         self._check_breaker(method, path)
         slot = await self._slots.get()
         try:
@@ -228,9 +222,11 @@ class AgentsApi:
             self._slots.put_nowait(slot)
         self._observe(method, str(response.status_code))
         self.breaker.success()               # any answer, even a 5xx: the server is there
-        if not 200 <= response.status_code < 300:
-            raise_api_error(method=method, path=path, cause=status_error(response, method, self.base_url + path),
-                            response=response, redact=self._redact)
+        if not response.is_success:          # 3xx (never followed), 4xx, 5xx
+            try:
+                response.raise_for_status()
+            except httpx.HTTPStatusError as exc:  # httpx's own error is the typed error's __cause__
+                raise_api_error(method=method, path=path, cause=exc, response=response, redact=self._redact)
         if response.status_code != 200 and not response.content:
             return None
         try:
