@@ -15,6 +15,8 @@ from reconciler.model import ClientEnv
 
 #: Regions of the live API; ``api.region: us`` -> https://api.us.poly.ai
 REGIONS = ("us", "uk", "eu", "studio")
+#: The public ADK's names for the same regions (its ``project.yaml``), accepted wherever a region is.
+ADK_REGIONS = {"us-1": "us", "uk-1": "uk", "euw-1": "eu", "studio": "studio"}
 LOCAL = "local"
 
 
@@ -106,8 +108,9 @@ class _ApiFile(_Strict):
     url: str | None = pydantic.Field(default=None, description=(
         "'local' (the embedded emulator, state in .reconciler/local.db) or an https:// base URL "
         "(plain http only on loopback)."), json_schema_extra={"pattern": r"^(local|https?://\S+)$"})
-    region: Literal["us", "uk", "eu", "studio"] | None = pydantic.Field(
-        default=None, description="Region of the live API: us -> https://api.us.poly.ai.")
+    region: Literal["us", "uk", "eu", "studio", "us-1", "uk-1", "euw-1"] | None = pydantic.Field(
+        default=None, description=("Region of the live API: us -> https://api.us.poly.ai; the ADK's names "
+                                   "us-1, uk-1, euw-1 are the same hosts as us, uk, eu."))
     timeout: float | None = pydantic.Field(default=None, gt=0, le=600,
                                            description="Seconds for connect/read/write of one request.")
 
@@ -188,10 +191,17 @@ def check_api_url(url: str) -> str:
 
 
 def region_url(region: str) -> str:
-    """``us`` -> ``https://api.us.poly.ai``."""
+    """``us`` (or the ADK's ``us-1``) -> ``https://api.us.poly.ai``."""
+    region = ADK_REGIONS.get(region, region)
     if region not in REGIONS:
-        raise ValueError(f"unknown region {region!r}; use one of {', '.join(REGIONS)}")
+        raise ValueError(f"unknown region {region!r}; use one of {', '.join(REGIONS + tuple(ADK_REGIONS))}")
     return f"https://api.{region}.poly.ai"
+
+
+def adk_region(url: str) -> str | None:
+    """The ADK's region name of a regional API URL (``https://api.us.poly.ai`` -> ``us-1``), else None."""
+    by_host = {urlsplit(region_url(name)).hostname: name for name in ADK_REGIONS}
+    return by_host.get(urlsplit(url).hostname or "") if url.startswith("https://") else None
 
 
 def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | None = None,

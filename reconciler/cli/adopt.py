@@ -81,8 +81,8 @@ def import_command(
     from_adk: Annotated[Path | None, typer.Option("--from-adk", metavar="PATH",
                                                   help="Import an ADK project instead of live pages.")] = None,
     agent: Annotated[str | None, typer.Option("--agent", "-a", metavar="ID",
-                                              help="With --from-adk: the agent id (default: the project "
-                                                   "directory's name).")] = None,
+                                              help="With --from-adk: the agent id (default: project.yaml's "
+                                                   "project_id, else the project directory's name).")] = None,
 ) -> None:
     names, root = _split_dir(list(args or []))
     if from_adk is not None:
@@ -131,8 +131,9 @@ def _validate(root: Path, agents: list[str]) -> None:
         typer.echo(f"validate: {len(agents)} imported agent(s) valid")
 
 
-_EXPORT_HELP = """Write an agent's pages in the ADK layout: DIR/real_time_configuration/
-{draft_and_sandbox,pre_release,live}/{schema.json,data.json}, from the repository.
+_EXPORT_HELP = """Write an agent's pages as an ADK project: DIR/project.yaml and
+DIR/real_time_configuration/{draft_and_sandbox,pre_release,live}/{schema.json,data.json}
+(both files per environment, JSON with sorted keys as the ADK writes it), from the repository.
 
 Exit codes: 0 written, 1 error (files with other content exist without --force, invalid files).
 
@@ -140,6 +141,7 @@ Exit codes: 0 written, 1 error (files with other content exist without --force, 
 Examples:
   reconciler export --adk /tmp/adk/acme-support --agent acme-support
   reconciler export . --adk /tmp/adk/acme-support --agent acme-support --force
+  reconciler export . --adk /tmp/adk/acme-support --agent acme-support --account acct-123 --force
 """
 
 
@@ -148,9 +150,11 @@ def export_command(
                                          file_okay=False, dir_okay=True)] = Path("."),
     adk_dir: Annotated[Path, typer.Option("--adk", metavar="DIR", help="The ADK project directory to write.")] = ...,
     agent: Annotated[str, typer.Option("--agent", "-a", metavar="ID", help="The agent to export.")] = ...,
+    account: Annotated[str, typer.Option("--account", metavar="ID",
+                                         help="project.yaml's account_id (default: empty).")] = "",
     force: ForceOpt = False,
 ) -> None:
-    written = adk.export_adk(repo, agent, adk_dir, force=force)
+    written = adk.export_adk(repo, agent, adk_dir, force=force, account=account)
     for path in written:
         typer.echo(f"wrote {path}")
     typer.echo(f"exported {agent}: {len(written)} file(s)")
