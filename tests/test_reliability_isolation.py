@@ -180,33 +180,36 @@ def _unprivileged_env(home: Path) -> dict[str, str]:
 
 
 def _require_unprivileged_cli(where: Path) -> None:
-    """Skip, naming the reason, unless the unprivileged user can run this checkout's CLI from ``where``.
+    """Skip, naming the reason, unless the unprivileged user can run this checkout's CLI on ``where``.
 
-    As root, the CLI runs as 'nobody', which must reach this interpreter, its packages and this
-    checkout's ``reconciler``: a clone under a directory only root can enter (a 0700 home or temporary
-    directory) does not allow that, and the run would print nothing instead of a report. That is a
-    property of where the clone lives, not of the code under test.
+    As root, the CLI runs as 'nobody', which must reach this interpreter, its packages, this
+    checkout's ``reconciler`` and ``where`` by its absolute path: a clone (or ``$TMPDIR``) under a
+    directory only root can enter, such as a 0700 home or temporary directory, does not allow that,
+    and the run would print nothing instead of a report. That is a property of where the clone
+    lives, not of the code under test.
     """
     prefix = _unprivileged_prefix()
     if not prefix:
         return
-    (where / "probe.txt").write_text("ok\n")
-    (where / "probe.txt").chmod(0o644)
-    probe = ("import pathlib, reconciler; print(pathlib.Path(reconciler.__file__).resolve()); "
-             "print(pathlib.Path('probe.txt').read_text().strip())")
-    expected = f"{Path(reconciler.__file__).resolve()}\nok"
-    runs = ([sys.executable, "-m", "reconciler", "--version"], [sys.executable, "-c", probe])
+    marker = where / "probe.txt"
+    marker.write_text("ok\n")
+    marker.chmod(0o644)
+    probe = ("import pathlib, sys, reconciler; print(pathlib.Path(reconciler.__file__).resolve()); "
+             "print(pathlib.Path(sys.argv[1]).read_text().strip())")
+    runs = {(sys.executable, "-m", "reconciler", "--version"): reconciler.__version__,
+            (sys.executable, "-c", probe, str(marker)): f"{Path(reconciler.__file__).resolve()}\nok"}
     try:
-        for command, want in zip(runs, (reconciler.__version__, expected), strict=True):
+        for command, want in runs.items():
             proc = subprocess.run([*prefix, *command], cwd=where, env=_unprivileged_env(where),
                                   capture_output=True, text=True, timeout=120)
             if proc.returncode != 0 or not proc.stdout.strip().endswith(want):
+                what = "python -m reconciler --version" if "-m" in command else f"reading {marker}"
                 detail = (proc.stderr.strip().splitlines() or [proc.stdout.strip() or "no output"])[-1]
-                pytest.skip(f"the unprivileged user (uid 65534) cannot run this checkout's CLI: "
-                            f"{' '.join(command[1:])!r} exited {proc.returncode} ({detail[:200]}); clone into "
-                            "a directory other users can enter (e.g. mode 0755) to run this permission test")
+                pytest.skip(f"the unprivileged user (uid 65534) cannot run this checkout's CLI: {what} exited "
+                            f"{proc.returncode} ({detail[:200]}); put the clone and $TMPDIR in directories "
+                            "other users can enter (e.g. mode 0755) to run this permission test")
     finally:
-        (where / "probe.txt").unlink()
+        marker.unlink()
 
 
 def _as_unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess:
