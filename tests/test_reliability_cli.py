@@ -54,7 +54,7 @@ def _fleet(root: Path, url: str, count: int, concurrency: int = 16) -> Path:
 def _git(root: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
                    env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-                        "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(root), "PATH": "/usr/bin:/bin"})
+                        "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(root), "PATH": os.environ.get("PATH", os.defpath)})
 
 
 @pytest.mark.parametrize("ref", ["--output=PWNED", "-oPWNED", "no-such-branch", "HEAD:configs"])
