@@ -171,6 +171,6 @@ def test_status_error_in_plan_is_blocked_even_with_writes(emulator):
     agent = new_agent(emulator)
     plan_env = EnvPlan(agent, SB, Status.ERROR, schema_put={"type": "object"}, variables_patch={"greeting": "x"})
     emulator.reset_stats()
-    result = converge(emulator.url, desired_state(full(agent)), plan_override=Plan(results=(plan_env,)))
+    result = converge(emulator.url, desired_state(full(agent)), plan_override=Plan(results=(plan_env,), target=emulator.url))
     assert states(result) == {(agent, "sandbox"): OutcomeState.BLOCKED}
     assert writes(emulator.requests()) == []
