@@ -148,8 +148,10 @@ def _apply_doc() -> dict:
 
 def _plan_file_doc() -> dict:
     from reconciler.planning import planfile
+    from reconciler.report import json as report_json
     from reconciler.report.common import RunInfo
-    return planfile.build(_plan(), key=b"k" * 32, info=RunInfo(created_at="2026-01-01T00:00:00Z"),
+    report = report_json.document(_plan(), command="plan", info=RunInfo(created_at="2026-01-01T00:00:00Z"))
+    return planfile.build(_plan(), report=report, key=b"k" * 32,
                           file_hashes={"reconciler.yaml": "0" * 64}, revision=None, allow_large_change=False)
 
 

@@ -167,7 +167,10 @@ def test_api_error_codes(code, status, expected):
     assert executor.api_error_code(errors.ApiError("x", status=status, error_code=code)) == expected
 
 
-def test_status_error_in_plan_is_blocked_even_with_writes():
-    plan_env = EnvPlan("a", SB, Status.ERROR, schema_put={"type": "object"})
-    outcome = executor._settle_without_writes(plan_env, allow_live=True)
-    assert outcome is not None and outcome.state is OutcomeState.BLOCKED
+def test_status_error_in_plan_is_blocked_even_with_writes(emulator):
+    agent = new_agent(emulator)
+    plan_env = EnvPlan(agent, SB, Status.ERROR, schema_put={"type": "object"}, variables_patch={"greeting": "x"})
+    emulator.reset_stats()
+    result = converge(emulator.url, desired_state(full(agent)), plan_override=Plan(results=(plan_env,), target=emulator.url))
+    assert states(result) == {(agent, "sandbox"): OutcomeState.BLOCKED}
+    assert writes(emulator.requests()) == []

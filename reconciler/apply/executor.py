@@ -44,6 +44,7 @@ from typing import Any, Protocol
 from reconciler import errors
 from reconciler.checks import masking
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, LivePage, Severity
+from reconciler.planning import planner
 from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
 from reconciler.settings import Settings
 
@@ -53,8 +54,32 @@ Replan = Callable[[str, LiveAgent], Sequence[EnvPlan]]
 Progress = Callable[[int, int], None]
 
 
+class Breaker(Protocol):
+    """The client's run-wide circuit breaker, as its drivers read it (``reconciler.api.breaker``)."""
+
+    trips: int
+    """How many times it opened."""
+    first_trip: str | None
+    """Why it first opened (one line naming the target), or None."""
+    cooldown: float | None
+    """Seconds an open breaker waits before a request may try again (None: stays open)."""
+
+    def summary(self) -> str: ...
+
+
 class AgentsApi(Protocol):
-    """What the executor needs from ``reconciler.api`` (the client implements it)."""
+    """The Agents API client as the engine, the executor and the daemon use it (``reconciler.api`` implements it)."""
+
+    @property
+    def target(self) -> str:
+        """What a plan names as its target: ``local`` or the base URL."""
+        ...
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def breaker(self) -> Breaker: ...
 
     async def get_agent(self, agent: str) -> LiveAgent: ...
     async def get_page(self, agent: str, env: ClientEnv) -> LivePage: ...
@@ -249,8 +274,6 @@ def _keep_blocks(new: EnvPlan, old: EnvPlan) -> EnvPlan:
 def _planner_replan(plan: Plan, desired: DesiredState, settings: Settings) -> Replan:
     """The default re-plan: the pure planner, for one agent and the plan's environments."""
     def replan(agent: str, live: LiveAgent) -> Sequence[EnvPlan]:
-        from reconciler.planning import planner   # imported late: the executor is usable with any replan
-
         envs = tuple(r.env for r in plan.for_agent(agent))
         fresh = planner.plan(desired, {agent: live}, settings, agents=[agent], envs=envs, target=plan.target)
         return fresh.for_agent(agent)

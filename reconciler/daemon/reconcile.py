@@ -4,8 +4,8 @@ Called by the worker tasks of :mod:`reconciler.daemon.loop` for every key the
 work queue hands out (a file event, a resync or a requeue only says *which*
 agent to look at; the pass is level-triggered, so a missed or duplicated event
 never matters). It is a driver over the same engine as the CLI:
-:func:`reconciler.api.fetch_live` (one GET), :func:`reconciler.engine.plan_from_live`
-(planner + change policies), :func:`reconciler.daemon.decide.decide` (sync mode,
+:func:`reconciler.api.live.fetch_live` (one GET), :func:`reconciler.engine.plan_snapshot`
+(the one road to a plan: planner + change policies), :func:`reconciler.daemon.decide.decide` (sync mode,
 self-heal, contested keys) and :func:`reconciler.apply.executor.apply_plan` (PUT
 strictly before PATCH, never a PATCH without its PUT).
 
@@ -26,8 +26,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from reconciler import engine, errors
+from reconciler.api.live import fetch_live
 from reconciler.apply import executor
-from reconciler.api import fetch_live
 from reconciler.daemon import state as state_module
 from reconciler.daemon.decide import Cause, Decision, PageStatus, decide
 from reconciler.daemon.metrics import Metrics
@@ -35,6 +35,7 @@ from reconciler.daemon.repository import Snapshot
 from reconciler.daemon.status import Board, PageState, error_of, now_iso
 from reconciler.model import ClientEnv, Finding
 from reconciler.planning.plan import EnvPlan, Outcome, OutcomeState, Plan
+from reconciler.planning.snapshot import LivePages
 from reconciler.settings import EnvironmentSettings
 
 
@@ -49,7 +50,7 @@ class Ending(enum.StrEnum):
 class Context:
     """What every pass shares (owned by the loop)."""
 
-    api: Any                                   # reconciler.api.AgentsApi
+    api: executor.AgentsApi
     board: Board
     record: state_module.StateRecord
     metrics: Metrics
@@ -70,9 +71,8 @@ async def reconcile_agent(ctx: Context, agent: str, event_at: float | None = Non
     # 1. One GET of the agent's pages (a failed read comes back as a value, not an exception).
     started = time.monotonic()
     live, failed = await fetch_live(ctx.api, [agent])
-    # 2. Plan it with the same planner and change policies as `reconciler plan`.
-    plan = engine.plan_from_live(snap.narrowed(agent), live, failed, snap.settings, [agent],
-                                 target=getattr(ctx.api, "target", "local"), policy_set=snap.policies)
+    # 2. Plan it on the road every command takes (planner, then the change policies).
+    plan = engine.plan_snapshot(snap.of_agent(agent), LivePages(live, failed), [agent], target=ctx.api.target)
     # 3. Decide per page what this daemon may do (sync mode, self-heal, contested keys).
     decisions = [_decide(ctx, snap, env_plan) for env_plan in plan.results]
     # 4. Write what the decisions allow, then record every page (also when something raised).
@@ -132,7 +132,8 @@ async def _execute(ctx: Context, snap: Snapshot, plan: Plan, decisions: Sequence
             _put(ctx, snap, d, PageStatus.APPLYING)
     decided = dataclasses.replace(plan, results=tuple(d.env_plan for d in decisions))
     # The plan was made from a read moments ago in this pass: that read is the pre-write read.
-    result = await executor.apply_plan(decided, ctx.api, settings=snap.settings, desired=snap.narrowed(decided.agents[0]),
+    repository = snap.of_agent(decided.agents[0])
+    result = await executor.apply_plan(decided, ctx.api, settings=repository.settings, desired=repository.desired,
                                        allow_live=True, planned_at=started, started_at_monotonic=started)
     return {o.env: o for o in result.outcomes}
 

@@ -26,8 +26,10 @@ document, so an edited file is refused. With ``api.url: local`` and no
 ``POLYAI_API_KEY`` the key is a random one kept in ``.reconciler/plan.key``
 (next to the local emulator's state): such a plan applies only in that checkout.
 
-Reading files and git is left to the loader and :mod:`reconciler.repository.gitinfo`;
-this module builds, parses and compares values, and reads/writes the plan file.
+Reading files and git is left to the loader and :mod:`reconciler.repository.gitinfo`, and the
+masked JSON report the file embeds is made by :mod:`reconciler.report.json` and passed in
+(:func:`build`): this module imports no report. It builds, parses and compares values, and
+reads/writes the plan file.
 """
 
 from __future__ import annotations
@@ -46,9 +48,6 @@ from typing import Any
 from reconciler import errors
 from reconciler.planning import canonical
 from reconciler.planning.plan import EnvPlan, Plan, Status
-from reconciler.report import common
-from reconciler.report import json as json_report
-from reconciler.report import reader
 from reconciler.settings import Settings
 
 KIND = "rtc-reconciler-plan"
@@ -163,14 +162,17 @@ def content_digest(key: bytes, digests: Mapping[str, str]) -> str:
 
 # -- building and writing --------------------------------------------------------------------------
 
-def build(plan: Plan, *, key: bytes, info: common.RunInfo, file_hashes: Mapping[str, str],
+def build(plan: Plan, *, report: Mapping[str, Any], key: bytes, file_hashes: Mapping[str, str],
           revision: str | None, allow_large_change: bool) -> dict[str, Any]:
-    """The plan file document (a value; :func:`write` puts it on disk)."""
-    report = json_report.document(plan, command="plan", info=info)
+    """The plan file document (a value; :func:`write` puts it on disk).
+
+    ``report``: the JSON report of ``plan`` (``reconciler.report.json.document(plan, command="plan")``),
+    already masked: its ``created_at``, ``tool_version``, ``results`` and summary keys are what was reviewed.
+    """
     files = file_digests(key, file_hashes)
     doc: dict[str, Any] = {
-        "format_version": FORMAT_VERSION, "kind": KIND, "created_at": info.created_at,
-        "tool_version": info.tool_version, "target": plan.target,
+        "format_version": FORMAT_VERSION, "kind": KIND, "created_at": report["created_at"],
+        "tool_version": report["tool_version"], "target": plan.target,
         "repository": {"revision": revision, "content_sha256": content_digest(key, files), "files": files},
         "results": report["results"],
         "pages": [_page(key, r) for r in plan.results if r.status is not Status.UNMANAGED],
@@ -201,7 +203,7 @@ def write(path: Path, doc: Mapping[str, Any]) -> None:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json_report.dumps(doc))
+            handle.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")   # as the JSON report
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -246,7 +248,7 @@ def parse(doc: Any, *, source: str) -> SavedPlan:
         kind = doc.get("kind") if isinstance(doc, Mapping) else type(doc).__name__
         raise PlanFileError(f"not an rtc-reconciler plan file (kind: {kind!r})", code="plan_file.not_a_plan",
                             file=source)
-    reader.check_version(doc, source=source)
+    _check_version(doc, source=source)
     problems = [k for k in ("target", "repository", "results", "pages", "signature") if k not in doc]
     if problems:
         raise PlanFileError(f"corrupt plan file: missing {', '.join(problems)}", code="plan_file.corrupt",
@@ -260,6 +262,20 @@ def parse(doc: Any, *, source: str) -> SavedPlan:
         raise PlanFileError(f"corrupt plan file: {type(exc).__name__}: {exc}", code="plan_file.corrupt",
                             file=source) from None
     return saved
+
+
+def _check_version(doc: Mapping[str, Any], *, source: str) -> None:
+    """A ``format_version`` this reconciler reads (the JSON report's rule: a newer one is refused)."""
+    if "format_version" not in doc:
+        raise PlanFileError("not a reconciler report or plan file (no format_version)",
+                            code="show.not_a_report", file=source)
+    version = doc["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise PlanFileError(f"format_version must be an integer, not {version!r}", code="show.corrupt", file=source)
+    if version > FORMAT_VERSION:
+        raise PlanFileError(f"written by a newer reconciler (format_version {version}; this "
+                            f"reconciler reads {FORMAT_VERSION}); upgrade rtc-reconciler to read it",
+                            code="show.newer_format", file=source)
 
 
 def check_target(saved: SavedPlan, target: str) -> None:
