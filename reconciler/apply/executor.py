@@ -30,6 +30,12 @@ Rules, per agent (agents run concurrently, at most ``settings.concurrency``):
 - **every request body is serialised before the first write** (strict JSON: no
   NaN/infinity): if one cannot be, nothing of the run is sent (``apply.blocked``),
   so an apply never fails half-way for a reason known in advance.
+- **every write is verified, and the first one goes alone** (:mod:`reconciler.apply.verify`,
+  :mod:`reconciler.apply.canary`): each PUT/PATCH answer is compared with the page the
+  plan predicted; a difference fails that page (``apply.unexpected_result``, masked)
+  and halts the run: no write starts after it (each later page is ``skipped``), what
+  is in flight finishes. Until one page write has been verified, pages are written
+  one at a time, so an API that does not merge as documented changes one page.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from reconciler import errors
+from reconciler.apply import verify
+from reconciler.apply.canary import FirstWrite
 from reconciler.checks import masking
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, LivePage, Severity
 from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
@@ -73,6 +81,9 @@ class _Run:
     semaphore: asyncio.Semaphore
     stop: asyncio.Event | None = None
     """Set by a signal (Ctrl-C / SIGTERM): start no new environment; the one being written finishes."""
+    first_write: FirstWrite = dataclasses.field(default_factory=FirstWrite)
+    halted: bool = False
+    """A write's answer was not the predicted page: start no further write (fail closed)."""
 
     @property
     def stopping(self) -> bool:
@@ -142,11 +153,13 @@ async def _apply_agent(run: _Run, plans: tuple[EnvPlan, ...]) -> tuple[tuple[Out
         env_plan = plans[i]
         if stop is None and run.stopping and env_plan.has_writes and env_plan.status is Status.CHANGES:
             stop = INTERRUPTED                   # checked between environments only: never mid PUT/PATCH
+        if stop is None and run.halted and env_plan.has_writes and env_plan.status is Status.CHANGES:
+            stop = verify.HALTED
         if stop is not None and env_plan.status is not Status.UNMANAGED:
             outcome: Outcome | _Replanned = _skipped(env_plan, stop)
         else:
             outcome = (_settle_without_writes(env_plan, run.allow_live)
-                       or await _write_env(run, plans, i, replanned=replanned is not None))
+                       or await _gated_write(run, plans, i, replanned=replanned is not None))
         if isinstance(outcome, _Replanned):
             # Execute the fresh plan from this environment on (earlier ones are done).
             plans, replanned = plans[:i] + outcome.rest, outcome.warning
@@ -168,6 +181,19 @@ class _Replanned:
 
     rest: tuple[EnvPlan, ...]
     warning: Finding
+
+
+async def _gated_write(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned: bool) -> Outcome | _Replanned:
+    """One page's writes, in turn until a first write was verified; an unexpected answer halts the run."""
+    async with run.first_write.turn():
+        if run.halted:                       # decided while this page waited for its turn
+            return _skipped(plans[i], verify.HALTED)
+        outcome = await _write_env(run, plans, i, replanned=replanned)
+        if isinstance(outcome, Outcome) and outcome.state is OutcomeState.APPLIED:
+            run.first_write.passed()
+        elif isinstance(outcome, Outcome) and any(e.code == verify.UNEXPECTED_RESULT for e in outcome.errors):
+            run.halted = True
+        return outcome
 
 
 async def _write_env(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned: bool) -> Outcome | _Replanned:
@@ -214,17 +240,23 @@ async def _check_unchanged(api: AgentsApi, env_plan: EnvPlan) -> None:
 
 
 async def _write(api: AgentsApi, env_plan: EnvPlan) -> Outcome:
-    """PUT the schema (if any), then — only if that succeeded — PATCH the variables (if any)."""
+    """PUT the schema (if any), then — only if that succeeded as predicted — PATCH the variables (if any)."""
     agent, env = env_plan.agent, env_plan.env
     put_done = False
     last_updated = env_plan.live_last_updated
     try:
         if env_plan.schema_put is not None:
-            last_updated = _last_updated(await api.put_schema(agent, env, env_plan.schema_put), last_updated)
-            put_done = True
+            answer = await api.put_schema(agent, env, env_plan.schema_put)
+            last_updated, put_done = _last_updated(answer, last_updated), True
+            if (unexpected := _unexpected(env_plan, "schema PUT", verify.after_put(env_plan), answer)) is not None:
+                return dataclasses.replace(unexpected, schema_put=True, last_updated=last_updated)
         if env_plan.variables_patch:
-            last_updated = _last_updated(await api.patch_variables(agent, env, env_plan.variables_patch),
-                                         last_updated)
+            answer = await api.patch_variables(agent, env, env_plan.variables_patch)
+            last_updated = _last_updated(answer, last_updated)
+            predicted = verify.after_patch(env_plan, put_done=put_done)
+            if (unexpected := _unexpected(env_plan, "variables PATCH", predicted, answer)) is not None:
+                return dataclasses.replace(unexpected, schema_put=put_done, last_updated=last_updated,
+                                           patched_keys=tuple(env_plan.variables_patch))
     except errors.ApiError as exc:
         return dataclasses.replace(_failed(env_plan, exc), schema_put=put_done, last_updated=last_updated)
     return Outcome(agent, env, OutcomeState.APPLIED, schema_put=put_done,
@@ -292,6 +324,15 @@ def _failed(env_plan: EnvPlan, exc: errors.ApiError) -> Outcome:
     # The server's message may quote what was sent: mask the whole of it, then shorten.
     return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, api_error_code(exc),
                     masking.api_error_text(exc, _sent_secrets(env_plan)))
+
+
+def _unexpected(env_plan: EnvPlan, method: str, predicted: verify.Prediction, answer: Any) -> Outcome | None:
+    """A failed outcome when ``answer`` is not the predicted page (masked difference), else None."""
+    detail = verify.difference(predicted, answer, env_plan, _sent_secrets(env_plan))
+    if detail is None:
+        return None
+    return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, verify.UNEXPECTED_RESULT,
+                    verify.message(method, detail))
 
 
 def _sent_secrets(env_plan: EnvPlan) -> list[Any]:

@@ -222,7 +222,7 @@ def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...],
                        errors=problems, warnings=warnings + notes, **base)
     return EnvPlan(status=Status.CHANGES, schema_put=schema_put, schema_diff=schema_diff,
                    variables_patch=patch, variables_diff=variables_diff,
-                   masked_patch=_mask_many(patch, mask_schemas), warnings=warnings + notes, **base)
+                   masked_patch=_mask_many(patch, mask_schemas), warnings=warnings + notes, live_page=page, **base)
 
 
 def _orphans(page: LivePage, values: Mapping[str, Any], effective: Mapping[str, Any]) -> tuple[str, ...]:
