@@ -323,7 +323,7 @@ def _failed(env_plan: EnvPlan, exc: errors.ApiError) -> Outcome:
                         f"not attempted: {exc.message}")
     # The server's message may quote what was sent: mask the whole of it, then shorten.
     return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, api_error_code(exc),
-                    masking.api_error_text(exc, _sent_secrets(env_plan)))
+                    masking.api_error_text(exc, _sent_secrets(env_plan)), request_id=exc.request_id)
 
 
 def _unexpected(env_plan: EnvPlan, method: str, predicted: verify.Prediction, answer: Any) -> Outcome | None:
@@ -359,8 +359,9 @@ def _replanned_warning(env_plan: EnvPlan, moved: _PageMoved) -> Finding:
                    agent=env_plan.agent, env=str(env_plan.env))
 
 
-def _outcome(env_plan: EnvPlan, state: OutcomeState, severity: Severity, code: str, message: str) -> Outcome:
-    finding = Finding(severity, code, message, agent=env_plan.agent, env=str(env_plan.env))
+def _outcome(env_plan: EnvPlan, state: OutcomeState, severity: Severity, code: str, message: str,
+             request_id: str | None = None) -> Outcome:
+    finding = Finding(severity, code, message, agent=env_plan.agent, env=str(env_plan.env), request_id=request_id)
     if severity is Severity.WARNING:
         return Outcome(env_plan.agent, env_plan.env, state, warnings=(finding,))
     return Outcome(env_plan.agent, env_plan.env, state, errors=(finding,))

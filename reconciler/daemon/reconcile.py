@@ -229,7 +229,7 @@ def _log_transition(ctx: Context, previous: PageState | None, page: PageState, c
         where = f"{err.get('file')}:{err.get('line')}: " if err.get("file") else ""
         ctx.log.error(f"{page.agent}/{page.env.value}: {where}{err.get('message')}",
                       extra={**extra, "event": "error", "code": err.get("code"), "file": err.get("file"),
-                             "line": err.get("line")})
+                             "line": err.get("line"), "request_id": err.get("request_id")})
     elif page.status is PageStatus.DRIFT and was is not PageStatus.DRIFT:
         why = "manual sync" if page.sync == "manual" else (
             "contested keys" if page.contested else "out-of-band edit, selfHeal is off")

@@ -27,7 +27,10 @@ def now_iso() -> str:
 
 
 def error_of(finding: Finding) -> dict[str, Any]:
-    return {"code": finding.code, "message": finding.message, "file": finding.file, "line": finding.line}
+    error = {"code": finding.code, "message": finding.message, "file": finding.file, "line": finding.line}
+    if finding.request_id is not None:
+        error["request_id"] = finding.request_id        # a failed API request's correlation id
+    return error
 
 
 @dataclasses.dataclass(frozen=True)

@@ -278,7 +278,8 @@ def _fetch_finding(agent: str, env: ClientEnv, error: errors.ApiError) -> Findin
     if isinstance(error, errors.UnreachableError):
         return _finding(agent, env, "api.unreachable", f"not attempted: {error.message}")
     code = f"api.{error.error_code or error.status or 'unreachable'}"
-    return _finding(agent, env, code, f"could not read the live config of {agent}: {error}")
+    return _finding(agent, env, code, f"could not read the live config of {agent}: {error}",
+                    request_id=error.request_id)
 
 
 # --- step 4: prediction -------------------------------------------------------------------------
