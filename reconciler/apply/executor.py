@@ -49,7 +49,7 @@ from typing import Any, Protocol
 
 from reconciler import errors
 from reconciler.apply import verify
-from reconciler.apply.canary import FirstWrite
+from reconciler.apply.canary import WriteGate
 from reconciler.checks import masking
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, LivePage, Severity
 from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
@@ -81,9 +81,8 @@ class _Run:
     semaphore: asyncio.Semaphore
     stop: asyncio.Event | None = None
     """Set by a signal (Ctrl-C / SIGTERM): start no new environment; the one being written finishes."""
-    first_write: FirstWrite = dataclasses.field(default_factory=FirstWrite)
-    halted: bool = False
-    """A write's answer was not the predicted page: start no further write (fail closed)."""
+    gate: WriteGate = dataclasses.field(default_factory=WriteGate)
+    """First write alone; halted once a write's answer was not the predicted page (fail closed)."""
 
     @property
     def stopping(self) -> bool:
@@ -105,7 +104,8 @@ class _PageMoved(Exception):
 async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired: DesiredState,
                      allow_live: bool, planned_at: float | None = None,
                      started_at_monotonic: float | None = None, replan: Replan | None = None,
-                     progress: Progress | None = None, stop: asyncio.Event | None = None) -> ApplyResult:
+                     progress: Progress | None = None, stop: asyncio.Event | None = None,
+                     gate: WriteGate | None = None) -> ApplyResult:
     """Execute ``plan`` against ``api``; return the (possibly re-planned) plan and one outcome per result.
 
     ``planned_at``: ``time.monotonic()`` when the live state behind the plan was
@@ -113,6 +113,7 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
     now). Pages are re-read before writing when the plan is older than the run.
     ``stop``: once set, no further environment is started (each is ``skipped``,
     "not attempted: interrupted"); a PUT already sent is always followed by its PATCH.
+    ``gate``: shared by several runs (the daemon's passes); default: one for this run.
     """
     started = time.monotonic() if started_at_monotonic is None else started_at_monotonic
     if any(f.blocks for f in plan.findings):
@@ -124,7 +125,7 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
         return ApplyResult(plan, tuple(_without_writes(r, unsendable) for r in plan.results))
     run = _Run(api=api, allow_live=allow_live, reread=planned_at is None or planned_at < started,
                replan=replan or _planner_replan(plan, desired, settings),
-               semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop)
+               semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop, gate=gate or WriteGate())
     agents = plan.agents
     slots: list[tuple[tuple[Outcome, ...], tuple[EnvPlan, ...]] | None] = [None] * len(agents)
     done = 0
@@ -153,7 +154,7 @@ async def _apply_agent(run: _Run, plans: tuple[EnvPlan, ...]) -> tuple[tuple[Out
         env_plan = plans[i]
         if stop is None and run.stopping and env_plan.has_writes and env_plan.status is Status.CHANGES:
             stop = INTERRUPTED                   # checked between environments only: never mid PUT/PATCH
-        if stop is None and run.halted and env_plan.has_writes and env_plan.status is Status.CHANGES:
+        if stop is None and run.gate.halted and env_plan.has_writes and env_plan.status is Status.CHANGES:
             stop = verify.HALTED
         if stop is not None and env_plan.status is not Status.UNMANAGED:
             outcome: Outcome | _Replanned = _skipped(env_plan, stop)
@@ -185,14 +186,14 @@ class _Replanned:
 
 async def _gated_write(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned: bool) -> Outcome | _Replanned:
     """One page's writes, in turn until a first write was verified; an unexpected answer halts the run."""
-    async with run.first_write.turn():
-        if run.halted:                       # decided while this page waited for its turn
+    async with run.gate.turn():
+        if run.gate.halted:                       # decided while this page waited for its turn
             return _skipped(plans[i], verify.HALTED)
         outcome = await _write_env(run, plans, i, replanned=replanned)
         if isinstance(outcome, Outcome) and outcome.state is OutcomeState.APPLIED:
-            run.first_write.passed()
+            run.gate.passed()
         elif isinstance(outcome, Outcome) and any(e.code == verify.UNEXPECTED_RESULT for e in outcome.errors):
-            run.halted = True
+            run.gate.halt()
         return outcome
 
 
