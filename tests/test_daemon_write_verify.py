@@ -89,3 +89,18 @@ def test_unexpected_write_answer_holds_every_write_until_the_repository_changes(
         wait_until(lambda: emulator.peek(AGENTS[0], "sandbox")["variables"]["max_hold"] == 90, timeout=20,
                    what="the change written")
     _no_token(watch.text())
+
+
+def test_a_failed_request_is_logged_and_shown_with_its_request_id(tmp_path, emulator):
+    root = tmp_path / "repo"
+    root.mkdir()
+    write_settings(root, emulator.url, "  sandbox: {sync: auto}\n", resync="60s")
+    write_env(root, "not-seeded", "sandbox", schema=SCHEMA, vals=values("sandbox"))
+    emulator.reset_stats()
+    with Watch(root) as watch:
+        page = watch.wait_page("not-seeded", "sandbox", "error")
+        [get] = [r for r in emulator.requests() if r["method"] == "GET"]
+        assert page["last_error"]["request_id"] == get["correlation_id"]
+        wait_until(lambda: [x for x in watch.logs() if x["event"] == "error"], what="the error logged")
+        [logged] = [x for x in watch.logs() if x["event"] == "error"]
+        assert logged["request_id"] == get["correlation_id"] and get["correlation_id"] in logged["message"]
