@@ -113,7 +113,14 @@ def test_values_rewritten_on_the_way_in_stop_the_run_and_stay_masked(emulator, t
     assert "variables.api_token: changed (value hidden)" in error["message"]
     assert sorted(result["outcome"]["patched_keys"]) == ["api_token", "greeting"]
 
-    # The text report and its summary line say the same, masked.
+    # Again, as text: the page written is planned again, its canary comes back trimmed again; masked.
+    emulator.reset_stats()
+    proc = cli(root, "apply", ".", "--auto-approve", check_codes=(1,))
+    _assert_no_secret(proc.stdout + proc.stderr)
+    assert "apply.unexpected_result" in proc.stdout and "(value hidden)" in proc.stdout
+    assert "writes stopped" in proc.stderr
+    assert len(writes(emulator.requests())) == 1
+
     emulator.set_faults()
     emulator.reset_stats()
     proc = cli(root, "apply", ".", "--auto-approve", check_codes=(0,))      # the fault is gone: it converges
