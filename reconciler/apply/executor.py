@@ -30,6 +30,12 @@ Rules, per agent (agents run concurrently, at most ``settings.concurrency``):
 - **every request body is serialised before the first write** (strict JSON: no
   NaN/infinity): if one cannot be, nothing of the run is sent (``apply.blocked``),
   so an apply never fails half-way for a reason known in advance.
+- **every write is verified, and the first one goes alone** (:mod:`reconciler.apply.verify`,
+  :mod:`reconciler.apply.canary`): each PUT/PATCH answer is compared with the page the
+  plan predicted; a difference fails that page (``apply.unexpected_result``, masked)
+  and halts the run: no write starts after it (each later page is ``skipped``), what
+  is in flight finishes. Until one page write has been verified, pages are written
+  one at a time, so an API that does not merge as documented changes one page.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from reconciler import errors
+from reconciler.apply import verify
+from reconciler.apply.canary import WriteGate
 from reconciler.checks import masking
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, LivePage, Severity
 from reconciler.planning import planner
@@ -98,6 +106,8 @@ class _Run:
     semaphore: asyncio.Semaphore
     stop: asyncio.Event | None = None
     """Set by a signal (Ctrl-C / SIGTERM): start no new environment; the one being written finishes."""
+    gate: WriteGate = dataclasses.field(default_factory=WriteGate)
+    """First write alone; halted once a write's answer was not the predicted page (fail closed)."""
 
     @property
     def stopping(self) -> bool:
@@ -119,7 +129,8 @@ class _PageMoved(Exception):
 async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired: DesiredState,
                      allow_live: bool, planned_at: float | None = None,
                      started_at_monotonic: float | None = None, replan: Replan | None = None,
-                     progress: Progress | None = None, stop: asyncio.Event | None = None) -> ApplyResult:
+                     progress: Progress | None = None, stop: asyncio.Event | None = None,
+                     gate: WriteGate | None = None) -> ApplyResult:
     """Execute ``plan`` against ``api``; return the (possibly re-planned) plan and one outcome per result.
 
     ``planned_at``: ``time.monotonic()`` when the live state behind the plan was
@@ -127,6 +138,7 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
     now). Pages are re-read before writing when the plan is older than the run.
     ``stop``: once set, no further environment is started (each is ``skipped``,
     "not attempted: interrupted"); a PUT already sent is always followed by its PATCH.
+    ``gate``: shared by several runs (the daemon's passes); default: one for this run.
     """
     started = time.monotonic() if started_at_monotonic is None else started_at_monotonic
     if any(f.blocks for f in plan.findings):
@@ -138,7 +150,7 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
         return ApplyResult(plan, tuple(_without_writes(r, unsendable) for r in plan.results))
     run = _Run(api=api, allow_live=allow_live, reread=planned_at is None or planned_at < started,
                replan=replan or _planner_replan(plan, desired, settings),
-               semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop)
+               semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop, gate=gate or WriteGate())
     agents = plan.agents
     slots: list[tuple[tuple[Outcome, ...], tuple[EnvPlan, ...]] | None] = [None] * len(agents)
     done = 0
@@ -167,11 +179,13 @@ async def _apply_agent(run: _Run, plans: tuple[EnvPlan, ...]) -> tuple[tuple[Out
         env_plan = plans[i]
         if stop is None and run.stopping and env_plan.has_writes and env_plan.status is Status.CHANGES:
             stop = INTERRUPTED                   # checked between environments only: never mid PUT/PATCH
+        if stop is None and run.gate.halted and env_plan.has_writes and env_plan.status is Status.CHANGES:
+            stop = verify.HALTED
         if stop is not None and env_plan.status is not Status.UNMANAGED:
             outcome: Outcome | _Replanned = _skipped(env_plan, stop)
         else:
             outcome = (_settle_without_writes(env_plan, run.allow_live)
-                       or await _write_env(run, plans, i, replanned=replanned is not None))
+                       or await _gated_write(run, plans, i, replanned=replanned is not None))
         if isinstance(outcome, _Replanned):
             # Execute the fresh plan from this environment on (earlier ones are done).
             plans, replanned = plans[:i] + outcome.rest, outcome.warning
@@ -193,6 +207,19 @@ class _Replanned:
 
     rest: tuple[EnvPlan, ...]
     warning: Finding
+
+
+async def _gated_write(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned: bool) -> Outcome | _Replanned:
+    """One page's writes, in turn until a first write was verified; an unexpected answer halts the run."""
+    async with run.gate.turn():
+        if run.gate.halted:                       # decided while this page waited for its turn
+            return _skipped(plans[i], verify.HALTED)
+        outcome = await _write_env(run, plans, i, replanned=replanned)
+        if isinstance(outcome, Outcome) and outcome.state is OutcomeState.APPLIED:
+            run.gate.passed()
+        elif isinstance(outcome, Outcome) and any(e.code == verify.UNEXPECTED_RESULT for e in outcome.errors):
+            run.gate.halt()
+        return outcome
 
 
 async def _write_env(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned: bool) -> Outcome | _Replanned:
@@ -239,17 +266,23 @@ async def _check_unchanged(api: AgentsApi, env_plan: EnvPlan) -> None:
 
 
 async def _write(api: AgentsApi, env_plan: EnvPlan) -> Outcome:
-    """PUT the schema (if any), then — only if that succeeded — PATCH the variables (if any)."""
+    """PUT the schema (if any), then — only if that succeeded as predicted — PATCH the variables (if any)."""
     agent, env = env_plan.agent, env_plan.env
     put_done = False
     last_updated = env_plan.live_last_updated
     try:
         if env_plan.schema_put is not None:
-            last_updated = _last_updated(await api.put_schema(agent, env, env_plan.schema_put), last_updated)
-            put_done = True
+            answer = await api.put_schema(agent, env, env_plan.schema_put)
+            last_updated, put_done = _last_updated(answer, last_updated), True
+            if (unexpected := _unexpected(env_plan, "schema PUT", verify.after_put(env_plan), answer)) is not None:
+                return dataclasses.replace(unexpected, schema_put=True, last_updated=last_updated)
         if env_plan.variables_patch:
-            last_updated = _last_updated(await api.patch_variables(agent, env, env_plan.variables_patch),
-                                         last_updated)
+            answer = await api.patch_variables(agent, env, env_plan.variables_patch)
+            last_updated = _last_updated(answer, last_updated)
+            predicted = verify.after_patch(env_plan, put_done=put_done)
+            if (unexpected := _unexpected(env_plan, "variables PATCH", predicted, answer)) is not None:
+                return dataclasses.replace(unexpected, schema_put=put_done, last_updated=last_updated,
+                                           patched_keys=tuple(env_plan.variables_patch))
     except errors.ApiError as exc:
         return dataclasses.replace(_failed(env_plan, exc), schema_put=put_done, last_updated=last_updated)
     return Outcome(agent, env, OutcomeState.APPLIED, schema_put=put_done,
@@ -314,7 +347,16 @@ def _failed(env_plan: EnvPlan, exc: errors.ApiError) -> Outcome:
                         f"not attempted: {exc.message}")
     # The server's message may quote what was sent: mask the whole of it, then shorten.
     return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, api_error_code(exc),
-                    masking.api_error_text(exc, _sent_secrets(env_plan)))
+                    masking.api_error_text(exc, _sent_secrets(env_plan)), request_id=exc.request_id)
+
+
+def _unexpected(env_plan: EnvPlan, method: str, predicted: verify.Prediction, answer: Any) -> Outcome | None:
+    """A failed outcome when ``answer`` is not the predicted page (masked difference), else None."""
+    detail = verify.difference(predicted, answer, env_plan, _sent_secrets(env_plan))
+    if detail is None:
+        return None
+    return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, verify.UNEXPECTED_RESULT,
+                    verify.message(method, detail))
 
 
 def _sent_secrets(env_plan: EnvPlan) -> list[Any]:
@@ -341,8 +383,9 @@ def _replanned_warning(env_plan: EnvPlan, moved: _PageMoved) -> Finding:
                    agent=env_plan.agent, env=str(env_plan.env))
 
 
-def _outcome(env_plan: EnvPlan, state: OutcomeState, severity: Severity, code: str, message: str) -> Outcome:
-    finding = Finding(severity, code, message, agent=env_plan.agent, env=str(env_plan.env))
+def _outcome(env_plan: EnvPlan, state: OutcomeState, severity: Severity, code: str, message: str,
+             request_id: str | None = None) -> Outcome:
+    finding = Finding(severity, code, message, agent=env_plan.agent, env=str(env_plan.env), request_id=request_id)
     if severity is Severity.WARNING:
         return Outcome(env_plan.agent, env_plan.env, state, warnings=(finding,))
     return Outcome(env_plan.agent, env_plan.env, state, errors=(finding,))

@@ -23,6 +23,7 @@ import typer
 from reconciler import engine
 from reconciler.cli import outputs
 from reconciler.cli.validate import NoCacheOpt
+from reconciler.apply import verify
 from reconciler.apply.executor import INTERRUPTED
 from reconciler.model import ClientEnv
 from reconciler.planning.plan import ApplyResult, OutcomeState, Plan
@@ -188,6 +189,8 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     _emit(_render(result, fmt, "apply", out, info), out, _apply_summary(result, out))
     _explain_refusals(result, asked=approve is _ask_live)
     _explain_unreachable(result.plan)
+    if (halted := verify.halted_summary(result)) is not None:
+        typer.echo(halted, err=True)           # what was and was not written, after a write came back unexpected
     if signals.received is not None:
         typer.echo(_interrupted_summary(result, signals.received.name), err=True)
         raise typer.Exit(signals.exit_code)

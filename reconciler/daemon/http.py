@@ -30,7 +30,7 @@ def create_app(board: Board, metrics: Metrics, alive: Callable[[], bool]) -> Sta
 
     async def readyz(_: Request) -> Response:
         if board.ready:
-            return PlainTextResponse("ready\n")
+            return PlainTextResponse("ready\n" + (f"{held}\n" if (held := board.held_line()) else ""))
         return PlainTextResponse("first full sync not finished\n", status_code=503)
 
     async def metrics_view(_: Request) -> Response:

@@ -27,12 +27,13 @@ from typing import Any
 
 from reconciler import engine, errors
 from reconciler.api.live import fetch_live
-from reconciler.apply import executor
+from reconciler.apply import executor, verify
 from reconciler.daemon import state as state_module
 from reconciler.daemon.decide import Cause, Decision, PageStatus, decide
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.repository import Snapshot
 from reconciler.daemon.status import Board, PageState, error_of, now_iso
+from reconciler.daemon.writehold import WriteHold
 from reconciler.model import ClientEnv, Finding
 from reconciler.planning.plan import EnvPlan, Outcome, OutcomeState, Plan
 from reconciler.planning.snapshot import LivePages
@@ -58,6 +59,8 @@ class Context:
     snapshot: Callable[[], Snapshot]
     record_changed: Callable[[], None]
     """Ask the loop to persist the state record soon."""
+    hold: WriteHold = dataclasses.field(default_factory=WriteHold)
+    """Daemon-wide: first write alone; no write after an unexpected answer until the repository changes."""
 
 
 async def reconcile_agent(ctx: Context, agent: str, event_at: float | None = None) -> Ending:
@@ -127,6 +130,8 @@ async def _execute(ctx: Context, snap: Snapshot, plan: Plan, decisions: Sequence
                    started: float) -> dict[ClientEnv, Outcome]:
     if not any(d.writes for d in decisions):
         return {}
+    if _writes_held(ctx, snap):
+        return {d.env_plan.env: ctx.hold.held_outcome(d.env_plan) for d in decisions if d.writes}
     for d in decisions:
         if d.writes:
             _put(ctx, snap, d, PageStatus.APPLYING)
@@ -134,8 +139,30 @@ async def _execute(ctx: Context, snap: Snapshot, plan: Plan, decisions: Sequence
     # The plan was made from a read moments ago in this pass: that read is the pre-write read.
     repository = snap.of_agent(decided.agents[0])
     result = await executor.apply_plan(decided, ctx.api, settings=repository.settings, desired=repository.desired,
-                                       allow_live=True, planned_at=started, started_at_monotonic=started)
+                                       allow_live=True, planned_at=started, started_at_monotonic=started,
+                                       gate=ctx.hold.gate)
+    _hold_if_unexpected(ctx, snap, result.outcomes)
     return {o.env: o for o in result.outcomes}
+
+
+def _writes_held(ctx: Context, snap: Snapshot) -> bool:
+    """Whether writes are held for this snapshot (a repository change lifts the hold)."""
+    was, held = ctx.board.writes_held, ctx.hold.check(snap)
+    ctx.board.writes_held = held
+    if was is not None and held is None:
+        ctx.log.info("the repository changed: writes resume (the first one alone)", extra={"event": "writes_resumed"})
+    return held is not None
+
+
+def _hold_if_unexpected(ctx: Context, snap: Snapshot, outcomes: Sequence[Outcome]) -> None:
+    for outcome in outcomes:
+        if any(e.code == verify.UNEXPECTED_RESULT for e in outcome.errors):
+            ctx.metrics.unexpected_results.labels(env=outcome.env.value).inc()
+    if ctx.hold.observe(outcomes, snap) is not None:
+        ctx.board.writes_held = ctx.hold.detail
+        held = ctx.hold.detail or {}
+        ctx.log.error(ctx.board.held_line(), extra={"event": "writes_held", "agent": held.get("agent"),
+                                                    "env": held.get("env"), "code": held.get("code")})
 
 
 def _record(ctx: Context, snap: Snapshot, agent: str, decisions: Sequence[Decision],
@@ -230,7 +257,7 @@ def _log_transition(ctx: Context, previous: PageState | None, page: PageState, c
         where = f"{err.get('file')}:{err.get('line')}: " if err.get("file") else ""
         ctx.log.error(f"{page.agent}/{page.env.value}: {where}{err.get('message')}",
                       extra={**extra, "event": "error", "code": err.get("code"), "file": err.get("file"),
-                             "line": err.get("line")})
+                             "line": err.get("line"), "request_id": err.get("request_id")})
     elif page.status is PageStatus.DRIFT and was is not PageStatus.DRIFT:
         why = "manual sync" if page.sync == "manual" else (
             "contested keys" if page.contested else "out-of-band edit, selfHeal is off")

@@ -219,7 +219,7 @@ def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...],
                        errors=problems, warnings=warnings + notes, **base)
     return EnvPlan(status=Status.CHANGES, schema_put=schema_put, schema_diff=schema_diff,
                    variables_patch=patch, variables_diff=variables_diff,
-                   masked_patch=_mask_many(patch, mask_schemas), warnings=warnings + notes, **base)
+                   masked_patch=_mask_many(patch, mask_schemas), warnings=warnings + notes, live_page=page, **base)
 
 
 def _orphans(page: LivePage, values: Mapping[str, Any], effective: Mapping[str, Any]) -> tuple[str, ...]:
@@ -270,4 +270,5 @@ def _fetch_finding(agent: str, env: ClientEnv, error: errors.ApiError) -> Findin
     if isinstance(error, errors.UnreachableError):
         return prediction.page_finding(agent, env, "api.unreachable", f"not attempted: {error.message}")
     code = f"api.{error.error_code or error.status or 'unreachable'}"
-    return prediction.page_finding(agent, env, code, f"could not read the live config of {agent}: {error}")
+    return prediction.page_finding(agent, env, code, f"could not read the live config of {agent}: {error}",
+                                   request_id=error.request_id)
