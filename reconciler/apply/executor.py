@@ -49,6 +49,7 @@ from typing import Any, Protocol
 
 from reconciler import errors
 from reconciler.apply import verify
+from reconciler.apply import outcomes
 from reconciler.apply.canary import WriteGate
 from reconciler.checks import masking
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, LivePage, Severity
@@ -143,11 +144,11 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
     started = time.monotonic() if started_at_monotonic is None else started_at_monotonic
     if any(f.blocks for f in plan.findings):
         # A run-wide error (settings, malformed policy file): nothing is trustworthy, send nothing.
-        return ApplyResult(plan, tuple(_without_writes(r, "a run-wide error blocks every write") for r in plan.results))
+        return ApplyResult(plan, tuple(outcomes.without_writes(r, "a run-wide error blocks every write") for r in plan.results))
     unsendable = _unsendable_body(plan)
     if unsendable is not None:
         # Serialised before the first write: a body that cannot be sent would otherwise fail half-way.
-        return ApplyResult(plan, tuple(_without_writes(r, unsendable) for r in plan.results))
+        return ApplyResult(plan, tuple(outcomes.without_writes(r, unsendable) for r in plan.results))
     run = _Run(api=api, allow_live=allow_live, reread=planned_at is None or planned_at < started,
                replan=replan or _planner_replan(plan, desired, settings),
                semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop, gate=gate or WriteGate())
@@ -164,14 +165,14 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
             progress(done, len(agents))
 
     await asyncio.gather(*(one(i, a) for i, a in enumerate(agents)))
-    outcomes = tuple(o for slot in slots if slot for o in slot[0])
+    recorded = tuple(o for slot in slots if slot for o in slot[0])
     executed = tuple(p for slot in slots if slot for p in slot[1])
-    return ApplyResult(dataclasses.replace(plan, results=executed), outcomes)
+    return ApplyResult(dataclasses.replace(plan, results=executed), recorded)
 
 
 async def _apply_agent(run: _Run, plans: tuple[EnvPlan, ...]) -> tuple[tuple[Outcome, ...], tuple[EnvPlan, ...]]:
     """One agent, environments in plan order; returns its outcomes and the env plans it executed."""
-    outcomes: list[Outcome] = []
+    done: list[Outcome] = []
     stop: str | None = None              # why later environments are skipped
     replanned: Finding | None = None     # the warning, once the agent was re-planned
     i = 0
@@ -182,7 +183,7 @@ async def _apply_agent(run: _Run, plans: tuple[EnvPlan, ...]) -> tuple[tuple[Out
         if stop is None and run.gate.halted and env_plan.has_writes and env_plan.status is Status.CHANGES:
             stop = verify.HALTED
         if stop is not None and env_plan.status is not Status.UNMANAGED:
-            outcome: Outcome | _Replanned = _skipped(env_plan, stop)
+            outcome: Outcome | _Replanned = outcomes.skipped(env_plan, stop)
         else:
             outcome = (_settle_without_writes(env_plan, run.allow_live)
                        or await _gated_write(run, plans, i, replanned=replanned is not None))
@@ -192,13 +193,13 @@ async def _apply_agent(run: _Run, plans: tuple[EnvPlan, ...]) -> tuple[tuple[Out
             continue
         if replanned is not None:
             # The warning goes on the environment that saw the change; later ones only carry the flag.
-            note = () if any(o.replanned for o in outcomes) else (replanned,)
+            note = () if any(o.replanned for o in done) else (replanned,)
             outcome = dataclasses.replace(outcome, replanned=True, warnings=outcome.warnings + note)
-        outcomes.append(outcome)
+        done.append(outcome)
         if stop is None and outcome.state.is_failure:
             stop = f"not attempted: {env_plan.env} {outcome.state}"
         i += 1
-    return tuple(outcomes), plans
+    return tuple(done), plans
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,7 +214,7 @@ async def _gated_write(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replann
     """One page's writes, in turn until a first write was verified; an unexpected answer halts the run."""
     async with run.gate.turn():
         if run.gate.halted:                       # decided while this page waited for its turn
-            return _skipped(plans[i], verify.HALTED)
+            return outcomes.skipped(plans[i], verify.HALTED)
         outcome = await _write_env(run, plans, i, replanned=replanned)
         if isinstance(outcome, Outcome) and outcome.state is OutcomeState.APPLIED:
             run.gate.passed()
@@ -235,25 +236,25 @@ async def _write_env(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned
         try:
             return _Replanned(await _replan_agent(run, plans[i:]), _replanned_warning(env_plan, moved))
         except errors.ApiError as exc:
-            return _failed(env_plan, exc)
+            return outcomes.failed(env_plan, exc)
     except errors.ApiError as exc:
-        return _failed(env_plan, exc)
+        return outcomes.failed(env_plan, exc)
 
 
 def _settle_without_writes(env_plan: EnvPlan, allow_live: bool) -> Outcome | None:
     """The outcome of an environment that needs no request; None when it must be written."""
     if env_plan.status is Status.ERROR:
         first = env_plan.errors[0].message if env_plan.errors else "the plan has errors for it"
-        return _outcome(env_plan, OutcomeState.BLOCKED, Severity.ERROR, "apply.blocked",
+        return outcomes.outcome(env_plan, OutcomeState.BLOCKED, Severity.ERROR, "apply.blocked",
                         f"not applied, the plan has errors: {first}")
     if env_plan.status is Status.UNMANAGED:
         return Outcome(env_plan.agent, env_plan.env, OutcomeState.UNMANAGED)
     if env_plan.status is Status.SKIPPED:
-        return _skipped(env_plan, "skipped in the plan")
+        return outcomes.skipped(env_plan, "skipped in the plan")
     if not env_plan.has_writes:
         return Outcome(env_plan.agent, env_plan.env, OutcomeState.IN_SYNC)
     if env_plan.env is ClientEnv.LIVE and not allow_live:
-        return _outcome(env_plan, OutcomeState.REFUSED, Severity.ERROR, "apply.live_refused",
+        return outcomes.outcome(env_plan, OutcomeState.REFUSED, Severity.ERROR, "apply.live_refused",
                         "live not written: pass --auto-approve (or answer yes on a terminal) to write live")
     return None
 
@@ -274,17 +275,17 @@ async def _write(api: AgentsApi, env_plan: EnvPlan) -> Outcome:
         if env_plan.schema_put is not None:
             answer = await api.put_schema(agent, env, env_plan.schema_put)
             last_updated, put_done = _last_updated(answer, last_updated), True
-            if (unexpected := _unexpected(env_plan, "schema PUT", verify.after_put(env_plan), answer)) is not None:
+            if (unexpected := outcomes.unexpected(env_plan, "schema PUT", verify.after_put(env_plan), answer)) is not None:
                 return dataclasses.replace(unexpected, schema_put=True, last_updated=last_updated)
         if env_plan.variables_patch:
             answer = await api.patch_variables(agent, env, env_plan.variables_patch)
             last_updated = _last_updated(answer, last_updated)
             predicted = verify.after_patch(env_plan, put_done=put_done)
-            if (unexpected := _unexpected(env_plan, "variables PATCH", predicted, answer)) is not None:
+            if (unexpected := outcomes.unexpected(env_plan, "variables PATCH", predicted, answer)) is not None:
                 return dataclasses.replace(unexpected, schema_put=put_done, last_updated=last_updated,
                                            patched_keys=tuple(env_plan.variables_patch))
     except errors.ApiError as exc:
-        return dataclasses.replace(_failed(env_plan, exc), schema_put=put_done, last_updated=last_updated)
+        return dataclasses.replace(outcomes.failed(env_plan, exc), schema_put=put_done, last_updated=last_updated)
     return Outcome(agent, env, OutcomeState.APPLIED, schema_put=put_done,
                    patched_keys=tuple(env_plan.variables_patch), last_updated=last_updated)
 
@@ -329,50 +330,8 @@ def _unsendable_body(plan: Plan) -> str | None:
     return None
 
 
-def _without_writes(env_plan: EnvPlan, reason: str) -> Outcome:
-    if env_plan.status is Status.UNMANAGED:
-        return Outcome(env_plan.agent, env_plan.env, OutcomeState.UNMANAGED)
-    if not env_plan.has_writes and env_plan.status is Status.IN_SYNC:
-        return Outcome(env_plan.agent, env_plan.env, OutcomeState.IN_SYNC)
-    return _outcome(env_plan, OutcomeState.BLOCKED, Severity.ERROR, "apply.blocked", reason)
-
-
-def _skipped(env_plan: EnvPlan, reason: str) -> Outcome:
-    return _outcome(env_plan, OutcomeState.SKIPPED, Severity.WARNING, "apply.skipped", reason)
-
-
-def _failed(env_plan: EnvPlan, exc: errors.ApiError) -> Outcome:
-    if isinstance(exc, errors.UnreachableError):
-        return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, "api.unreachable",
-                        f"not attempted: {exc.message}")
-    # The server's message may quote what was sent: mask the whole of it, then shorten.
-    return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, api_error_code(exc),
-                    masking.api_error_text(exc, _sent_secrets(env_plan)), request_id=exc.request_id)
-
-
-def _unexpected(env_plan: EnvPlan, method: str, predicted: verify.Prediction, answer: Any) -> Outcome | None:
-    """A failed outcome when ``answer`` is not the predicted page (masked difference), else None."""
-    detail = verify.difference(predicted, answer, env_plan, _sent_secrets(env_plan))
-    if detail is None:
-        return None
-    return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, verify.UNEXPECTED_RESULT,
-                    verify.message(method, detail))
-
-
-def _sent_secrets(env_plan: EnvPlan) -> list[Any]:
-    """The sensitive values this environment's writes carry (PATCH body, sensitive schema constants)."""
-    patch = env_plan.variables_patch
-    if env_plan.masked_patch is not None:
-        found = masking.masked_leaves(patch, env_plan.masked_patch)
-    else:
-        found = [patch[k] for k in env_plan.sensitive_keys if k in patch]
-    if env_plan.schema_put is not None:
-        found += masking.sensitive_values({}, env_plan.schema_put)
-    return found
-
-
 def _moved_again(env_plan: EnvPlan, moved: _PageMoved) -> Outcome:
-    return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, "apply.page_changed",
+    return outcomes.outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, "apply.page_changed",
                     f"page changed again after re-planning (lastUpdated {moved.seen} → {moved.now}); "
                     "nothing overwritten — run apply again once the edits in the UI have stopped")
 
@@ -381,26 +340,6 @@ def _replanned_warning(env_plan: EnvPlan, moved: _PageMoved) -> Finding:
     return Finding(Severity.WARNING, "apply.replanned",
                    f"page changed since it was planned (lastUpdated {moved.seen} → {moved.now}); re-planned",
                    agent=env_plan.agent, env=str(env_plan.env))
-
-
-def _outcome(env_plan: EnvPlan, state: OutcomeState, severity: Severity, code: str, message: str,
-             request_id: str | None = None) -> Outcome:
-    finding = Finding(severity, code, message, agent=env_plan.agent, env=str(env_plan.env), request_id=request_id)
-    if severity is Severity.WARNING:
-        return Outcome(env_plan.agent, env_plan.env, state, warnings=(finding,))
-    return Outcome(env_plan.agent, env_plan.env, state, errors=(finding,))
-
-
-def api_error_code(exc: errors.ApiError) -> str:
-    """Stable finding code of an API failure: ``api.<ERROR_CODE>``, ``api.http_<status>``, ``api.transport``
-    or ``api.unreachable`` (the circuit breaker stopped the run: nothing was sent)."""
-    if isinstance(exc, errors.UnreachableError):
-        return "api.unreachable"
-    if exc.error_code:
-        return f"api.{exc.error_code}"
-    if exc.status is not None:
-        return f"api.http_{exc.status}"
-    return "api.transport"
 
 
 def _last_updated(answer: Any, default: str | None) -> str | None:
