@@ -8,8 +8,8 @@ Each rule is one test and names every offender:
 - no private name (``_x``, not a dunder) of one reconciler module is used from another module,
   in ``reconciler/`` and in ``tests/`` alike (tests go through public functions);
 - imports sit at the top of files: a function-level import is allowed only in ``reconciler/cli/``
-  (the CLI loads a command's module when it runs) and on a line saying ``# deferred: <reason>``
-  (a heavy optional import), and that deferred list stays short;
+  as ``importlib.import_module`` (the CLI loads a command's module when it runs) and on a line
+  saying ``# deferred: <reason>`` (a heavy optional import), and that deferred list stays short;
 - at most 12 modules directly under ``reconciler/`` (the rest live in stage subpackages).
 """
 
@@ -235,8 +235,8 @@ def function_level_imports(module: Module) -> tuple[list[str], list[str]]:
                 where = f"{module.rel}:{child.lineno}: {lines[child.lineno - 1].strip()}"
                 if DEFERRED.search(text):
                     deferred.append(where)
-                elif not module.name.startswith("reconciler.cli"):
-                    offenders.append(where)
+                elif not (module.name.startswith("reconciler.cli") and isinstance(child, ast.Call)):
+                    offenders.append(where)     # the CLI's importlib.import_module of a command module is fine
             visit(child, nested)
 
     visit(module.tree, False)
@@ -284,8 +284,8 @@ def test_tests_use_no_private_name_of_the_package():
 
 def test_imports_are_at_the_top_of_files():
     found = [where for m in package_modules().values() for where in function_level_imports(m)[0]]
-    assert not found, _listing("function-level imports outside reconciler/cli/: move them to the top, or mark "
-                               "a heavy optional one `# deferred: <reason>`", found)
+    assert not found, _listing("function-level imports: move them to the top, or mark a heavy optional one "
+                               "`# deferred: <reason>` (the CLI alone may importlib.import_module a command)", found)
 
 
 def test_the_deferred_imports_are_a_short_named_list():
@@ -331,8 +331,11 @@ def test_private_uses_catch_from_imports_attributes_and_setattr():
 
 
 def test_function_level_imports_honour_cli_and_deferred():
-    source = "def f():\n    import json\n    import deepdiff  # deferred: heavy, only on a difference\n"
+    source = ("def f():\n    import json\n    import deepdiff  # deferred: heavy, only on a difference\n"
+              "    return importlib.import_module('reconciler.cli.plan')\n")
     offenders, deferred = function_level_imports(_fake("reconciler.report.x", source))
-    assert [o.split(": ", 1)[1] for o in offenders] == ["import json"]
+    assert [o.split(": ", 1)[1] for o in offenders] == [
+        "import json", "return importlib.import_module('reconciler.cli.plan')"]
     assert len(deferred) == 1
-    assert function_level_imports(_fake("reconciler.cli.x", source))[0] == []
+    offenders, deferred = function_level_imports(_fake("reconciler.cli.x", source))
+    assert [o.split(": ", 1)[1] for o in offenders] == ["import json"]
