@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 
-from reconciler.cli import _register_commands, app
+from reconciler import cli
 from reconciler.model import ClientEnv, Finding, Severity
 from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
 
@@ -45,20 +44,18 @@ DESIGN_COMMANDS = ("validate", "plan", "apply", "drift", "show", "watch", "impor
 @functools.cache
 def _commands() -> dict[str, Any]:
     """Every leaf command of the typer app, by its full name ("plan", "github comment")."""
-    _register_commands()
-    root = typer.main.get_command(app)
     out: dict[str, Any] = {}
 
-    def walk(group: Any, prefix: str) -> None:
-        for name, cmd in getattr(group, "commands", {}).items():
+    def walk(commands: Any, prefix: str) -> None:
+        for name, cmd in commands.items():
             if getattr(cmd, "hidden", False):
                 continue
             full = f"{prefix}{name}"
             if hasattr(cmd, "commands"):          # a group (typer vendors its own click)
-                walk(cmd, full + " ")
+                walk(cmd.commands, full + " ")
             else:
                 out[full] = cmd
-    walk(root, "")
+    walk(cli.commands(), "")
     return out
 
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 import yaml
 
-from reconciler import report
+from reconciler.report import formats
 from reconciler.apply import executor
 from reconciler.planning import planner
 from reconciler.api import envelope
@@ -92,7 +92,7 @@ def _outputs(root: Path) -> dict[str, str]:
     plan = planner.plan(desired, {}, settings)
     return {"validate-text": render_findings.render_text(desired.findings),
             "validate-json": render_findings.render_json(desired.findings, command="validate"),
-            **{f"plan-{fmt}": report.render(plan, fmt, command="plan", color=False)
+            **{f"plan-{fmt}": formats.render(plan, fmt, command="plan", color=False)
                for fmt in ("text", "json", "markdown", "github")}}
 
 
@@ -185,5 +185,5 @@ def test_planner_errors_against_the_live_schema_are_masked_before_they_are_cut(c
         [result] = [r for r in plan.results if r.env is ClientEnv.SANDBOX]
         assert result.status is Status.ERROR and result.errors
         for fmt in ("text", "json", "markdown"):
-            text = report.render(plan, fmt, command="plan", color=False)
+            text = formats.render(plan, fmt, command="plan", color=False)
             assert FRAGMENT not in text, (case, width, fmt, text)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler import settings as settings_module
+from reconciler.api import AgentsApi, fetch_live
 from reconciler.checks import masking
 from reconciler.repository import writer as repowrite, yamlwrite
 from reconciler.aio import run_async
@@ -125,9 +127,6 @@ def write_agent(root: Path, live: LiveAgent, envs: Sequence[ClientEnv], *, force
 def import_live(root: Path, agents: Iterable[str], *, envs: Sequence[ClientEnv] = (), api_url: str | None = None,
                 force: bool = False) -> ImportReport:
     """Read each agent once and write its pages under ``root``."""
-    from reconciler import settings as settings_module
-    from reconciler.api import AgentsApi, fetch_live
-
     order = list(dict.fromkeys(repowrite.check_agent_id(a) for a in agents))
     settings = settings_module.load_settings(Path(root), api_url=api_url)
     chosen = tuple(envs) or settings.promotion_order

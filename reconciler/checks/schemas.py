@@ -5,7 +5,7 @@ repository's ``schemas/`` directory, where the ``# yaml-language-server:
 $schema=…`` line of each file points (editors then complete and check keys).
 
 - the settings schema is *generated* from the pydantic model that reads
-  ``reconciler.yaml`` (:class:`reconciler.settings._SettingsFile`), so it is
+  ``reconciler.yaml`` (:class:`reconciler.settings.SettingsFile`), so it is
   never written twice; it is rewritten to Draft 7 (``definitions``), the
   draft the policy schema and YAML language servers use;
 - the policy schema is the one the policy loader validates with
@@ -30,7 +30,7 @@ def settings_schema() -> dict[str, Any]:
     """The schema of ``reconciler.yaml``, generated from the settings model."""
     from reconciler import settings
 
-    generated = settings._SettingsFile.model_json_schema(ref_template="#/definitions/{model}")
+    generated = settings.SettingsFile.model_json_schema(ref_template="#/definitions/{model}")
     definitions = generated.pop("$defs", {})
     schema = {"$schema": DRAFT7, "$id": SETTINGS_ID, **generated}
     if definitions:
