@@ -44,6 +44,7 @@ from typing import Any
 
 import httpx
 
+from reconciler.api.transport import local_app
 from reconciler.api.breaker import CircuitBreaker
 from reconciler.api.envelope import CORRELATION_HEADER, raise_api_error
 from reconciler.api.retry import Clock, RateGate, RetryPolicy, Sleep, call_with_retries, policy_from
@@ -132,8 +133,6 @@ class AgentsApi:
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> "AgentsApi":
         """The client for ``settings.api.url``: ``local`` (embedded emulator) or an http(s) URL."""
-        from reconciler.api.transport import local_app
-
         api = settings.api
         options: dict[str, Any] = dict(timeout=api.timeout, backoffs=api.backoffs,
                                        max_retry_seconds=api.max_retry_seconds,

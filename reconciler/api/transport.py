@@ -21,7 +21,7 @@ def local_db_path(root: Path) -> Path:
 
 def local_app(root: Path) -> Any:
     """The emulator's ASGI app over ``<root>/.reconciler/local.db`` (agents created on first use)."""
-    from reconciler.emulator import create_app
+    from reconciler.emulator import create_app   # deferred: FastAPI + SQLite, only for url: local
 
     db = local_db_path(root)
     db.parent.mkdir(parents=True, exist_ok=True)
