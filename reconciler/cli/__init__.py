@@ -55,8 +55,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("watch", "Run the daemon: apply repository changes as they are saved, resync live state, serve "
                        "status."),
     "import": ("adopt", "Write live config pages (or an ADK project) into the repository as YAML."),
-    "export": ("adopt", "Write an agent's pages in the ADK layout: DIR/real_time_configuration/ "
-                        "{draft_and_sandbox,pre_release,live}/{schema.json,data.json}, from the repository."),
+    "export": ("adopt", "Write an agent's pages as an ADK project: DIR/project.yaml and "
+                        "DIR/real_time_configuration/{draft_and_sandbox,pre_release,live}/{schema.json,data.json} "
+                        "(both files per environment, JSON with sorted keys as the ADK writes it), from the "
+                        "repository."),
     "promote": ("adopt", "Copy an agent's schema and values from one environment directory to the next, in "
                          "the repository: a change to review in a pull request, nothing is sent to the API. "
                          "Refuses to skip an environment in promotion order (environments: of reconciler.yaml) "
