@@ -81,7 +81,7 @@ from urllib.parse import urlsplit  # noqa: E402
 
 import pydantic  # noqa: E402
 
-from reconciler.repository import yamlsafe   # noqa: E402
+from reconciler.repository import yamlhints, yamlsafe   # noqa: E402
 from reconciler.errors import ConfigError  # noqa: E402
 from reconciler.model import SourceMap  # noqa: E402
 
@@ -133,7 +133,7 @@ class _EnvFile(_Strict):
         return SyncMode(value)
 
 
-class _SettingsFile(_Strict):
+class SettingsFile(_Strict):
     model_config = pydantic.ConfigDict(title="rtc-reconciler settings (reconciler.yaml)", json_schema_extra={
         "description": "Settings of a config repository; flags and environment variables override them."})
     api: _ApiFile | None = None
@@ -260,7 +260,7 @@ def _environments(envs: dict[str, _EnvFile] | None) -> tuple[EnvironmentSettings
                  for name, env in envs.items())
 
 
-def read_settings_file(root: Path) -> tuple[list[ConfigError], _SettingsFile | None]:
+def read_settings_file(root: Path) -> tuple[list[ConfigError], SettingsFile | None]:
     """Parse and check ``reconciler.yaml`` (absent: no problems, ``None``). Reports ALL problems."""
     path = Path(root) / SETTINGS_FILE
     if not path.exists() and not path.is_symlink():
@@ -271,7 +271,7 @@ def read_settings_file(root: Path) -> tuple[list[ConfigError], _SettingsFile | N
         return [exc], None
     problems = _check_env_names(data, smap) + _check_api_url_in_file(data, smap)
     try:
-        parsed = _SettingsFile.model_validate(data)
+        parsed = SettingsFile.model_validate(data)
     except pydantic.ValidationError as exc:
         return problems + [_pydantic_problem(err, smap) for err in exc.errors()], None
     return problems, (parsed if not problems else None)
@@ -317,7 +317,7 @@ def _pydantic_problem(err: Mapping[str, Any], smap: SourceMap) -> ConfigError:
     message = err["msg"].removeprefix("Value error, ")
     expected = _PYDANTIC_TYPES.get(str(err["type"]).split("_")[0])
     note = next((n for n in smap.notes if n.path == loc and not n.key), None)
-    hint = yamlsafe.schema_hint(note.text, expected) if note is not None and expected else None
+    hint = yamlhints.schema_hint(note.text, expected) if note is not None and expected else None
     if hint:
         message += f" ({hint})"
     return ConfigError(f"{where}: {message}", file=smap.file, line=smap.line_of(loc), code="settings.invalid")
@@ -332,7 +332,7 @@ def _in_map(loc: tuple, smap: SourceMap) -> bool:
 
 
 def _allowed(parent: tuple) -> str:
-    model: type[pydantic.BaseModel] | None = {(): _SettingsFile, ("api",): _ApiFile}.get(parent)
+    model: type[pydantic.BaseModel] | None = {(): SettingsFile, ("api",): _ApiFile}.get(parent)
     if model is None and len(parent) == 2 and parent[0] == "environments":
         model = _EnvFile
     return f"; allowed: {', '.join(model.model_fields)}" if model else ""

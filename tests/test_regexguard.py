@@ -6,13 +6,13 @@ import time
 
 import pytest
 
-from reconciler.checks import regexguard
+from reconciler.checks import regexguard, regexsyntax
 
 
 def test_invalid_pattern_is_a_readable_error() -> None:
-    with pytest.raises(regexguard.RegexError, match=r"invalid regular expression '\(abc'"):
+    with pytest.raises(regexsyntax.RegexError, match=r"invalid regular expression '\(abc'"):
         regexguard.compile_pattern("(abc")
-    assert issubclass(regexguard.RegexError, ValueError)
+    assert issubclass(regexsyntax.RegexError, ValueError)
 
 
 def test_search_is_unanchored_like_json_schema() -> None:

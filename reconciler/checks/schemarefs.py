@@ -53,7 +53,7 @@ def _same_instance(node: Mapping, path: JsonPath, root: Mapping,
     """(target path, is_ref) for every subschema applied to the same instance as ``node``."""
     ref = node.get("$ref")
     if isinstance(ref, str) and ref.startswith("#"):
-        target = masking._resolve_ref(root, ref)
+        target = masking.resolve_schema_ref(root, ref)
         if target is not None and id(target) in paths:
             yield paths[id(target)], True
     for key in _SAME_INSTANCE_LISTS:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler import errors
-from reconciler.checks import verdict as blocking, fastcheck, masking, regexguard
+from reconciler.checks import verdict as blocking, fastcheck, masking, regexguard, schemacheck
 from reconciler.planning import canonical, diff
 from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, LiveAgent, LivePage, Severity,
                              format_path)
@@ -389,10 +389,8 @@ def _live_values_warning(desired: EnvDesired, failing: list[Any], schema: Mappin
 
 def _unusable_live_schema(desired: EnvDesired, page: LivePage) -> Finding | None:
     """``plan.live_schema_unusable`` when the live schema (values-only page) has a schema error."""
-    from reconciler.checks import validation   # late: validation pulls in the loader and policies
-
     # Only errors make a schema unusable: a warning (a repository-only concern) never blocks a PATCH.
-    problems = [p for p in validation.schema_problems(page.schema) if p.severity is Severity.ERROR]
+    problems = [p for p in schemacheck.schema_problems(page.schema) if p.severity is Severity.ERROR]
     if not problems:
         return None
     first = problems[0]
