@@ -2,8 +2,8 @@
 
 Subprocess runs of ``reconciler validate`` / ``plan`` (against the served emulator) compare
 cold and warm reports byte for byte; in-process checks look at what the cache holds and
-believes. Every CLI run here gets a temporary ``$XDG_CACHE_HOME`` (the key's home) from
-``conftest._private_cache_key``, or its own where a test needs a second key.
+believes. Every CLI run here gets a temporary ``$XDG_CACHE_HOME`` (the key's home) from the
+session-wide autouse fixture in ``conftest.py``, or its own where a test needs a second key.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Called by :mod:`reconciler.checks.regexguard` (which compiles and runs patterns), by
 :mod:`reconciler.checks.fastcheck` (the compiled validator's patterns go through the same
-:func:`translate`) and by validation (:func:`python_re_differences`, the dialect warning).
+:func:`translate`) and by the schema checks (:func:`python_re_differences`, the dialect warning).
 :func:`translate` checks what Unicode mode forbids and spells out what jsonschema-rs
 would otherwise read differently (``[^]``, ``[]``, ``\\0``, ``[\\b]``, ``\\k<name>``, ASCII
 ``\\b``, ``\\d``/``\\w``/``\\s`` and ``.``); a pattern that is not valid raises :class:`RegexError`.

@@ -34,7 +34,8 @@ _KEY_BYTES = 32
 #: Source of the modules whose code decides a stored result (hashed into the fingerprint).
 _OUR_MODULES = ("repository/yamlsafe.py", "repository/yamlbuild.py", "repository/yamlscalars.py",
                 "repository/safepath.py", "repository/reader.py", "repository/cache.py", "model.py",
-                "checks/validation.py", "checks/fastcheck.py", "checks/regexguard.py", "checks/schemarefs.py",
+                "checks/validation.py", "checks/schemacheck.py", "checks/valuecheck.py", "checks/fastcheck.py",
+                "checks/regexguard.py", "checks/regexsyntax.py", "checks/formats.py", "checks/schemarefs.py",
                 "checks/masking.py")
 #: Installed packages that decide a stored result: each one's installed file (size, time) joins the fingerprint,
 #: so an upgrade or a reinstall is another fingerprint (their versions would cost importlib.metadata's ~0.1 s).
