@@ -1,7 +1,7 @@
 """Recursive ``$ref`` detection: a cycle through ``$ref`` that makes no progress into the instance.
 
-Called by :mod:`reconciler.checks.validation` (``schema.recursive_ref`` at the ``$ref``'s
-line) and by the planner (a live schema that cannot be used). A schema may
+Called by :mod:`reconciler.checks.schemacheck` (``schema.recursive_ref``, placed at the ``$ref``'s
+line by validation; the planner asks it of a live schema it would PATCH against). A schema may
 legitimately refer to itself — a tree of sites whose ``children`` are items of
 ``#/definitions/site`` — because each round descends one level into the
 instance (``properties``, ``items``…), so validating it ends with the data.
