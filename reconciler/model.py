@@ -85,7 +85,7 @@ class SourceMap:
     """Paths of integers outside the 64-bit range, found while building the data (document order);
     None when unknown (data not built by :mod:`reconciler.repository.yamlsafe`): then the data is walked."""
     digest: bytes | None = field(default=None, compare=False, repr=False)
-    """The file's content digest (:func:`reconciler.repository.cache.digest`) when read by the loader: the key
+    """The file's content digest (:func:`reconciler.repository.reader.content_digest`) when read by the loader: the key
     of its results in the on-disk cache. Not part of equality."""
 
     def line_of(self, path: Iterable[PathPart]) -> int | None:

@@ -83,7 +83,7 @@ from urllib.parse import urlsplit  # noqa: E402
 
 import pydantic  # noqa: E402
 
-from reconciler.repository import yamlsafe   # noqa: E402
+from reconciler.repository import yamlhints, yamlsafe   # noqa: E402
 from reconciler.errors import ConfigError  # noqa: E402
 from reconciler.model import SourceMap  # noqa: E402
 
@@ -327,7 +327,7 @@ def _pydantic_problem(err: Mapping[str, Any], smap: SourceMap) -> ConfigError:
     message = err["msg"].removeprefix("Value error, ")
     expected = _PYDANTIC_TYPES.get(str(err["type"]).split("_")[0])
     note = next((n for n in smap.notes if n.path == loc and not n.key), None)
-    hint = yamlsafe.schema_hint(note.text, expected) if note is not None and expected else None
+    hint = yamlhints.schema_hint(note.text, expected) if note is not None and expected else None
     if hint:
         message += f" ({hint})"
     return ConfigError(f"{where}: {message}", file=smap.file, line=smap.line_of(loc), code="settings.invalid")

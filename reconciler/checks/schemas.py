@@ -20,6 +20,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from reconciler import settings
+from reconciler.checks.policy import loader as policy_loader
+
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
 SETTINGS_ID = "urn:rtc-reconciler:schema:settings"
 #: Schema name -> the repository-relative copy the example repository points at.
@@ -28,8 +31,6 @@ REPOSITORY_COPIES = {"settings": "schemas/reconciler.schema.json", "policy": "sc
 
 def settings_schema() -> dict[str, Any]:
     """The schema of ``reconciler.yaml``, generated from the settings model."""
-    from reconciler import settings
-
     generated = settings.SettingsFile.model_json_schema(ref_template="#/definitions/{model}")
     definitions = generated.pop("$defs", {})
     schema = {"$schema": DRAFT7, "$id": SETTINGS_ID, **generated}
@@ -39,9 +40,8 @@ def settings_schema() -> dict[str, Any]:
 
 
 def policy_schema() -> dict[str, Any]:
-    from reconciler.checks.policy import loader
-
-    return loader.policy_schema()
+    """The schema of ``policies/*.yaml`` (the one the policy loader validates with)."""
+    return policy_loader.policy_schema()
 
 
 SCHEMAS = {"settings": settings_schema, "policy": policy_schema}

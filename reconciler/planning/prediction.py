@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.checks import fastcheck, masking, regexguard, validation
+from reconciler.checks import fastcheck, masking, regexguard, schemacheck
 from reconciler.model import ClientEnv, EnvDesired, Finding, LivePage, Severity, format_path
 
 
@@ -130,7 +130,7 @@ def _live_values_warning(desired: EnvDesired, failing: list[Any], schema: Mappin
 def unusable_live_schema(desired: EnvDesired, page: LivePage) -> Finding | None:
     """``plan.live_schema_unusable`` when the live schema (values-only page) has a schema error."""
     # Only errors make a schema unusable: a warning (a repository-only concern) never blocks a PATCH.
-    problems = [p for p in validation.schema_problems(page.schema) if p.severity is Severity.ERROR]
+    problems = [p for p in schemacheck.schema_problems(page.schema) if p.severity is Severity.ERROR]
     if not problems:
         return None
     first = problems[0]
