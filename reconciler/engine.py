@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
-from reconciler import errors, steps
+from reconciler import errors, interruption, steps
 from reconciler.apply import lock as applylock, executor
 from reconciler.repository import loader
 from reconciler.aio import run_async
@@ -133,6 +133,7 @@ def write_plan_file(planned: Planned, path: Path, options: RunOptions) -> None:
                          revision=gitinfo.revision(planned.settings.root),
                          allow_large_change=options.allow_large_change)
     planfile.write(path, doc)
+    interruption.note_file(path)
 
 
 def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = RunOptions(), *,
@@ -246,10 +247,11 @@ async def _stoppable(work: Awaitable[T], signals: StopOnSignals | None) -> T | N
         waiter = asyncio.ensure_future(stop.wait())
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
-        if task.done():
+        if task.done() and not stop.is_set():
             return task.result()
+        # A signal, even one that came as the work finished: before any write, so stop here.
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         return None
     finally:

@@ -41,7 +41,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from reconciler import errors
+from reconciler import errors, interruption
 from reconciler.checks import masking
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, LivePage, Severity
 from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
@@ -220,11 +220,13 @@ async def _write(api: AgentsApi, env_plan: EnvPlan) -> Outcome:
     last_updated = env_plan.live_last_updated
     try:
         if env_plan.schema_put is not None:
-            last_updated = _last_updated(await api.put_schema(agent, env, env_plan.schema_put), last_updated)
+            with interruption.writing(f"{agent}/{env} schema PUT"):
+                last_updated = _last_updated(await api.put_schema(agent, env, env_plan.schema_put), last_updated)
             put_done = True
         if env_plan.variables_patch:
-            last_updated = _last_updated(await api.patch_variables(agent, env, env_plan.variables_patch),
-                                         last_updated)
+            with interruption.writing(f"{agent}/{env} variables PATCH"):
+                last_updated = _last_updated(await api.patch_variables(agent, env, env_plan.variables_patch),
+                                             last_updated)
     except errors.ApiError as exc:
         return dataclasses.replace(_failed(env_plan, exc), schema_put=put_done, last_updated=last_updated)
     return Outcome(agent, env, OutcomeState.APPLIED, schema_put=put_done,
