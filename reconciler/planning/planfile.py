@@ -45,6 +45,7 @@ from typing import Any
 
 from reconciler import errors
 from reconciler.planning import canonical
+from reconciler.repository import safefile
 from reconciler.planning.plan import EnvPlan, Plan, Status
 from reconciler.report import common
 from reconciler.report import json as json_report
@@ -124,7 +125,7 @@ def plan_key(settings: Settings, *, create: bool) -> bytes:
                             code="plan_file.no_key")
     path = Path(settings.root) / LOCAL_KEY_FILE
     if path.is_file():
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        return bytes.fromhex(safefile.read_text(path, limit=4096, what="plan key").strip())
     if not create:
         raise PlanFileError(f"no {LOCAL_KEY_FILE} in this checkout: this plan was made elsewhere (with "
                             "url: local and no POLYAI_API_KEY a plan applies only where it was made)",
@@ -216,20 +217,18 @@ def read_json(path: Path) -> Any:
     """The JSON document in ``path``; a clear error when it cannot be read or is not JSON."""
     source = str(path)
     try:
-        if Path(path).stat().st_size > MAX_BYTES:
-            raise PlanFileError(f"larger than {MAX_BYTES // (1024 * 1024)} MiB; not a plan file",
-                                code="plan_file.too_large", file=source)
-        text = Path(path).read_text(encoding="utf-8")
-    except PlanFileError:
-        raise
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanFileError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", code="plan_file.unreadable",
-                            file=source) from None
+        # Regular files only, bounded while reading, nesting bounded (reconciler.repository.safefile).
+        text = safefile.read_text(path, limit=MAX_BYTES, what="plan file")
+    except errors.ConfigError as exc:
+        code = {"file.too_large": "plan_file.too_large"}.get(exc.code, "plan_file.unreadable")
+        raise PlanFileError(exc.message, code=code, file=source) from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlanFileError(f"not valid JSON (corrupt or truncated?): {exc.msg} at column {exc.colno}",
-                            code="plan_file.corrupt", file=source, line=exc.lineno) from None
+        return safefile.parse_json(text, source=source, what="plan file")
+    except errors.ConfigError as exc:
+        if exc.code == "file.too_deep":
+            raise PlanFileError(exc.message, code="plan_file.too_deep", file=source) from None
+        raise PlanFileError(f"not valid JSON (corrupt or truncated?): {exc.message.rsplit(': ', 1)[-1]}",
+                            code="plan_file.corrupt", file=source, line=exc.line) from None
 
 
 def load(path: Path) -> SavedPlan:

@@ -354,7 +354,8 @@ def file_hashes(root: Path, agents: Iterable[str]) -> dict[str, str]:
             resolved = yamlsafe.check_inside(path, root)
             if not Path(resolved).is_file():
                 continue
-            out[yamlsafe.relative_name(path, root)] = hashlib.sha256(Path(resolved).read_bytes()).hexdigest()
+            rel = yamlsafe.relative_name(path, root)
+            out[rel] = hashlib.sha256(yamlsafe.read_resolved(os.fspath(resolved), rel)).hexdigest()
         except (ConfigError, OSError):
             continue
     return out
