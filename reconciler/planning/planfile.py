@@ -58,6 +58,8 @@ FORMAT_VERSION = 1
 LOCAL_KEY_FILE = ".reconciler/plan.key"
 #: A plan file larger than this is refused unread (a fleet of 10k agents stays far below).
 MAX_BYTES = 256 * 1024 * 1024
+#: The only ``signature.algorithm`` written and accepted.
+SIGNATURE_ALGORITHM = "HMAC-SHA256"
 _KEY_LABEL = b"rtc-reconciler plan file v1"
 
 
@@ -179,7 +181,7 @@ def build(plan: Plan, *, key: bytes, info: common.RunInfo, file_hashes: Mapping[
     for extra in ("command", "changed_since", "environments", "summary", "findings"):
         doc[extra] = report[extra]
     doc["options"] = {"allow_large_change": allow_large_change}
-    doc["signature"] = {"algorithm": "HMAC-SHA256", "key_id": key_id(key), "value": _signature(key, doc)}
+    doc["signature"] = {"algorithm": SIGNATURE_ALGORITHM, "key_id": key_id(key), "value": _signature(key, doc)}
     return doc
 
 
@@ -271,6 +273,11 @@ def check_target(saved: SavedPlan, target: str) -> None:
 def verify_signature(saved: SavedPlan, key: bytes) -> None:
     """Refuse a plan file edited after it was written (or made with another API key)."""
     signature = saved.doc["signature"]
+    if signature.get("algorithm") != SIGNATURE_ALGORITHM:
+        # The algorithm is outside what the signature covers: "none" with the original value must not pass.
+        raise PlanFileError(f"unknown signature algorithm {str(signature.get('algorithm'))[:40]!r} (this "
+                            f"reconciler signs and checks {SIGNATURE_ALGORITHM} only); plan again",
+                            code="plan_file.bad_algorithm", file=saved.source)
     if signature.get("key_id") != key_id(key):
         raise PlanFileError("this plan was made with another API key (POLYAI_API_KEY differs), or its signature "
                             "was edited; plan again with this key", code="plan_file.other_key", file=saved.source)
