@@ -104,7 +104,7 @@ def parse_json(text: str, *, source: str, what: str = "file", loads: Callable[[s
         raise ConfigError(f"the {what} nests too deep to read", file=source, code="file.too_deep") from None
     except ValueError as exc:
         where = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        raise ConfigError(f"the {what} is not valid JSON: {getattr(exc, 'msg', exc)}{where}", file=source,
+        raise ConfigError(f"the {what} is not JSON: {getattr(exc, 'msg', exc)}{where}", file=source,
                           line=getattr(exc, "lineno", None), code="file.not_json") from None
 
 
