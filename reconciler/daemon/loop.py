@@ -33,6 +33,7 @@ from pathlib import Path
 
 from reconciler import errors
 from reconciler.daemon import http, logs, repository, state as state_module
+from reconciler.daemon import serving as http_limits
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.reconcile import Context, Ending, reconcile_agent
 from reconciler.daemon.sharding import Shard
@@ -145,7 +146,7 @@ class Daemon:
             raise errors.ReconcilerError(f"cannot listen on {self.options.host}:{self.options.port}: "
                                          f"{exc.strerror or exc}") from None
         app = http.create_app(self.board, self.metrics, self._alive)
-        server = serving._Server(serving._config(app, "warning"))
+        server = http_limits.server(app)           # timeouts, connection cap, bounded requests (issue 22)
         task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
