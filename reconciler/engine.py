@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from reconciler import errors, interruption, steps
-from reconciler.apply import lock as applylock, executor
+from reconciler.apply import lock as applylock, executor, writers
 from reconciler.repository import loader
 from reconciler.aio import run_async
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, Severity
@@ -234,6 +234,7 @@ async def _execute(api: Any, planned: Planned, desired: DesiredState, approve_li
     finally:
         if signals is not None:
             signals.remove()
+    result = await writers.other_writers(api, result, planned.settings.concurrency)   # no lock in the API
     return dataclasses.replace(result, plan=with_unreachable(result.plan, api))
 
 

@@ -24,8 +24,9 @@ Rules, per agent (agents run concurrently, at most ``settings.concurrency``):
   the agent is re-planned once (one fresh ``GET`` of the agent) and the new
   plan is executed, with a warning; if it moves again the environment fails
   and nothing is overwritten. A plan made moments ago in the same run (the
-  CLI's ``apply --auto-approve``) is not re-read: the fetch it was made from
-  *is* the read, which keeps an apply at N GETs + the writes. The CLI restarts
+  CLI's ``apply --auto-approve``) is not re-read while that read is under
+  ``writers.REREAD_AFTER`` seconds old: the fetch it was made from *is* the
+  read, which keeps a quick apply at N GETs + the writes. The CLI restarts
   the clock after waiting for a human "yes", so an interactive apply re-reads.
 - **every request body is serialised before the first write** (strict JSON: no
   NaN/infinity): if one cannot be, nothing of the run is sent (``apply.blocked``),
@@ -42,6 +43,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from reconciler import errors, interruption
+from reconciler.apply import writers
 from reconciler.checks import masking
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, LivePage, Severity
 from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
@@ -73,6 +75,8 @@ class _Run:
     semaphore: asyncio.Semaphore
     stop: asyncio.Event | None = None
     """Set by a signal (Ctrl-C / SIGTERM): start no new environment; the one being written finishes."""
+    planned_at: float | None = None
+    """``time.monotonic()`` of the plan's live read: older than a few seconds, pages are re-read (writers.py)."""
 
     @property
     def stopping(self) -> bool:
@@ -113,7 +117,7 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
         return ApplyResult(plan, tuple(_without_writes(r, unsendable) for r in plan.results))
     run = _Run(api=api, allow_live=allow_live, reread=planned_at is None or planned_at < started,
                replan=replan or _planner_replan(plan, desired, settings),
-               semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop)
+               semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop, planned_at=planned_at)
     agents = plan.agents
     slots: list[tuple[tuple[Outcome, ...], tuple[EnvPlan, ...]] | None] = [None] * len(agents)
     done = 0
@@ -174,7 +178,7 @@ async def _write_env(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned
     """Re-read the page when the rule says so, then write it; a moved page asks for one re-plan."""
     env_plan = plans[i]
     try:
-        if run.reread:
+        if run.reread or writers.needs_reread(run.planned_at):
             await _check_unchanged(run.api, env_plan)
         return await _write(run.api, env_plan)
     except _PageMoved as moved:
