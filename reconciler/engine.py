@@ -31,10 +31,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from reconciler import errors, steps
+from reconciler import errors, interruption, steps
 from reconciler.aio import run_async
 from reconciler.api.client import AgentsApi as HttpAgentsApi
-from reconciler.apply import executor, lock as applylock
+from reconciler.apply import executor, lock as applylock, writers
 from reconciler.apply.executor import AgentsApi
 from reconciler.checks import policy, validation
 from reconciler.model import ClientEnv, DesiredState, Finding, Severity
@@ -139,6 +139,7 @@ def write_plan_file(planned: Planned, path: Path, options: RunOptions) -> None:
                          revision=gitinfo.revision(planned.settings.root),
                          allow_large_change=options.allow_large_change)
     planfile.write(path, doc)
+    interruption.note_file(path)
 
 
 def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = RunOptions(), *,
@@ -240,6 +241,7 @@ async def _execute(api: AgentsApi, planned: Planned, approve_live: ApproveLive |
     finally:
         if signals is not None:
             signals.remove()
+    result = await writers.other_writers(api, result, planned.settings.concurrency)   # no lock in the API
     return dataclasses.replace(result, plan=with_unreachable(result.plan, api))
 
 
@@ -253,10 +255,11 @@ async def _stoppable(work: Awaitable[T], signals: StopOnSignals | None) -> T | N
         waiter = asyncio.ensure_future(stop.wait())
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
-        if task.done():
+        if task.done() and not stop.is_set():
             return task.result()
+        # A signal, even one that came as the work finished: before any write, so stop here.
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         return None
     finally:

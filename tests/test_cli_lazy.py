@@ -56,7 +56,7 @@ def test_version_imports_no_command():
     code, loaded = _loaded("--version")
     assert code == 0
     assert _command_modules(loaded) == set()
-    assert loaded <= {"reconciler.cli", "reconciler.errors"}, sorted(loaded)
+    assert loaded <= {"reconciler.cli", "reconciler.errors", "reconciler.interruption"}, sorted(loaded)   # the boundary
 
 
 def test_root_help_lists_every_command_without_importing_one():

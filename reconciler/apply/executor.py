@@ -24,8 +24,9 @@ Rules, per agent (agents run concurrently, at most ``settings.concurrency``):
   the agent is re-planned once (one fresh ``GET`` of the agent) and the new
   plan is executed, with a warning; if it moves again the environment fails
   and nothing is overwritten. A plan made moments ago in the same run (the
-  CLI's ``apply --auto-approve``) is not re-read: the fetch it was made from
-  *is* the read, which keeps an apply at N GETs + the writes. The CLI restarts
+  CLI's ``apply --auto-approve``) is not re-read while that read is under
+  ``writers.REREAD_AFTER`` seconds old: the fetch it was made from *is* the
+  read, which keeps a quick apply at N GETs + the writes. The CLI restarts
   the clock after waiting for a human "yes", so an interactive apply re-reads.
 - **every request body is serialised before the first write** (strict JSON: no
   NaN/infinity): if one cannot be, nothing of the run is sent (``apply.blocked``),
@@ -47,9 +48,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from reconciler import errors
-from reconciler.apply import verify
-from reconciler.apply import outcomes
+from reconciler import errors, interruption
+from reconciler.apply import outcomes, verify, writers
 from reconciler.apply.canary import WriteGate
 from reconciler.checks import masking
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, LivePage, Severity
@@ -109,6 +109,8 @@ class _Run:
     """Set by a signal (Ctrl-C / SIGTERM): start no new environment; the one being written finishes."""
     gate: WriteGate = dataclasses.field(default_factory=WriteGate)
     """First write alone; halted once a write's answer was not the predicted page (fail closed)."""
+    planned_at: float | None = None
+    """``time.monotonic()`` of the plan's live read: older than a few seconds, pages are re-read (writers.py)."""
 
     @property
     def stopping(self) -> bool:
@@ -151,7 +153,8 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
         return ApplyResult(plan, tuple(outcomes.without_writes(r, unsendable) for r in plan.results))
     run = _Run(api=api, allow_live=allow_live, reread=planned_at is None or planned_at < started,
                replan=replan or _planner_replan(plan, desired, settings),
-               semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop, gate=gate or WriteGate())
+               semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop, gate=gate or WriteGate(),
+               planned_at=planned_at)
     agents = plan.agents
     slots: list[tuple[tuple[Outcome, ...], tuple[EnvPlan, ...]] | None] = [None] * len(agents)
     done = 0
@@ -227,7 +230,7 @@ async def _write_env(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned
     """Re-read the page when the rule says so, then write it; a moved page asks for one re-plan."""
     env_plan = plans[i]
     try:
-        if run.reread:
+        if run.reread or writers.needs_reread(run.planned_at):
             await _check_unchanged(run.api, env_plan)
         return await _write(run.api, env_plan)
     except _PageMoved as moved:
@@ -273,12 +276,14 @@ async def _write(api: AgentsApi, env_plan: EnvPlan) -> Outcome:
     last_updated = env_plan.live_last_updated
     try:
         if env_plan.schema_put is not None:
-            answer = await api.put_schema(agent, env, env_plan.schema_put)
+            with interruption.writing(f"{agent}/{env} schema PUT"):
+                answer = await api.put_schema(agent, env, env_plan.schema_put)
             last_updated, put_done = _last_updated(answer, last_updated), True
             if (unexpected := outcomes.unexpected(env_plan, "schema PUT", verify.after_put(env_plan), answer)) is not None:
                 return dataclasses.replace(unexpected, schema_put=True, last_updated=last_updated)
         if env_plan.variables_patch:
-            answer = await api.patch_variables(agent, env, env_plan.variables_patch)
+            with interruption.writing(f"{agent}/{env} variables PATCH"):
+                answer = await api.patch_variables(agent, env, env_plan.variables_patch)
             last_updated = _last_updated(answer, last_updated)
             predicted = verify.after_patch(env_plan, put_done=put_done)
             if (unexpected := outcomes.unexpected(env_plan, "variables PATCH", predicted, answer)) is not None:

@@ -23,6 +23,7 @@ import difflib
 import gc
 import importlib
 import os
+import signal
 import sys
 import tempfile
 import traceback
@@ -32,7 +33,7 @@ from typing import Any
 import typer
 import typer.core
 
-from reconciler import __version__, errors
+from reconciler import __version__, errors, interruption
 
 #: Every command, in the order ``--help`` lists them: its module under ``reconciler/cli/`` (which exposes
 #: ``register(app)``) and the first paragraph of its help, which the root ``--help`` shortens to one line.
@@ -178,8 +179,8 @@ def _tune_gc(argv: list[str] | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and ``python -m reconciler``."""
-    _tune_gc(argv)
     try:
+        _tune_gc(argv)
         # With standalone_mode=False, click *returns* the code of a typer.Exit instead of raising it.
         result = app(args=argv, prog_name="reconciler", standalone_mode=False)
         if isinstance(result, int) and not isinstance(result, bool):
@@ -190,10 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     except errors.ReconcilerError as exc:
         typer.echo(f"error: {exc}", err=True)
         return _finish(1)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return _finish(130)
-    except typer.Abort:
+    except KeyboardInterrupt as exc:        # SIGINT/SIGTERM (interruption.Interrupt): one line, 130/143
+        return _finish(interruption.report(interruption.found_in(exc) or interruption.Interrupt(signal.SIGINT)))
+    except typer.Abort as exc:
+        if (interrupt := interruption.found_in(exc)) is not None:      # click's wrapping of the interrupt
+            return _finish(interruption.report(interrupt))
         typer.echo("aborted", err=True)
         return _finish(1)
     except typer.TyperException as exc:      # usage errors: typer's own message, exit 1
@@ -216,4 +218,4 @@ def _finish(code: int) -> int:
 
 
 def run() -> None:  # pragma: no cover - console script shim
-    sys.exit(main())
+    interruption.run_cli(lambda: main)

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from reconciler.daemon import page
+from reconciler.daemon import page, serving
 from reconciler.daemon.metrics import CONTENT_TYPE, Metrics
 from reconciler.daemon.status import Board
 
@@ -54,9 +54,7 @@ async def start(app: Starlette, host: str, port: int) -> tuple[uvicorn.Server, a
     while it starts; the daemon installs its own handlers afterwards (they win until the server stops).
     """
     sock = _bind(host, port)
-    config = uvicorn.Config(app, http="h11", ws="none", lifespan="off", loop="asyncio", log_level="warning",
-                            access_log=False, timeout_graceful_shutdown=5)
-    server = uvicorn.Server(config)
+    server = serving.server(app)          # timeouts, connection cap, bounded requests (daemon/serving.py)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.01)

@@ -47,6 +47,7 @@ from typing import Any
 
 from reconciler import errors
 from reconciler.planning import canonical
+from reconciler.repository import safefile
 from reconciler.planning.plan import EnvPlan, Plan, Status
 from reconciler.settings import Settings
 
@@ -56,6 +57,8 @@ FORMAT_VERSION = 1
 LOCAL_KEY_FILE = ".reconciler/plan.key"
 #: A plan file larger than this is refused unread (a fleet of 10k agents stays far below).
 MAX_BYTES = 256 * 1024 * 1024
+#: The only ``signature.algorithm`` written and accepted.
+SIGNATURE_ALGORITHM = "HMAC-SHA256"
 _KEY_LABEL = b"rtc-reconciler plan file v1"
 
 
@@ -123,7 +126,7 @@ def plan_key(settings: Settings, *, create: bool) -> bytes:
                             code="plan_file.no_key")
     path = Path(settings.root) / LOCAL_KEY_FILE
     if path.is_file():
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        return bytes.fromhex(safefile.read_text(path, limit=4096, what="plan key").strip())
     if not create:
         raise PlanFileError(f"no {LOCAL_KEY_FILE} in this checkout: this plan was made elsewhere (with "
                             "url: local and no POLYAI_API_KEY a plan applies only where it was made)",
@@ -180,7 +183,7 @@ def build(plan: Plan, *, report: Mapping[str, Any], key: bytes, file_hashes: Map
     for extra in ("command", "changed_since", "environments", "summary", "findings"):
         doc[extra] = report[extra]
     doc["options"] = {"allow_large_change": allow_large_change}
-    doc["signature"] = {"algorithm": "HMAC-SHA256", "key_id": key_id(key), "value": _signature(key, doc)}
+    doc["signature"] = {"algorithm": SIGNATURE_ALGORITHM, "key_id": key_id(key), "value": _signature(key, doc)}
     return doc
 
 
@@ -218,20 +221,18 @@ def read_json(path: Path) -> Any:
     """The JSON document in ``path``; a clear error when it cannot be read or is not JSON."""
     source = str(path)
     try:
-        if Path(path).stat().st_size > MAX_BYTES:
-            raise PlanFileError(f"larger than {MAX_BYTES // (1024 * 1024)} MiB; not a plan file",
-                                code="plan_file.too_large", file=source)
-        text = Path(path).read_text(encoding="utf-8")
-    except PlanFileError:
-        raise
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanFileError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", code="plan_file.unreadable",
-                            file=source) from None
+        # Regular files only, bounded while reading, nesting bounded (reconciler.repository.safefile).
+        text = safefile.read_text(path, limit=MAX_BYTES, what="plan file")
+    except errors.ConfigError as exc:
+        code = {"file.too_large": "plan_file.too_large"}.get(exc.code, "plan_file.unreadable")
+        raise PlanFileError(exc.message, code=code, file=source) from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlanFileError(f"not valid JSON (corrupt or truncated?): {exc.msg} at column {exc.colno}",
-                            code="plan_file.corrupt", file=source, line=exc.lineno) from None
+        return safefile.parse_json(text, source=source, what="plan file")
+    except errors.ConfigError as exc:
+        if exc.code == "file.too_deep":
+            raise PlanFileError(exc.message, code="plan_file.too_deep", file=source) from None
+        raise PlanFileError(f"not valid JSON (corrupt or truncated?): {exc.message.rsplit(': ', 1)[-1]}",
+                            code="plan_file.corrupt", file=source, line=exc.line) from None
 
 
 def load(path: Path) -> SavedPlan:
@@ -288,6 +289,11 @@ def check_target(saved: SavedPlan, target: str) -> None:
 def verify_signature(saved: SavedPlan, key: bytes) -> None:
     """Refuse a plan file edited after it was written (or made with another API key)."""
     signature = saved.doc["signature"]
+    if signature.get("algorithm") != SIGNATURE_ALGORITHM:
+        # The algorithm is outside what the signature covers: "none" with the original value must not pass.
+        raise PlanFileError(f"unknown signature algorithm {str(signature.get('algorithm'))[:40]!r} (this "
+                            f"reconciler signs and checks {SIGNATURE_ALGORITHM} only); plan again",
+                            code="plan_file.bad_algorithm", file=saved.source)
     if signature.get("key_id") != key_id(key):
         raise PlanFileError("this plan was made with another API key (POLYAI_API_KEY differs), or its signature "
                             "was edited; plan again with this key", code="plan_file.other_key", file=saved.source)

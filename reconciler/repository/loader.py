@@ -369,7 +369,8 @@ def file_hashes(root: Path, agents: Iterable[str]) -> dict[str, str]:
             resolved = safepath.check_inside(path, root)
             if not Path(resolved).is_file():
                 continue
-            out[safepath.relative_name(path, root)] = hashlib.sha256(Path(resolved).read_bytes()).hexdigest()
+            rel = safepath.relative_name(path, root)
+            out[rel] = hashlib.sha256(safepath.read_resolved(os.fspath(resolved), rel)).hexdigest()
         except (ConfigError, OSError):
             continue
     return out
