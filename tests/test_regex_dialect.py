@@ -73,9 +73,10 @@ def test_both_engines_match_alike(pattern: str, text: str, found: bool) -> None:
 
 def test_emulator_search_is_bounded_and_recovers() -> None:
     started = time.monotonic()
-    with pytest.raises(ecma.PatternTimeout):
-        ecma.search(r"^(a|aa)+$", "a" * 64 + "!", deadline=time.monotonic() + 0.3)
+    with pytest.raises(ecma.PatternTimeout):          # a backreference: run on regress, in the worker
+        ecma.search(r"^((a|aa)+)\1$", "a" * 64 + "!", deadline=time.monotonic() + 0.3)
     assert time.monotonic() - started < 5
+    assert ecma.search(r"^(a|aa)+$", "a" * 10_000 + "!", deadline=time.monotonic() + 5) is False   # linear
     assert ecma.search(r"^a+$", "aaa", deadline=time.monotonic() + 5)      # a fresh worker answers
 
 

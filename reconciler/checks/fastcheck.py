@@ -17,12 +17,11 @@ How the two are kept in agreement:
 - ``format``: the compiled validator calls the *same* Python format checks
   (:func:`reconciler.checks.formats.format_checker`) for every format they know;
   unknown formats pass, as in ``jsonschema``.
-- ``pattern`` / ``patternProperties``: the dialect decision of
-  :mod:`reconciler.checks.regexguard` (ECMA-262, Unicode mode). Every pattern of the
-  schema goes through the same translation (:func:`regexsyntax.translate`) and
-  the same engine options (jsonschema-rs, :data:`regexguard.BACKTRACK_LIMIT`) as
-  the full validator's ``search``: a search that runs out of its budget is not
-  "valid", so the full validator reports it (``values.regex_timeout``).
+- ``pattern`` / ``patternProperties``: the one ECMA-262 decision (:mod:`reconciler.checks.ecma`).
+  A schema gets a compiled validator only when every pattern of it is linear, given the same
+  text (:func:`ecma.linear_text`) and the same linear engine (:data:`ecma.LINEAR_OPTIONS`)
+  as the full validator's ``search``; a pattern that needs regress (backreferences,
+  look-around, ``\\b``) leaves the schema to the full validator.
 - ``$ref`` never leaves the document: a retriever that refuses everything.
 - ``multipleOf`` with a fractional divisor: no compiled validator (the two
   disagree on binary floating point, e.g. 0.3 and 0.1); the full one decides.
@@ -38,7 +37,7 @@ import jsonschema
 import jsonschema_rs
 
 from reconciler import memo
-from reconciler.checks import formats, regexguard, regexsyntax
+from reconciler.checks import ecma, formats
 
 
 def is_valid(schema: Mapping[str, Any], instance: Any) -> bool | None:
@@ -78,13 +77,13 @@ def _compile(schema: Any, checks: dict[str, Any] | None = None) -> Any:
         return None
     try:
         translated = _translated(schema)
-    except regexsyntax.RegexError:          # not ECMA-262: a schema problem, the full validator speaks
+    except ValueError:          # not ECMA-262, or not linear: the full validator speaks
         return None
     try:
         return jsonschema_rs.Draft7Validator(
             translated, validate_formats=True, ignore_unknown_formats=True, formats=checks or _formats(),
             retriever=_refuse,
-            pattern_options=jsonschema_rs.FancyRegexOptions(backtrack_limit=regexguard.BACKTRACK_LIMIT))
+            pattern_options=ecma.LINEAR_OPTIONS)
     except Exception:        # a pattern it cannot compile, a $ref it cannot resolve, ...: full validator only
         return None
 
@@ -101,9 +100,9 @@ def _translated(node: Any) -> Any:
         return node
     out = dict(node)
     if isinstance(node.get("pattern"), str):
-        out["pattern"] = regexsyntax.translate(node["pattern"])
+        out["pattern"] = _linear(node["pattern"])
     if isinstance(node.get("patternProperties"), Mapping):
-        out["patternProperties"] = {regexsyntax.translate(k): _translated(v)
+        out["patternProperties"] = {_linear(k): _translated(v)
                                     for k, v in node["patternProperties"].items()}
     for key in _ONE:
         if isinstance(node.get(key), Mapping):
@@ -115,6 +114,23 @@ def _translated(node: Any) -> Any:
         if isinstance(node.get(key), Mapping):
             out[key] = {k: _translated(v) for k, v in node[key].items()}
     return out
+
+
+def patterns_linear(schema: Any) -> bool:
+    """Whether every ``pattern``/``patternProperties`` key of ``schema`` runs on the linear engine
+    (else :func:`is_valid` answers None: the full validator decides)."""
+    try:
+        _translated(schema)
+    except ValueError:
+        return False
+    return True
+
+
+def _linear(pattern: str) -> str:
+    text = ecma.linear_text(pattern)
+    if text is None:
+        raise ValueError(f"pattern {pattern!r} is not linear")
+    return text
 
 
 def float_multiple_of(node: Any) -> bool:
