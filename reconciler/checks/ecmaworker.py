@@ -59,6 +59,7 @@ class Worker:
     def _start(self) -> subprocess.Popen[bytes]:
         if self._proc is not None and self._proc.poll() is None:
             return self._proc
+        self.stop()                             # a dead one: its pipes are closed here
         if not self._registered:
             atexit.register(self.stop)
             self._registered = True
