@@ -7,8 +7,8 @@ emulator; both use the one ECMA-262 decision (:mod:`reconciler.checks.ecma`). A 
 and is refused by the emulator is a defect, and so is the reverse.
 
 Left out on purpose: ``format`` (the service treats formats as annotations; validate
-checks them — validate is deliberately stricter there) and catastrophic patterns (validate
-refuses them up front, the emulator times out at PATCH: both refuse, at different steps).
+checks them — validate is deliberately stricter there) and catastrophic patterns (both refuse
+them at the schema step, by the same probe: tests/test_emulator_writes.py).
 """
 
 from __future__ import annotations

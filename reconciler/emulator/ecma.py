@@ -43,6 +43,11 @@ def python_re_notes(pattern: str) -> list[str]:
     return [_PYTHON_NOTES[k] for k in _PYTHON_NOTES if k in kinds]
 
 
+def looks_catastrophic(pattern: str) -> bool:
+    """Whether the valid ``pattern`` backtracks catastrophically (validate's ``schema.regex_timeout`` probe)."""
+    return ecma.looks_catastrophic(pattern)
+
+
 def search(pattern: str, text: str, *, deadline: float) -> bool:
     """``True`` when ``pattern`` (already checked valid) matches somewhere in ``text``.
 

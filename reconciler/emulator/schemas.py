@@ -7,7 +7,8 @@ the page's current schema, ``REAL_TIME_CONFIG_INVALID_FOR_SCHEMA``).
 
 Patterns are ECMA-262 in Unicode mode, decided by the reconciler's one ECMA-262 module
 (:mod:`reconciler.checks.ecma`, through :mod:`reconciler.emulator.ecma`), so validate and the
-emulator cannot disagree on a pattern: one that is not valid ECMA-262 fails the PUT, and
+emulator cannot disagree on a pattern: one that is not valid ECMA-262, or that backtracks
+catastrophically (validate's ``schema.regex_timeout`` probe), fails the PUT, and
 ``pattern``, ``patternProperties`` and ``additionalProperties`` share one time budget per
 PATCH, so a pathological pattern answers 400 instead of hanging a worker. The PUT also
 refuses what validate's schema check refuses about references (:func:`schemarefs.bad_refs`:
@@ -107,6 +108,8 @@ def check_schema(schema: Mapping[str, Any]) -> str | None:
             if problem:
                 where = format_path(path) or "(root)"
                 return _short(f"{where}: {pattern!r} is not a valid ECMA-262 regular expression: {problem}")
+            if ecma.looks_catastrophic(pattern):
+                return _short(f"{format_path(path) or '(root)'}: {pattern!r} backtracks catastrophically")
     except jsonschema.SchemaError as exc:
         where = format_path(exc.absolute_path) or "(root)"
         return _short(f"{where}: {exc.message}")
