@@ -31,8 +31,10 @@ surrogate in a text is read as U+FFFD (regress takes Unicode scalar values only)
 
 from __future__ import annotations
 
+import array
 import functools
 import re
+import sys
 import time
 
 import jsonschema_rs
@@ -204,7 +206,12 @@ def _expand_properties(text: str) -> str:
 
 @functools.cache
 def _all_scalars() -> str:
-    return "".join(chr(c) for c in range(_MAX_CP + 1) if not 0xD800 <= c <= 0xDFFF)
+    """Every Unicode scalar value once, in order (built from UTF-32: ~10 ms instead of ~0.5 s char by char)."""
+    codes = array.array("I", range(0xD800))
+    codes.extend(range(0xE000, _MAX_CP + 1))
+    if sys.byteorder != "little":          # pragma: no cover - big-endian hosts
+        codes.byteswap()
+    return codes.tobytes().decode("utf-32-le")
 
 
 def _code_point_at(offset: int) -> int:
