@@ -267,6 +267,8 @@ def search(pattern: str, text: str, *, deadline: float | None = None) -> bool:
     if key in _RESULTS:
         return _RESULTS[key]
     budget = SEARCH_BUDGET_S if deadline is None else deadline - time.monotonic()
+    if budget <= 0:                              # the caller's budget is spent: the worker is spared a kill
+        raise PatternTimeout(pattern)
     try:
         [found] = _WORKER.search_many(pattern, [text], budget)
     except ecmaworker.WorkerTimeout:
