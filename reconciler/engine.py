@@ -31,8 +31,8 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from reconciler import errors, interruption, steps
-from reconciler.aio import run_async
+from reconciler import errors, interruption
+from reconciler.aio import interleaved, run_async
 from reconciler.api.client import AgentsApi as HttpAgentsApi
 from reconciler.apply import executor, lock as applylock, writers
 from reconciler.apply.executor import AgentsApi
@@ -166,7 +166,7 @@ def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = Run
     async def go() -> ApplyResult:
         known = set(loader.agent_names(root))
         # Validation takes turns with the event loop, so SIGINT/SIGTERM stop it like the reads after it.
-        desired = await _stoppable(steps.interleaved(validation.iter_validate_repository(
+        desired = await _stoppable(interleaved(validation.iter_validate_repository(
             root, agents=[a for a in saved.agents if a in known] or None, envs=envs or None,
             today=options.today, use_cache=options.cache)), signals)
         if desired is None:
