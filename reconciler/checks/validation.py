@@ -40,6 +40,7 @@ from jsonschema import exceptions as js_exceptions
 
 from reconciler import memo, settings, steps
 from reconciler.checks import verdict as blocking, fastcheck, isolation, masking, policy, regexguard, schemarefs
+from reconciler.checks import ownership
 from reconciler.repository import loader, cache as resultcache, yamlsafe
 from reconciler.errors import ConfigError
 from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap,
@@ -88,6 +89,7 @@ def _validate_steps(root: Path, agents: Iterable[str] | None, envs: Iterable[str
             findings.extend(isolation.contained(lambda: check_env(env, shown, cache), env,
                                                 "checking the schema and values"))
         yield
+    findings = ownership.adjust(findings, desired, ownership.rules_of(root))   # keys live owns
     desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings, shown)))
     policy_findings = tuple(policy.check_repository(desired, today=today))
     return dataclasses.replace(desired, findings=desired.findings + policy_findings)

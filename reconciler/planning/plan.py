@@ -117,6 +117,7 @@ class EnvPlan:
     variables_new: bool = False                        # display: no live variables yet
     changed_keys: tuple[KeyLocation, ...] = ()         # display: file:line of each changed top-level key
     cause: DriftCause | None = None                    # drift only: who moved (None: no drift or not asked)
+    live_owned: tuple[str, ...] = ()                   # display: keys/pointers live owns here (never compared)
 
     @property
     def has_writes(self) -> bool:

@@ -1,0 +1,136 @@
+"""The governance sections of ``reconciler.yaml``: who owns a key, when live may change, who hears about it.
+
+Read by :mod:`reconciler.settings` (the pydantic models below are fields of its
+file model, so ``reconciler schema settings`` covers them and an unknown key is
+an error at its line) and turned into the frozen values that
+:class:`reconciler.settings.Settings` carries in ``governance``:
+
+- ``ownership``: keys the live side owns (edited on purpose in the Configuration
+  Builder); applied by :mod:`reconciler.planning.ownership`, checked by
+  :mod:`reconciler.checks.ownership`, left out by ``import``.
+
+Scopes use shell-style globs on agent ids (``acme-*``) and environment names;
+an empty ``envs`` list means every environment. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pydantic
+
+from reconciler.model import ClientEnv, JsonPath
+
+_ENV_ENUM = {"enum": list(ClientEnv.names())}
+
+
+class _Strict(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True, populate_by_name=False)
+
+
+def _globs(value: Any) -> Any:
+    """``"acme-*"`` or ``["acme-*", "bella-*"]`` -> a list of globs."""
+    return [value] if isinstance(value, str) else value
+
+
+class OwnershipFile(_Strict):
+    model_config = pydantic.ConfigDict(title="ownership rule", json_schema_extra={
+        "description": "Keys the live side owns on the pages it matches: never compared, written, reverted "
+                       "or reported as orphans, and never allowed in values.yaml."})
+    agents: list[str] = pydantic.Field(default_factory=lambda: ["*"], min_length=1, description=(
+        "Agent ids or globs (acme-*); a single string is one glob. Default: every agent."),
+        json_schema_extra={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})
+    envs: list[str] = pydantic.Field(default_factory=list, description=(
+        "Environments this rule covers; empty or absent: every environment."),
+        json_schema_extra={"items": {"type": "string", **_ENV_ENUM}})
+    liveOwns: list[str] = pydantic.Field(min_length=1, description=(
+        "Top-level keys (holiday_message) or JSON pointers (/opening/emergency_closure) that live owns."))
+
+    @pydantic.field_validator("agents", mode="before")
+    @classmethod
+    def _agent_globs(cls, value: Any) -> Any:
+        return _globs(value)
+
+    @pydantic.field_validator("envs")
+    @classmethod
+    def _env_names(cls, value: list[str]) -> list[str]:
+        return check_envs(value)
+
+    @pydantic.field_validator("liveOwns")
+    @classmethod
+    def _pointers(cls, value: list[str]) -> list[str]:
+        for text in value:
+            parse_pointer(text)
+        return value
+
+
+def check_envs(names: Sequence[str]) -> list[str]:
+    unknown = [n for n in names if n not in ClientEnv.names()]
+    if unknown:
+        raise ValueError(f"unknown environment {unknown[0]!r}; allowed: {', '.join(ClientEnv.names())}")
+    return list(names)
+
+
+def parse_pointer(text: str) -> JsonPath:
+    """``holiday_message`` -> ``("holiday_message",)``; ``/a/b~1c/0`` -> ``("a", "b/c", 0)`` (RFC 6901).
+
+    A part made of digits addresses an array item when the document holds an array there.
+    """
+    if not isinstance(text, str) or not text or text == "/":
+        raise ValueError(f"{text!r} is not a key or a JSON pointer (e.g. holiday_message or /opening/closed)")
+    if not text.startswith("/"):
+        return (text,)
+    parts: list[str | int] = []
+    for raw in text[1:].split("/"):
+        if raw == "" or "~" in raw.replace("~0", "").replace("~1", ""):
+            raise ValueError(f"{text!r} is not a valid JSON pointer (empty part or a bare '~')")
+        part = raw.replace("~1", "/").replace("~0", "~")
+        parts.append(int(part) if part.isdigit() and parts else part)
+    return tuple(parts)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which pages a rule covers: agent globs and environment names (empty: every environment)."""
+
+    agents: tuple[str, ...] = ("*",)
+    envs: tuple[str, ...] = ()
+
+    def matches(self, agent: str, env: ClientEnv | str) -> bool:
+        env_name = env.value if isinstance(env, ClientEnv) else str(env)
+        return (not self.envs or env_name in self.envs) and \
+            any(fnmatch.fnmatchcase(agent, glob) for glob in self.agents)
+
+    def describe(self) -> str:
+        return f"agents {', '.join(self.agents)}; environments {', '.join(self.envs) or 'all'}"
+
+
+@dataclass(frozen=True)
+class OwnershipRule:
+    """One ``ownership`` entry: on the pages of ``scope``, live owns ``keys`` (as written in the file)."""
+
+    scope: Scope
+    keys: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"agents": list(self.scope.agents), "envs": list(self.scope.envs), "liveOwns": list(self.keys)}
+
+
+@dataclass(frozen=True)
+class Governance:
+    """Every governance section of ``reconciler.yaml``, resolved (all empty: nothing governed)."""
+
+    ownership: tuple[OwnershipRule, ...] = ()
+    """Keys the live side owns, per scope (:mod:`reconciler.planning.ownership`)."""
+
+    def owned_keys(self, agent: str, env: ClientEnv | str) -> tuple[str, ...]:
+        """The keys/pointers live owns on one page, as written, in file order, without repeats."""
+        keys = (k for rule in self.ownership if rule.scope.matches(agent, env) for k in rule.keys)
+        return tuple(dict.fromkeys(keys))
+
+
+def ownership_rules(entries: Sequence[OwnershipFile] | None) -> tuple[OwnershipRule, ...]:
+    return tuple(OwnershipRule(Scope(tuple(e.agents), tuple(e.envs)), tuple(e.liveOwns)) for e in entries or ())
