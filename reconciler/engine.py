@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from reconciler import errors, steps
-from reconciler.apply import lock as applylock, executor
+from reconciler.apply import lock as applylock, executor, windows
 from reconciler.repository import loader
 from reconciler.aio import run_async
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, Severity
@@ -69,6 +69,8 @@ class RunOptions:
     """For waiver expiry; tests pin it."""
     cache: bool = False
     """Use the on-disk cache of parse results (``.reconciler/cache/``); the CLI's default, ``--no-cache`` off."""
+    ignore_windows: bool = False
+    """``apply --ignore-windows``: write through deny windows that have ``manualSync: true``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +100,7 @@ def run_plan(root: Path | str, options: RunOptions = RunOptions(), *, progress: 
         settings = load_settings(Path(root), options)
         async with _client(settings) as api:
             planned = await read_and_plan(api, settings, Path(root), options, progress=progress)
-            plan = with_unreachable(planned.plan, api)
+            plan = windows.annotate(with_unreachable(planned.plan, api), settings.governance, utc_clock())
         hashes = loader.file_hashes(Path(root), planned.agents) if hash_files else None
         return dataclasses.replace(planned, plan=plan, file_hashes=hashes)
     return run_async(go())
@@ -116,7 +118,7 @@ def run_drift(root: Path | str, options: RunOptions = RunOptions(), *, progress:
         settings = load_settings(Path(root), options)
         async with _client(settings) as api:
             planned = await read_and_plan(api, settings, Path(root), options, progress=progress, read_only=True)
-            plan = with_unreachable(planned.plan, api)
+            plan = windows.annotate(with_unreachable(planned.plan, api), settings.governance, utc_clock())
         return dataclasses.replace(planned, plan=drift.with_causes(plan, planned.desired, Path(root)))
     return run_async(go())
 
@@ -178,6 +180,7 @@ def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = Run
             moved = planfile.differences(saved, planned.plan, hashes, key)
             if moved:
                 raise planfile.StalePlanError(moved)
+            planned = held_by_windows(planned, options)      # refused before any write, or noted
             return await _execute(api, planned, desired, approve_live, started, progress, signals)
 
     with applylock.hold(root):
@@ -214,6 +217,7 @@ def run_apply(root: Path | str, options: RunOptions = RunOptions(), *, approve_l
                                        signals)
             if planned is None:
                 raise Interrupted("interrupted before any write: nothing was applied")
+            planned = held_by_windows(planned, options)      # refused before any write, or noted
             return await _execute(api, planned, planned.desired, approve_live, started, progress, signals)
 
     with applylock.hold(Path(root)):
@@ -254,6 +258,18 @@ async def _stoppable(work: Awaitable[T], signals: StopOnSignals | None) -> T | N
         return None
     finally:
         signals.remove()
+
+
+def utc_clock() -> _dt.datetime:
+    """The one place a run reads the wall clock for sync windows (the windows module is given it)."""
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def held_by_windows(planned: Planned, options: RunOptions) -> Planned:
+    """:func:`reconciler.apply.windows.gate`: raises ``HeldError`` (nothing written) or notes overrides."""
+    plan = windows.gate(planned.plan, planned.settings.governance, utc_clock(),
+                        ignore_windows=options.ignore_windows)
+    return planned if plan is planned.plan else dataclasses.replace(planned, plan=plan)
 
 
 def with_unreachable(plan: Plan, api: object) -> Plan:

@@ -8,6 +8,8 @@ an error at its line) and turned into the frozen values that
 - ``ownership``: keys the live side owns (edited on purpose in the Configuration
   Builder); applied by :mod:`reconciler.planning.ownership`, checked by
   :mod:`reconciler.checks.ownership`, left out by ``import``.
+- ``windows`` and ``suspend``: when live may be written
+  (:mod:`reconciler.apply.windows` answers, the clock passed in).
 
 Scopes use shell-style globs on agent ids (``acme-*``) and environment names;
 an empty ``envs`` list means every environment. Nothing here does I/O.
@@ -16,12 +18,14 @@ an empty ``envs`` list means every environment. Nothing here does I/O.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 
+from reconciler.apply import cron
 from reconciler.model import ClientEnv, JsonPath
 
 _ENV_ENUM = {"enum": list(ClientEnv.names())}
@@ -65,6 +69,88 @@ class OwnershipFile(_Strict):
         for text in value:
             parse_pointer(text)
         return value
+
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+#: Longest window: the next opening is looked for about a month ahead.
+MAX_WINDOW = 31 * 86400
+
+
+def window_seconds(value: Any) -> float:
+    """``"8h"``, ``"1h30m"``, ``"2d"``, ``"90m"``, or seconds -> seconds (1 minute .. 31 days)."""
+    if isinstance(value, bool):
+        raise ValueError("duration must be such as 30m, 8h, 1h30m or 2d")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value).strip())
+        if not match or not any(match.groups()):
+            raise ValueError(f"duration {value!r} is not such as 30m, 8h, 1h30m or 2d")
+        d, h, m, s = (int(g) if g else 0 for g in match.groups())
+        seconds = float(d * 86400 + h * 3600 + m * 60 + s)
+    if not 60 <= seconds <= MAX_WINDOW:
+        raise ValueError("duration must be between 1m and 31d")
+    return seconds
+
+
+class _ScopeFile(_Strict):
+    agents: list[str] = pydantic.Field(default_factory=lambda: ["*"], min_length=1, description=(
+        "Agent ids or globs (acme-*); a single string is one glob. Default: every agent."),
+        json_schema_extra={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})
+    envs: list[str] = pydantic.Field(default_factory=list, description=(
+        "Environments covered; empty or absent: every environment."),
+        json_schema_extra={"items": {"type": "string", **_ENV_ENUM}})
+
+    @pydantic.field_validator("agents", mode="before")
+    @classmethod
+    def _agent_globs(cls, value: Any) -> Any:
+        return _globs(value)
+
+    @pydantic.field_validator("envs")
+    @classmethod
+    def _env_names(cls, value: list[str]) -> list[str]:
+        return check_envs(value)
+
+    def scope(self) -> "Scope":
+        return Scope(tuple(self.agents), tuple(self.envs))
+
+
+class WindowFile(_ScopeFile):
+    model_config = pydantic.ConfigDict(title="sync window", json_schema_extra={
+        "description": "When live may be written: allow or deny, from each cron start for a duration."})
+    kind: Literal["allow", "deny"] = pydantic.Field(description=(
+        "deny: no write while open; allow: writes only while one of the page's allow windows is open."))
+    schedule: str = pydantic.Field(description=(
+        "5-field cron of the window's starts: minute hour day-of-month month day-of-week (0 9 * * mon-fri)."))
+    duration: Any = pydantic.Field(description="How long the window stays open: 30m, 8h, 1h30m, 2d (1m..31d).",
+                                   json_schema_extra={"anyOf": [{"type": "number", "minimum": 60},
+                                                                {"type": "string", "pattern": _DURATION.pattern}]})
+    timeZone: str = pydantic.Field(default="UTC", description="IANA time zone of the cron times (Europe/London).")
+    manualSync: bool = pydantic.Field(default=False, description=(
+        "A CLI apply --ignore-windows may write through this window (the report says so)."))
+
+    @pydantic.field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        cron.parse(value)
+        return value
+
+    @pydantic.field_validator("duration")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        window_seconds(value)
+        return value
+
+    @pydantic.field_validator("timeZone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        cron.zone(value)
+        return value
+
+
+class SuspendFile(_ScopeFile):
+    model_config = pydantic.ConfigDict(title="suspend", json_schema_extra={
+        "description": "Pages never written (by apply or the daemon) while listed; drift is still reported."})
 
 
 def check_envs(names: Sequence[str]) -> list[str]:
@@ -120,11 +206,36 @@ class OwnershipRule:
 
 
 @dataclass(frozen=True)
+class WindowRule:
+    """One ``windows`` entry (see :mod:`reconciler.apply.windows`)."""
+
+    kind: str                          # "allow" | "deny"
+    schedule: str                      # 5-field cron
+    duration: float                    # seconds
+    time_zone: str = "UTC"
+    scope: Scope = Scope()
+    manual_sync: bool = False
+
+    def describe(self) -> str:
+        hours = f"{self.duration / 3600:g}h" if self.duration >= 3600 else f"{self.duration / 60:g}m"
+        return f'"{self.schedule}" for {hours} ({self.time_zone})'
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "schedule": self.schedule, "duration_seconds": self.duration,
+                "timeZone": self.time_zone, "agents": list(self.scope.agents), "envs": list(self.scope.envs),
+                "manualSync": self.manual_sync}
+
+
+@dataclass(frozen=True)
 class Governance:
     """Every governance section of ``reconciler.yaml``, resolved (all empty: nothing governed)."""
 
     ownership: tuple[OwnershipRule, ...] = ()
     """Keys the live side owns, per scope (:mod:`reconciler.planning.ownership`)."""
+    windows: tuple[WindowRule, ...] = ()
+    """Allow/deny sync windows (:mod:`reconciler.apply.windows`)."""
+    suspend: tuple[Scope, ...] = ()
+    """Pages never written while listed."""
 
     def owned_keys(self, agent: str, env: ClientEnv | str) -> tuple[str, ...]:
         """The keys/pointers live owns on one page, as written, in file order, without repeats."""
@@ -134,3 +245,12 @@ class Governance:
 
 def ownership_rules(entries: Sequence[OwnershipFile] | None) -> tuple[OwnershipRule, ...]:
     return tuple(OwnershipRule(Scope(tuple(e.agents), tuple(e.envs)), tuple(e.liveOwns)) for e in entries or ())
+
+
+def window_rules(entries: Sequence[WindowFile] | None) -> tuple[WindowRule, ...]:
+    return tuple(WindowRule(e.kind, e.schedule, window_seconds(e.duration), e.timeZone, e.scope(), e.manualSync)
+                 for e in entries or ())
+
+
+def suspend_scopes(entries: Sequence[SuspendFile] | None) -> tuple[Scope, ...]:
+    return tuple(e.scope() for e in entries or ())

@@ -154,6 +154,10 @@ class _SettingsFile(_Strict):
 
     ownership: list[governance.OwnershipFile] | None = pydantic.Field(default=None, description=(
         "Keys the live side owns (edited on purpose in the Configuration Builder), per agent glob and environment."))
+    windows: list[governance.WindowFile] | None = pydantic.Field(default=None, description=(
+        "Sync windows: when live may be written (allow/deny, cron start, duration, time zone, scope)."))
+    suspend: list[governance.SuspendFile] | None = pydantic.Field(default=None, description=(
+        "Pages never written by apply or the daemon while listed (drift is still reported)."))
 
     @pydantic.field_validator("resync")
     @classmethod
@@ -242,7 +246,9 @@ def governance_of(parsed: "_SettingsFile | None") -> governance.Governance:
     """The governance sections of a parsed ``reconciler.yaml`` (none: nothing governed)."""
     if parsed is None:
         return governance.Governance()
-    return governance.Governance(ownership=governance.ownership_rules(parsed.ownership))
+    return governance.Governance(ownership=governance.ownership_rules(parsed.ownership),
+                                 windows=governance.window_rules(parsed.windows),
+                                 suspend=governance.suspend_scopes(parsed.suspend))
 
 
 def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: _ApiFile,

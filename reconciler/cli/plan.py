@@ -12,6 +12,7 @@ one-line summary.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import sys
 import time
@@ -156,6 +157,9 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
                   auto_approve: Annotated[bool, typer.Option(
                       "--auto-approve", help="Write live without asking (needed in a non-interactive run).")] = False,
                   plan_file: PlanFileOpt = None, detail: DetailOpt = False, no_cache: NoCacheOpt = False,
+                  ignore_windows: Annotated[bool, typer.Option(
+                      "--ignore-windows", help="Write through deny windows that have manualSync: true (the "
+                                               "report says so); never through suspend.")] = False,
                   ) -> None:
     """Plan, then write the changes: schema PUT before variables PATCH, environments in promotion order.
 
@@ -163,8 +167,10 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     stdout a terminal); otherwise the other environments are applied, live is
     refused, and the exit code is 1. Exit 0 applied or in sync, 1 any error.
     With --plan FILE only that saved plan is applied, and only if nothing moved.
+    A page held by a sync window or suspend (reconciler.yaml) refuses the run before any write.
     """
     options = _options(agent, env, api_url, concurrency, changed_since, allow_large_change, no_cache)
+    options = dataclasses.replace(options, ignore_windows=ignore_windows)
     if plan_file is not None and (agent or env or changed_since or allow_large_change):
         raise typer.BadParameter("--plan applies exactly the saved plan: its agents, environments and options "
                                  "come from the file; drop --agent/--env/--changed-since/--allow-large-change",
