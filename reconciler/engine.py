@@ -23,6 +23,7 @@ import dataclasses
 import datetime as _dt
 import os
 import re
+import logging
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -30,8 +31,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from reconciler import errors, steps
-from reconciler.apply import lock as applylock, executor, windows
-from reconciler.repository import loader
+from reconciler.apply import lock as applylock, executor, history, windows
+from reconciler.repository import gitinfo, loader
 from reconciler.aio import run_async
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, Severity
 from reconciler.planning.plan import ApplyResult, Plan
@@ -224,9 +225,18 @@ def run_apply(root: Path | str, options: RunOptions = RunOptions(), *, approve_l
         return run_async(go())
 
 
+async def execute_planned(api: Any, planned: Planned, desired: DesiredState, approve_live: ApproveLive | bool,
+                          started: float, progress: Progress | None = None, signals: StopOnSignals | None = None,
+                          *, command: str = "apply", rolled_back_to: str | None = None) -> ApplyResult:
+    """The end of every CLI apply (``rollback`` included): ask for live, write, record the history."""
+    return await _execute(api, planned, desired, approve_live, started, progress, signals, command=command,
+                          rolled_back_to=rolled_back_to)
+
+
 async def _execute(api: Any, planned: Planned, desired: DesiredState, approve_live: ApproveLive | bool,
-                   started: float, progress: Progress | None, signals: StopOnSignals | None) -> ApplyResult:
-    """Ask for live (if it must), then write, stoppable by a signal between environments."""
+                   started: float, progress: Progress | None, signals: StopOnSignals | None, *,
+                   command: str = "apply", rolled_back_to: str | None = None) -> ApplyResult:
+    """Ask for live (if it must), then write, stoppable by a signal between environments; then the history."""
     allow_live, run_start = _decide_live(planned.plan, approve_live, started)
     report = None if progress is None else (lambda done, total: progress("apply", done, total))
     stop = signals.install() if signals is not None else None
@@ -237,7 +247,19 @@ async def _execute(api: Any, planned: Planned, desired: DesiredState, approve_li
     finally:
         if signals is not None:
             signals.remove()
+    record_history(planned.settings, result, command=command, rolled_back_to=rolled_back_to)
     return dataclasses.replace(result, plan=with_unreachable(result.plan, api))
+
+
+def record_history(settings: Settings, result: ApplyResult, *, command: str = "apply",
+                   rolled_back_to: str | None = None) -> None:
+    """One ``.reconciler/history`` entry per page written or tried (:mod:`reconciler.apply.history`)."""
+    entries = history.entries_of(result, revision=gitinfo.revision(settings.root), time=_utc_now(),
+                                 command=command, rolled_back_to=rolled_back_to)
+    try:
+        history.record(settings.root, entries, keep=settings.governance.history_keep)
+    except (OSError, errors.ConfigError) as exc:       # history decorates a run: it never fails one
+        logging.getLogger(__name__).warning(f"apply history not written: {exc}")
 
 
 async def _stoppable(work: Awaitable[T], signals: StopOnSignals | None) -> T | None:
@@ -486,6 +508,11 @@ def _decide_live(plan: Plan, approve_live: ApproveLive | bool, started: float) -
     answer = approve_live(plan)
     # A human may have taken minutes: anything read before now must be re-read before it is written.
     return answer, time.monotonic()
+
+
+def client_for(settings: Settings):
+    """The Agents API client of ``settings`` (an async context manager)."""
+    return _client(settings)
 
 
 def _client(settings: Settings):

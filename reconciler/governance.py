@@ -148,6 +148,12 @@ class WindowFile(_ScopeFile):
         return value
 
 
+class HistoryFile(_Strict):
+    model_config = pydantic.ConfigDict(title="history", json_schema_extra={
+        "description": "The apply history the CLI keeps per page in .reconciler/history/ (reconciler history)."})
+    keep: int = pydantic.Field(default=10, ge=1, le=1000, description="Entries kept per page (the last ones).")
+
+
 class SuspendFile(_ScopeFile):
     model_config = pydantic.ConfigDict(title="suspend", json_schema_extra={
         "description": "Pages never written (by apply or the daemon) while listed; drift is still reported."})
@@ -236,6 +242,8 @@ class Governance:
     """Allow/deny sync windows (:mod:`reconciler.apply.windows`)."""
     suspend: tuple[Scope, ...] = ()
     """Pages never written while listed."""
+    history_keep: int = 10
+    """Apply history entries kept per page (``history.keep``)."""
 
     def owned_keys(self, agent: str, env: ClientEnv | str) -> tuple[str, ...]:
         """The keys/pointers live owns on one page, as written, in file order, without repeats."""

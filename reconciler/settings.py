@@ -158,6 +158,7 @@ class _SettingsFile(_Strict):
         "Sync windows: when live may be written (allow/deny, cron start, duration, time zone, scope)."))
     suspend: list[governance.SuspendFile] | None = pydantic.Field(default=None, description=(
         "Pages never written by apply or the daemon while listed (drift is still reported)."))
+    history: governance.HistoryFile | None = None
 
     @pydantic.field_validator("resync")
     @classmethod
@@ -248,7 +249,8 @@ def governance_of(parsed: "_SettingsFile | None") -> governance.Governance:
         return governance.Governance()
     return governance.Governance(ownership=governance.ownership_rules(parsed.ownership),
                                  windows=governance.window_rules(parsed.windows),
-                                 suspend=governance.suspend_scopes(parsed.suspend))
+                                 suspend=governance.suspend_scopes(parsed.suspend),
+                                 history_keep=parsed.history.keep if parsed.history else 10)
 
 
 def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: _ApiFile,

@@ -324,6 +324,10 @@ class _ProgressBar:
         self._progress.update(self._tasks[phase], completed=done, total=total)
 
 
+#: Shared with ``cli/history.py``: ``rollback`` asks for live and explains a refusal as ``apply`` does.
+ask_live, interactive, explain_refusals = _ask_live, _interactive, _explain_refusals
+
+
 def register(app: typer.Typer) -> None:
     """Add ``plan``, ``apply`` and ``drift`` to the app."""
     for name, func in (("plan", plan_command), ("apply", apply_command), ("drift", drift_command)):
