@@ -23,7 +23,6 @@ import dataclasses
 import datetime as _dt
 import os
 import re
-import logging
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -32,7 +31,7 @@ from typing import Any, TypeVar
 
 from reconciler import errors, steps
 from reconciler.apply import lock as applylock, executor, history, windows
-from reconciler.repository import gitinfo, loader
+from reconciler.repository import loader
 from reconciler.aio import run_async
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, Severity
 from reconciler.planning.plan import ApplyResult, Plan
@@ -247,19 +246,9 @@ async def _execute(api: Any, planned: Planned, desired: DesiredState, approve_li
     finally:
         if signals is not None:
             signals.remove()
-    record_history(planned.settings, result, command=command, rolled_back_to=rolled_back_to)
+    history.record_result(planned.settings.root, result, keep=planned.settings.governance.history_keep,
+                          time=_utc_now(), command=command, rolled_back_to=rolled_back_to)
     return dataclasses.replace(result, plan=with_unreachable(result.plan, api))
-
-
-def record_history(settings: Settings, result: ApplyResult, *, command: str = "apply",
-                   rolled_back_to: str | None = None) -> None:
-    """One ``.reconciler/history`` entry per page written or tried (:mod:`reconciler.apply.history`)."""
-    entries = history.entries_of(result, revision=gitinfo.revision(settings.root), time=_utc_now(),
-                                 command=command, rolled_back_to=rolled_back_to)
-    try:
-        history.record(settings.root, entries, keep=settings.governance.history_keep)
-    except (OSError, errors.ConfigError) as exc:       # history decorates a run: it never fails one
-        logging.getLogger(__name__).warning(f"apply history not written: {exc}")
 
 
 async def _stoppable(work: Awaitable[T], signals: StopOnSignals | None) -> T | None:

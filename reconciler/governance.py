@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from urllib.parse import urlsplit
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -154,6 +155,80 @@ class HistoryFile(_Strict):
     keep: int = pydantic.Field(default=10, ge=1, le=1000, description="Entries kept per page (the last ones).")
 
 
+#: What can send a notification (``applied`` only for the environments a subscription lists).
+TRIGGERS = ("apply_failed", "applied", "drift_detected", "contested_key", "revision_held", "unexpected_result")
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class TargetFile(_Strict):
+    model_config = pydantic.ConfigDict(title="notification target", json_schema_extra={
+        "description": "Where notifications go: a generic JSON webhook or a Slack incoming webhook."})
+    name: str = pydantic.Field(min_length=1, description="The target's name, used by subscriptions.")
+    kind: Literal["webhook", "slack"] = pydantic.Field(description="webhook: JSON POST; slack: incoming webhook.")
+    url: str | None = pydantic.Field(default=None, description=(
+        "webhook only: the https:// URL (plain http only on loopback); a secret URL goes in urlEnv instead."))
+    urlEnv: str | None = pydantic.Field(default=None, description=(
+        "Name of the environment variable holding the URL (required for slack)."),
+        json_schema_extra={"pattern": _ENV_NAME})
+    secretEnv: str | None = pydantic.Field(default=None, description=(
+        "webhook only: environment variable holding the HMAC-SHA256 key; the body is then signed in "
+        "X-Reconciler-Signature: sha256=<hex>."), json_schema_extra={"pattern": _ENV_NAME})
+
+    @pydantic.model_validator(mode="after")
+    def _where(self) -> "TargetFile":
+        if (self.url is None) == (self.urlEnv is None):
+            raise ValueError(f"target {self.name!r}: give url or urlEnv (one of them)")
+        if self.kind == "slack" and self.url is not None:
+            raise ValueError(f"target {self.name!r}: a Slack webhook URL is a secret: give it in urlEnv")
+        if self.kind == "slack" and self.secretEnv is not None:
+            raise ValueError(f"target {self.name!r}: secretEnv signs webhook targets only")
+        if self.url is not None:
+            check_notify_url(self.url)
+        for value in (self.urlEnv, self.secretEnv):
+            if value is not None and not re.match(_ENV_NAME, value):
+                raise ValueError(f"{value!r} is not an environment variable name")
+        return self
+
+
+class SubscriptionFile(_ScopeFile):
+    model_config = pydantic.ConfigDict(title="notification subscription")
+    on: list[Literal["apply_failed", "applied", "drift_detected", "contested_key", "revision_held",
+                     "unexpected_result"]] = pydantic.Field(min_length=1, description="The triggers.")
+    targets: list[str] = pydantic.Field(min_length=1, description="Names of the targets to send to.")
+
+
+class NotificationsFile(_Strict):
+    model_config = pydantic.ConfigDict(title="notifications", json_schema_extra={
+        "description": "Who hears about applies, failures and drift (sent by apply/drift --notify)."})
+    targets: list[TargetFile] = pydantic.Field(min_length=1)
+    subscriptions: list[SubscriptionFile] = pydantic.Field(min_length=1)
+    oncePer: Literal["revision"] = pydantic.Field(default="revision", description=(
+        "De-duplication: one notification per target, trigger and page for each git revision."))
+    rateLimit: int = pydantic.Field(default=30, ge=1, le=10000, description=(
+        "At most this many notifications per target per hour; the rest wait for a later run."))
+
+    @pydantic.model_validator(mode="after")
+    def _known_targets(self) -> "NotificationsFile":
+        names = [t.name for t in self.targets]
+        if len(set(names)) != len(names):
+            raise ValueError("notification target names must be unique")
+        for sub in self.subscriptions:
+            unknown = [t for t in sub.targets if t not in names]
+            if unknown:
+                raise ValueError(f"subscription names unknown target {unknown[0]!r}; targets: {', '.join(names)}")
+        return self
+
+
+def check_notify_url(url: str) -> str:
+    """https, or plain http on loopback only (as for the API URL)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError("notification URL must be an https:// URL")
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise ValueError("notification URL must use https (plain http is only allowed on loopback)")
+    return url
+
+
 class SuspendFile(_ScopeFile):
     model_config = pydantic.ConfigDict(title="suspend", json_schema_extra={
         "description": "Pages never written (by apply or the daemon) while listed; drift is still reported."})
@@ -233,6 +308,37 @@ class WindowRule:
 
 
 @dataclass(frozen=True)
+class Target:
+    """A notification target; URLs and secrets are named by environment variable, never held here."""
+
+    name: str
+    kind: str                          # "webhook" | "slack"
+    url: str | None = None             # a non-secret webhook URL written in reconciler.yaml
+    url_env: str | None = None
+    secret_env: str | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    triggers: tuple[str, ...]
+    targets: tuple[str, ...]
+    scope: Scope = Scope()
+
+
+@dataclass(frozen=True)
+class Notifications:
+    targets: tuple[Target, ...]
+    subscriptions: tuple[Subscription, ...]
+    rate_limit: int = 30
+    """Per target per hour."""
+
+    def targets_for(self, trigger: str, agent: str, env: str) -> tuple[Target, ...]:
+        names = {t for s in self.subscriptions if trigger in s.triggers and s.scope.matches(agent, env)
+                 for t in s.targets}
+        return tuple(t for t in self.targets if t.name in names)
+
+
+@dataclass(frozen=True)
 class Governance:
     """Every governance section of ``reconciler.yaml``, resolved (all empty: nothing governed)."""
 
@@ -244,6 +350,8 @@ class Governance:
     """Pages never written while listed."""
     history_keep: int = 10
     """Apply history entries kept per page (``history.keep``)."""
+    notifications: Notifications | None = None
+    """Targets and subscriptions (``notifications``), or None."""
 
     def owned_keys(self, agent: str, env: ClientEnv | str) -> tuple[str, ...]:
         """The keys/pointers live owns on one page, as written, in file order, without repeats."""
@@ -262,3 +370,12 @@ def window_rules(entries: Sequence[WindowFile] | None) -> tuple[WindowRule, ...]
 
 def suspend_scopes(entries: Sequence[SuspendFile] | None) -> tuple[Scope, ...]:
     return tuple(e.scope() for e in entries or ())
+
+
+def notifications_of(entry: NotificationsFile | None) -> Notifications | None:
+    if entry is None:
+        return None
+    return Notifications(
+        targets=tuple(Target(t.name, t.kind, t.url, t.urlEnv, t.secretEnv) for t in entry.targets),
+        subscriptions=tuple(Subscription(tuple(s.on), tuple(s.targets), s.scope()) for s in entry.subscriptions),
+        rate_limit=entry.rateLimit)

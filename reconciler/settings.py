@@ -159,6 +159,7 @@ class _SettingsFile(_Strict):
     suspend: list[governance.SuspendFile] | None = pydantic.Field(default=None, description=(
         "Pages never written by apply or the daemon while listed (drift is still reported)."))
     history: governance.HistoryFile | None = None
+    notifications: governance.NotificationsFile | None = None
 
     @pydantic.field_validator("resync")
     @classmethod
@@ -250,7 +251,8 @@ def governance_of(parsed: "_SettingsFile | None") -> governance.Governance:
     return governance.Governance(ownership=governance.ownership_rules(parsed.ownership),
                                  windows=governance.window_rules(parsed.windows),
                                  suspend=governance.suspend_scopes(parsed.suspend),
-                                 history_keep=parsed.history.keep if parsed.history else 10)
+                                 history_keep=parsed.history.keep if parsed.history else 10,
+                                 notifications=governance.notifications_of(parsed.notifications))
 
 
 def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: _ApiFile,

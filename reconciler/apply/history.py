@@ -16,6 +16,7 @@ run, it never stops one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Iterable
@@ -23,9 +24,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv
 from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState
-from reconciler.repository import writer
+from reconciler.repository import gitinfo, writer
 
 HISTORY_DIR = (".reconciler", "history")
 DEFAULT_KEEP = 10
@@ -94,6 +96,17 @@ def _entry(outcome: Outcome, planned: EnvPlan | None, revision: str | None, time
     return Entry(agent=outcome.agent, env=outcome.env.value, revision=revision, time=time, command=command,
                  outcome=outcome.state.value, schema_put=schema, changed_keys=keys,
                  correlation_id=next(ids, None), rolled_back_to=rolled_back_to)
+
+
+def record_result(root: Path, result: ApplyResult, *, keep: int, time: str, command: str = "apply",
+                  rolled_back_to: str | None = None) -> None:
+    """One entry per page ``result`` wrote or tried, at the repository's HEAD; a failure to write is logged."""
+    entries = entries_of(result, revision=gitinfo.revision(root), time=time, command=command,
+                         rolled_back_to=rolled_back_to)
+    try:
+        record(root, entries, keep=keep)
+    except (OSError, ConfigError) as exc:          # history decorates a run: it never fails one
+        logging.getLogger(__name__).warning(f"apply history not written: {exc}")
 
 
 def record(root: Path, entries: Iterable[Entry], keep: int = DEFAULT_KEEP) -> None:

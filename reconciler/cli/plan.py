@@ -26,6 +26,7 @@ from reconciler.cli import outputs
 from reconciler.cli.validate import NoCacheOpt
 from reconciler.apply.executor import INTERRUPTED
 from reconciler.model import ClientEnv
+from reconciler.notify import deliver as notifications
 from reconciler.planning.plan import ApplyResult, OutcomeState, Plan
 from reconciler.report.common import RunInfo
 from reconciler.stopsignals import StopOnSignals
@@ -64,6 +65,9 @@ SavePlanOpt = Annotated[Path | None, typer.Option(
     "--save-plan", metavar="FILE", dir_okay=False,
     help="Also write an applyable plan file (no sensitive value in it): apply it with apply --plan FILE, "
          "render it with show FILE.")]
+NotifyOpt = Annotated[bool, typer.Option(
+    "--notify", help="Send the notifications of reconciler.yaml (once per target, trigger, page and git "
+                     "revision); a failing target is reported on stderr, never changes the exit code.")]
 PlanFileOpt = Annotated[Path | None, typer.Option(
     "--plan", metavar="FILE", dir_okay=False,
     help="Apply exactly this saved plan: refused (exit 1, nothing written) if the repository, a page's "
@@ -132,7 +136,7 @@ def plan_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: Env
 def drift_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: EnvOpt = None,
                   fmt: FormatOpt = ReportFormat.TEXT, out: OutOpt = None, api_url: UrlOpt = None,
                   concurrency: ConcurrencyOpt = None, changed_since: ChangedOpt = None,
-                  detail: DetailOpt = False, no_cache: NoCacheOpt = False) -> None:
+                  detail: DetailOpt = False, no_cache: NoCacheOpt = False, notify: NotifyOpt = False) -> None:
     """Report where live differs from the repository, and who moved. Exit 0 none, 2 drift, 1 any error.
 
     Read-only: change rules (blast radius) are not evaluated, and a page that
@@ -147,6 +151,9 @@ def drift_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     plan = planned.plan
     _emit(_render(plan, fmt, "drift", out, _info(planned, options, detail)), out, _plan_summary("drift", plan, out))
     _explain_unreachable(plan)
+    if notify:
+        typer.echo(notifications.notify_drift(directory, planned.settings.governance.notifications, plan).line(),
+                   err=True)
     raise typer.Exit(1 if plan.has_errors else 2 if plan.has_drift else 0)
 
 
@@ -160,6 +167,7 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
                   ignore_windows: Annotated[bool, typer.Option(
                       "--ignore-windows", help="Write through deny windows that have manualSync: true (the "
                                                "report says so); never through suspend.")] = False,
+                  notify: NotifyOpt = False,
                   ) -> None:
     """Plan, then write the changes: schema PUT before variables PATCH, environments in promotion order.
 
@@ -194,6 +202,9 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     _emit(_render(result, fmt, "apply", out, info), out, _apply_summary(result, out))
     _explain_refusals(result, asked=approve is _ask_live)
     _explain_unreachable(result.plan)
+    if notify:
+        rules = engine.load_settings(directory, options).governance.notifications
+        typer.echo(notifications.notify_apply(directory, rules, result).line(), err=True)
     if signals.received is not None:
         typer.echo(_interrupted_summary(result, signals.received.name), err=True)
         raise typer.Exit(signals.exit_code)
