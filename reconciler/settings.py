@@ -86,7 +86,7 @@ from urllib.parse import urlsplit  # noqa: E402
 
 import pydantic  # noqa: E402
 
-from reconciler.repository import yamlsafe   # noqa: E402
+from reconciler.repository import yamlhints, yamlsafe   # noqa: E402
 from reconciler.errors import ConfigError  # noqa: E402
 from reconciler.model import SourceMap  # noqa: E402
 
@@ -105,7 +105,7 @@ class _Strict(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", strict=True, populate_by_name=False)
 
 
-class _ApiFile(_Strict):
+class ApiFile(_Strict):
     model_config = pydantic.ConfigDict(title="api", json_schema_extra={
         "description": "Where the Agents API is: set url or region, not both."})
     url: str | None = pydantic.Field(default=None, description=(
@@ -118,7 +118,7 @@ class _ApiFile(_Strict):
                                            description="Seconds for connect/read/write of one request.")
 
     @pydantic.model_validator(mode="after")
-    def _one_target(self) -> "_ApiFile":
+    def _one_target(self) -> "ApiFile":
         if self.url is not None and self.region is not None:
             raise ValueError("set either api.url or api.region, not both")
         return self
@@ -139,10 +139,10 @@ class _EnvFile(_Strict):
         return SyncMode(value)
 
 
-class _SettingsFile(_Strict):
+class SettingsFile(_Strict):
     model_config = pydantic.ConfigDict(title="rtc-reconciler settings (reconciler.yaml)", json_schema_extra={
         "description": "Settings of a config repository; flags and environment variables override them."})
-    api: _ApiFile | None = None
+    api: ApiFile | None = None
     environments: dict[str, _EnvFile] | None = pydantic.Field(
         default=None, description="The managed environments; their order is the promotion order.",
         json_schema_extra={"propertyNames": {"enum": list(ClientEnv.names())}, "minProperties": 1})
@@ -230,7 +230,7 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
     problems, parsed = read_settings_file(root)
     if problems:
         raise problems[0]
-    file_api = parsed.api if parsed and parsed.api else _ApiFile()
+    file_api = parsed.api if parsed and parsed.api else ApiFile()
     url = _resolve_url(api_url, environ, file_api, require_target)
     api = ApiSettings(url=url) if file_api.timeout is None else ApiSettings(url=url, timeout=file_api.timeout)
     return Settings(
@@ -244,7 +244,7 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
     )
 
 
-def governance_of(parsed: "_SettingsFile | None") -> governance.Governance:
+def governance_of(parsed: "SettingsFile | None") -> governance.Governance:
     """The governance sections of a parsed ``reconciler.yaml`` (none: nothing governed)."""
     if parsed is None:
         return governance.Governance()
@@ -255,7 +255,7 @@ def governance_of(parsed: "_SettingsFile | None") -> governance.Governance:
                                  notifications=governance.notifications_of(parsed.notifications))
 
 
-def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: _ApiFile,
+def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: ApiFile,
                  require_target: bool) -> str:
     for source, value in (("--api-url", flag), (ENV_API_URL, environ.get(ENV_API_URL))):
         if value:
@@ -294,7 +294,7 @@ def _environments(envs: dict[str, _EnvFile] | None) -> tuple[EnvironmentSettings
                  for name, env in envs.items())
 
 
-def read_settings_file(root: Path) -> tuple[list[ConfigError], _SettingsFile | None]:
+def read_settings_file(root: Path) -> tuple[list[ConfigError], SettingsFile | None]:
     """Parse and check ``reconciler.yaml`` (absent: no problems, ``None``). Reports ALL problems."""
     path = Path(root) / SETTINGS_FILE
     if not path.exists() and not path.is_symlink():
@@ -305,7 +305,7 @@ def read_settings_file(root: Path) -> tuple[list[ConfigError], _SettingsFile | N
         return [exc], None
     problems = _check_env_names(data, smap) + _check_api_url_in_file(data, smap)
     try:
-        parsed = _SettingsFile.model_validate(data)
+        parsed = SettingsFile.model_validate(data)
     except pydantic.ValidationError as exc:
         return problems + [_pydantic_problem(err, smap) for err in exc.errors()], None
     return problems, (parsed if not problems else None)
@@ -351,7 +351,7 @@ def _pydantic_problem(err: Mapping[str, Any], smap: SourceMap) -> ConfigError:
     message = err["msg"].removeprefix("Value error, ")
     expected = _PYDANTIC_TYPES.get(str(err["type"]).split("_")[0])
     note = next((n for n in smap.notes if n.path == loc and not n.key), None)
-    hint = yamlsafe.schema_hint(note.text, expected) if note is not None and expected else None
+    hint = yamlhints.schema_hint(note.text, expected) if note is not None and expected else None
     if hint:
         message += f" ({hint})"
     return ConfigError(f"{where}: {message}", file=smap.file, line=smap.line_of(loc), code="settings.invalid")
@@ -366,7 +366,7 @@ def _in_map(loc: tuple, smap: SourceMap) -> bool:
 
 
 def _allowed(parent: tuple) -> str:
-    model: type[pydantic.BaseModel] | None = {(): _SettingsFile, ("api",): _ApiFile}.get(parent)
+    model: type[pydantic.BaseModel] | None = {(): SettingsFile, ("api",): ApiFile}.get(parent)
     if model is None and len(parent) == 2 and parent[0] == "environments":
         model = _EnvFile
     return f"; allowed: {', '.join(model.model_fields)}" if model else ""

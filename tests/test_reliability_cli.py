@@ -27,6 +27,7 @@ import pytest
 
 from reconciler import engine, errors
 from reconciler.apply import lock as applylock
+from reconciler.planning import selection
 from reconciler.api import AgentsApi, fetch_live
 from tests.e2e_helpers import API_KEY, cli, make_repo, write_env, write_settings, writes
 
@@ -78,7 +79,7 @@ def test_changed_since_still_takes_branches_and_ancestry(tmp_path: Path, emulato
     _git(root, "add", ".")
     _git(root, "commit", "-q", "-m", "initial")
     _git(root, "commit", "-q", "--allow-empty", "-m", "second")
-    assert len(engine.resolve_commit(root, "HEAD~1")) == 40
+    assert len(selection.resolve_commit(root, "HEAD~1")) == 40
     cli(root, "plan", ".", "--changed-since", "main", check_codes=(0,))      # nothing changed since main
 
 

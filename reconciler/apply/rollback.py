@@ -28,6 +28,7 @@ from reconciler.aio import run_async
 from reconciler.apply import lock as applylock
 from reconciler.checks import validation
 from reconciler.model import ClientEnv
+from reconciler.planning import reading
 from reconciler.planning.plan import ApplyResult
 from reconciler.repository import gitinfo, loader, writer
 from reconciler.stopsignals import StopOnSignals
@@ -67,13 +68,13 @@ def run_rollback(root: Path, agent: str, env: ClientEnv, revision: str, options:
     with applylock.hold(root), tempfile.TemporaryDirectory(prefix="reconciler-rollback-") as scratch:
         copy = _scratch_repository(root, Path(scratch), agent, env, texts)
         desired = validation.validate_repository(copy, agents=[agent], envs=[env.value], today=options.today)
-        settings = engine.load_settings(root, options)
+        settings = reading.load_settings(root, options)
 
         async def go() -> ApplyResult:
             async with engine.client_for(settings) as api:
-                planned = await engine.plan_with(api, settings, desired, (agent,), options)
+                planned = await engine.plan_desired(api, settings, desired, (agent,), options)
                 planned = engine.held_by_windows(planned, options)
-                return await engine.execute_planned(api, planned, desired, approve_live, started, None, signals,
+                return await engine.execute_planned(api, planned, approve_live, started, None, signals,
                                                     command="rollback", rolled_back_to=commit)
         result = run_async(go())
     return Rollback(result=result, revision=commit, head=gitinfo.revision(root),

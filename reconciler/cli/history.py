@@ -17,10 +17,11 @@ from typing import Annotated
 
 import typer
 
-from reconciler import __version__, engine, report
+from reconciler import __version__, engine
 from reconciler.apply import history, rollback
 from reconciler.cli import plan as plan_cli
 from reconciler.model import AGENT_ID_PATTERN, ClientEnv
+from reconciler.report import formats
 from reconciler.report.findings import utc_now
 from reconciler.report.common import RunInfo
 from reconciler.stopsignals import StopOnSignals
@@ -109,7 +110,7 @@ def rollback_command(
         plan_cli.ask_live if plan_cli.interactive() else False)
     done = rollback.run_rollback(root, agent, env, to, options, approve_live=approve,
                                  signals=StopOnSignals(notify=lambda line: typer.echo(line, err=True)))
-    typer.echo(report.render(done.result, fmt.value, command="apply", info=RunInfo(created_at=utc_now())), nl=False)
+    typer.echo(formats.render(done.result, fmt.value, command="apply", info=RunInfo(created_at=utc_now())), nl=False)
     plan_cli.explain_refusals(done.result, asked=approve is not True and approve is not False)
     if done.result.ok:
         head = done.head[:12] if done.head else "the working tree"

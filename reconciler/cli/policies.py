@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
-from reconciler import governance
+from reconciler import __version__, governance
 from reconciler.checks import ownership
 from reconciler.cli import governance_view
 from reconciler.repository import loader as repo_loader
@@ -25,6 +25,7 @@ from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, Finding
 from reconciler.checks.policy import loader
 from reconciler.checks.policy.model import Policy, PolicySet, Rule
+from reconciler.report.findings import utc_now
 
 
 class ListFormat(enum.StrEnum):
@@ -118,9 +119,6 @@ def _finding_line(finding: Finding) -> str:
 
 def to_json(policy_set: PolicySet, envs: list[tuple[str, str]], today: _dt.date,
             rules: governance.Governance = governance.Governance()) -> dict[str, Any]:
-    from reconciler import __version__
-    from reconciler.report.findings import utc_now
-
     return {
         "format_version": 1,
         "command": "policies",
