@@ -60,6 +60,8 @@ class RunOptions:
     """For waiver expiry; tests pin it."""
     cache: bool = False
     """Use the on-disk cache of parse results (``.reconciler/cache/``); the CLI's default, ``--no-cache`` off."""
+    ignore_windows: bool = False
+    """``apply --ignore-windows``: write through deny windows that have ``manualSync: true``."""
 
 
 @dataclasses.dataclass(frozen=True)
