@@ -22,7 +22,7 @@ def test_search_is_unanchored_like_json_schema() -> None:
 
 def test_catastrophic_search_times_out_instead_of_hanging() -> None:
     started = time.perf_counter()
-    # A back-reference forces the backtracking engine, which stops at BACKTRACK_LIMIT steps.
+    # A back-reference forces regress (a backtracking engine), in its worker, stopped at its time bound.
     with pytest.raises(regexguard.RegexTimeout, match="catastrophic"):
         regexguard.search(r"^((a|aa)+)\1$", "a" * 60 + "!")
     # Without one the engine is linear: the classic exponential shape answers at once.

@@ -92,16 +92,8 @@ def _walk(node: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Mapping]]:
 
 
 def _check_refs(schema: Mapping) -> Iterator[SchemaProblem]:
-    for path, node in _walk(schema):
-        ref = node.get("$ref")
-        if not isinstance(ref, str) or (path and path[-1] in ("properties", "patternProperties", "definitions")):
-            continue
-        if not ref.startswith("#"):
-            yield SchemaProblem("schema.bad_ref", f"$ref {ref!r} is not local; only references inside this schema "
-                                "(#/definitions/…) are supported", path + ("$ref",))
-        elif ref != "#" and not isinstance(masking.resolve_pointer(schema, ref), (Mapping, bool)):
-            yield SchemaProblem("schema.bad_ref", f"$ref {ref!r} does not resolve to a schema in this document",
-                                path + ("$ref",))
+    for path, message in schemarefs.bad_refs(schema):
+        yield SchemaProblem("schema.bad_ref", message, path)
 
 
 def _check_recursive_refs(schema: Mapping) -> Iterator[SchemaProblem]:
