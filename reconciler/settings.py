@@ -53,6 +53,17 @@ class EnvironmentSettings:
 
 
 @dataclass(frozen=True)
+class SourceSettings:
+    """Daemon only: the git source ``reconciler watch`` clones and follows (``source:`` in reconciler.yaml)."""
+
+    url: str
+    """``https://``, ``ssh://`` or ``file://`` URL, without credentials (they come from the environment)."""
+    branch: str = "main"
+    interval: float = 60.0
+    """Seconds between fetches; a signed push webhook fetches at once."""
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path
     """The config repository (directory holding reconciler.yaml)."""
@@ -65,6 +76,8 @@ class Settings:
     """Daemon full resync period, seconds."""
     api_key: str | None = field(default=None, repr=False)
     """From POLYAI_API_KEY only; never printed."""
+    source: SourceSettings | None = None
+    """Daemon only: ``source:`` of reconciler.yaml (``--git`` beats it)."""
 
     @property
     def promotion_order(self) -> tuple[ClientEnv, ...]:
@@ -136,6 +149,47 @@ class _EnvFile(_Strict):
         return SyncMode(value)
 
 
+class _SourceFile(_Strict):
+    model_config = pydantic.ConfigDict(title="source", json_schema_extra={
+        "description": "Daemon only: the git repository reconciler watch clones and follows (--git beats it)."})
+    git: str = pydantic.Field(description=(
+        "https://, ssh:// or file:// URL of the repository, without credentials (a token comes from "
+        "RECONCILER_GIT_TOKEN or RECONCILER_GIT_TOKEN_FILE, an ssh key from GIT_SSH_COMMAND)."),
+        json_schema_extra={"pattern": r"^(https|ssh|file)://\S+$"})
+    branch: str | None = pydantic.Field(default=None, description="The branch to follow (default main).",
+                                        json_schema_extra={"pattern": r"^[^\s~^:?*\[\\-][^\s~^:?*\[\\]*$"})
+    interval: Any = pydantic.Field(default=None, description=(
+        "Seconds between fetches: 60s, 5m, 1h or a number of seconds (default 60s); a signed push webhook "
+        "fetches at once."), json_schema_extra={"anyOf": [{"type": "number", "minimum": 1},
+                                                          {"type": "string", "pattern": _DURATION.pattern}]})
+
+    @pydantic.field_validator("git")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "ssh", "file"):
+            raise ValueError("source.git must be an https://, ssh:// or file:// URL")
+        if parts.password or (parts.username and parts.scheme == "https"):
+            raise ValueError("source.git must not carry credentials: use RECONCILER_GIT_TOKEN or "
+                             "RECONCILER_GIT_TOKEN_FILE")
+        return value
+
+    @pydantic.field_validator("branch")
+    @classmethod
+    def _branch(cls, value: str | None) -> str | None:
+        if value is not None and (not value or value.startswith("-") or ".." in value
+                                  or any(c in value for c in " ~^:?*[\\")):
+            raise ValueError(f"{value!r} is not a branch name")
+        return value
+
+    @pydantic.field_validator("interval")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if value is not None:
+            parse_duration(value, what="source.interval")
+        return value
+
+
 class _SettingsFile(_Strict):
     model_config = pydantic.ConfigDict(title="rtc-reconciler settings (reconciler.yaml)", json_schema_extra={
         "description": "Settings of a config repository; flags and environment variables override them."})
@@ -148,6 +202,7 @@ class _SettingsFile(_Strict):
         "Daemon full resync period: 60s, 5m, 1h, 1h30m or a number of seconds (at least 1)."),
         json_schema_extra={"anyOf": [{"type": "number", "minimum": 1},
                                      {"type": "string", "pattern": _DURATION.pattern}]})
+    source: _SourceFile | None = None
 
     @pydantic.field_validator("resync")
     @classmethod
@@ -157,20 +212,20 @@ class _SettingsFile(_Strict):
         return value
 
 
-def parse_duration(value: Any) -> float:
-    """``60`` / ``"60s"`` / ``"5m"`` / ``"1h30m"`` -> seconds (at least 1)."""
+def parse_duration(value: Any, what: str = "resync") -> float:
+    """``60`` / ``"60s"`` / ``"5m"`` / ``"1h30m"`` -> seconds (at least 1); ``what`` names it in errors."""
     if isinstance(value, bool):
-        raise ValueError("resync must be a duration such as 60s, 5m or 1h")
+        raise ValueError(f"{what} must be a duration such as 60s, 5m or 1h")
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
         match = _DURATION.match(str(value).strip())
         if not match or not any(match.groups()):
-            raise ValueError(f"resync {value!r} is not a duration such as 60s, 5m or 1h")
+            raise ValueError(f"{what} {value!r} is not a duration such as 60s, 5m or 1h")
         h, m, s = (float(g) if g else 0.0 for g in match.groups())
         seconds = h * 3600 + m * 60 + s
     if seconds < 1:
-        raise ValueError("resync must be at least 1 second")
+        raise ValueError(f"{what} must be at least 1 second")
     return seconds
 
 
@@ -228,7 +283,16 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
         concurrency=_resolve_concurrency(concurrency, environ, parsed.concurrency if parsed else None),
         resync=parse_duration(parsed.resync) if parsed and parsed.resync is not None else 60.0,
         api_key=environ.get(ENV_API_KEY) or None,
+        source=_source(parsed.source if parsed else None),
     )
+
+
+def _source(source: _SourceFile | None) -> SourceSettings | None:
+    if source is None:
+        return None
+    return SourceSettings(url=source.git, branch=source.branch or "main",
+                          interval=parse_duration(source.interval, "source.interval")
+                          if source.interval is not None else 60.0)
 
 
 def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: _ApiFile,
@@ -342,7 +406,8 @@ def _in_map(loc: tuple, smap: SourceMap) -> bool:
 
 
 def _allowed(parent: tuple) -> str:
-    model: type[pydantic.BaseModel] | None = {(): _SettingsFile, ("api",): _ApiFile}.get(parent)
+    model: type[pydantic.BaseModel] | None = {(): _SettingsFile, ("api",): _ApiFile,
+                                               ("source",): _SourceFile}.get(parent)
     if model is None and len(parent) == 2 and parent[0] == "environments":
         model = _EnvFile
     return f"; allowed: {', '.join(model.model_fields)}" if model else ""

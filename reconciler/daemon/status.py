@@ -42,12 +42,19 @@ class PageState:
     last_applied: str | None = None
     last_attempted: str | None = None
     last_error: dict[str, Any] | None = None
+    findings: tuple[dict[str, Any], ...] = ()
+    """Every finding of the page, located as ``validate`` reports them."""
+    revision: Any = None
+    """The revision (JSON) the page was last applied or found in sync from; None when unknown."""
+    cause: dict[str, Any] | None = None
+    """Drift only: ``{"kind": repository|out_of_band, "revision": id}``."""
 
     def to_json(self) -> dict[str, Any]:
         return {"agent": self.agent, "env": self.env.value, "sync": self.sync, "self_heal": self.self_heal,
                 "status": self.status.value, "drift": list(self.drift), "contested": list(self.contested),
                 "last_applied": self.last_applied, "last_attempted": self.last_attempted,
-                "last_error": self.last_error}
+                "last_error": self.last_error, "findings": list(self.findings), "revision": self.revision,
+                "cause": self.cause}
 
 
 class Board:
@@ -60,6 +67,12 @@ class Board:
         self.revision: str | None = None
         self.last_full_sync: float | None = None
         """Wall-clock seconds of the end of the last full sync."""
+        self.source: Any = None
+        """The source's status (``to_json()``: git clone or folder), set by the loop."""
+        self.applying: Any = None
+        """The :class:`~reconciler.daemon.revision.Revision` of the snapshot being applied."""
+        self.gate: Any = None
+        """The :class:`~reconciler.daemon.holds.Gate` (its ``held`` revision, if any)."""
 
     def put(self, page: PageState) -> None:
         self.pages[(page.agent, page.env)] = page
@@ -88,4 +101,7 @@ class Board:
         pages = sorted(self.pages.values(), key=lambda p: (p.agent, order[p.env]))
         return {"format_version": FORMAT_VERSION, "ready": self.ready, "shard": str(self.shard),
                 "revision": self.revision, "last_full_sync": last, "summary": self.summary(),
-                "results": [p.to_json() for p in pages]}
+                "results": [p.to_json() for p in pages],
+                "source": self.source.to_json() if self.source is not None else None,
+                "applied_revision": self.applying.to_json() if self.applying is not None else None,
+                "held": self.gate.held.to_json() if self.gate is not None and self.gate.held else None}
