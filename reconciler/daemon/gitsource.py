@@ -295,6 +295,8 @@ def _secrets(url: str, environ: Mapping[str, str]) -> dict[str, str]:
     if not token and path:
         try:
             token = Path(path).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            token = ""                               # an optional Secret that is not there: a public repository
         except OSError as exc:
             raise errors.ReconcilerError(f"cannot read {ENV_TOKEN_FILE}: {exc.strerror or exc}") from None
     user = urlsplit(url).username or ""
