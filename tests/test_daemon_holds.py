@@ -95,3 +95,26 @@ def test_a_later_revision_within_the_limit_proceeds(tmp_path, emulator):
         assert [p for _, p in v1_writes(emulator.requests())] == [
             f"/v1/agents/{AGENTS[0]}/real-time-configs/sandbox/variables"]
         assert before != sha
+
+
+def test_a_revision_pushed_while_the_daemon_was_down_is_held_at_start(tmp_path, emulator):
+    work, watch = _start(tmp_path, emulator)
+    watch.stop()
+    sha = _greet_all(work, "While it was down")
+    emulator.reset_stats()
+    again = Watch(tmp_path / "daemon", "--git", remote_url(tmp_path), "--interval", "1h",
+                  extra_env={"RECONCILER_WEBHOOK_SECRET": SECRET})
+    with again:
+        again.wait_ready()
+        held = again.status()["held"]
+        assert held["revision"]["id"] == sha and held["pages"] == 3
+        time.sleep(0.5)
+        assert v1_writes(emulator.requests()) == []
+        auth = {"Authorization": f"Bearer {SECRET}"}
+        assert again.http.post(f"/approve/{sha}", headers=auth).status_code == 202
+        wait_until(lambda: all(emulator.peek(a, "sandbox")["variables"]["greeting"] == "While it was down"
+                               for a in AGENTS), timeout=20, what="applied after approval")
+
+
+def remote_url(tmp_path) -> str:
+    return (tmp_path / "remote.git").as_uri()

@@ -5,10 +5,10 @@ keeps, under ``STATE_DIR/git/``:
 
 - ``repo.git``: a bare repository fetching ``+refs/heads/BRANCH`` from the URL
   (the ``git`` command line; a force-push or rewind simply moves the ref);
-- ``trees/<commit>``: the commit's files (``git archive``, never a work tree:
-  no uncommitted file can exist), made read-only, renamed into place only once
-  complete, with ``trees/<commit>.revision.json`` beside it (commit id,
-  subject, author, time; read by :func:`reconciler.daemon.revision.describe`);
+- ``trees/{a,b,c}``: read-only trees of commits (``git archive``, never a work
+  tree: no uncommitted file can exist; see :mod:`reconciler.daemon.trees`),
+  each with ``<tree>.revision.json`` beside it (commit id, subject, author,
+  time; read by :func:`reconciler.daemon.revision.describe`);
 - ``current``: a symlink flipped atomically (``rename``) to the tree being
   applied — the same swap git-sync makes, so a load never sees half a tree.
 
@@ -32,8 +32,6 @@ import datetime as _dt
 import json
 import logging
 import os
-import shutil
-import stat
 import subprocess
 import tarfile
 import time
@@ -43,14 +41,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler import errors
-from reconciler.daemon import revision as revision_module
+from reconciler.daemon import revision as revision_module, trees as trees_module
 from reconciler.daemon.revision import Revision
 
 ENV_TOKEN = "RECONCILER_GIT_TOKEN"
 ENV_TOKEN_FILE = "RECONCILER_GIT_TOKEN_FILE"
 SCHEMES = ("https", "ssh", "file")
-#: Trees kept on disk besides the current one (a load in flight may still read the previous one).
-KEEP_TREES = 2
 #: Seconds a trigger waits for more triggers before fetching (a burst of pushes is one fetch).
 COALESCE_SECONDS = 0.05
 GIT_TIMEOUT = 120.0
@@ -117,8 +113,7 @@ class GitSource:
         self.options = options
         self.directory = directory
         self.repo = directory / "repo.git"
-        self.trees = directory / "trees"
-        self.link = directory / "current"
+        self.trees = trees_module.Trees(directory)
         self.status = SourceStatus(revision_module.strip_credentials(options.url), options.branch)
         self.log = logging.getLogger("reconciler.daemon")
         self._environ = environ
@@ -128,7 +123,7 @@ class GitSource:
     # -- blocking steps (run in a thread) ------------------------------------------------------
 
     def sync(self) -> tuple[Revision, list[str] | None] | None:
-        """Fetch; when the head moved, materialise it and flip ``current``.
+        """Fetch; when the head moved, write it into a free buffer and flip ``current`` to it.
 
         Returns (the new revision, the paths it changed, or None when unknown), or None when
         the head is the one already applied. Raises SourceError (status updated either way).
@@ -143,22 +138,37 @@ class GitSource:
         current = self.current_id()
         if head == current:
             return None
-        revision = self._materialise(head)
-        self.status.revision = revision
         paths = self._changed_paths(current, head) if current else None
-        self._flip(head)
-        self._prune(head, current)
+        line = self._git("log", "-1", f"--format={revision_module.LOG_FORMAT}", head)
+        revision = revision_module.parse_log_line(line)
+        if revision is None:
+            raise SourceError(f"cannot read commit {head[:12]}")
+        tree = self.trees.pick()
+        self._fill(tree, head)
+        revision_module.sidecar_of(tree).write_text(json.dumps(revision.to_json()), encoding="utf-8")
+        self.trees.flip(tree)
+        self.status.revision = revision
         return revision, paths
 
+    def prepare(self) -> None:
+        """Fill a spare tree with the current commit, so that the next commit rewrites only what differs."""
+        current = self.current_id()
+        spare = self.trees.pick()
+        if current is None or self.trees.commit_of(spare) is not None:
+            return
+        self._fill(spare, current)
+        revision_module.sidecar_of(spare).write_text(
+            revision_module.sidecar_of(self.trees.current()).read_text(encoding="utf-8"), encoding="utf-8")
+
     def current_id(self) -> str | None:
-        try:
-            target = os.readlink(self.link)
-        except OSError:
-            return None
-        return Path(target).name
+        return self.trees.commit_of(self.trees.current())
+
+    @property
+    def link(self) -> Path:
+        return self.trees.link
 
     def _fetch(self) -> str:
-        self.trees.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True)
         if not (self.repo / "HEAD").exists():
             self._git("init", "--bare", "--quiet", str(self.repo), cwd=self.directory)
         ref = f"refs/remotes/origin/{self.options.branch}"
@@ -166,25 +176,29 @@ class GitSource:
                   f"+refs/heads/{self.options.branch}:{ref}")
         return self._git("rev-parse", "--verify", f"{ref}^{{commit}}").strip()
 
-    def _materialise(self, commit: str) -> Revision:
-        line = self._git("log", "-1", f"--format={revision_module.LOG_FORMAT}", commit)
-        revision = revision_module.parse_log_line(line)
-        if revision is None:
-            raise SourceError(f"cannot read commit {commit[:12]}")
-        tree = self.trees / commit
-        sidecar = revision_module.sidecar_of(tree)
-        if not tree.is_dir():
-            staging = self.trees / f".staging-{commit}"
-            _remove(staging)
-            staging.mkdir()
-            self._extract(commit, staging)
-            _read_only(staging)
-            os.rename(staging, tree)
-        sidecar.write_text(json.dumps(revision.to_json()), encoding="utf-8")
-        return revision
+    def _fill(self, tree: Path, commit: str) -> None:
+        """``tree`` holds ``commit`` afterwards: only the differing files rewritten, or from scratch."""
+        held = self.trees.commit_of(tree)
+        revision_module.sidecar_of(tree).unlink(missing_ok=True)        # no identity while rewritten
+        changed = self._changed_paths(held, commit) if held and tree.is_dir() else None
+        if changed is None:
+            trees_module.remove(tree)
+            tree.mkdir(parents=True)
+            self._extract(commit, tree)
+            trees_module.read_only(tree)
+            return
+        present = [p for p in self._git("diff", "--name-only", "--no-renames", "--diff-filter=d", "-z",
+                                        held, commit).split("\x00") if p]
+        folders = trees_module.ancestors(tree, changed)
+        trees_module.writable(folders)
+        trees_module.drop(tree, changed)
+        for start in range(0, len(present), 500):
+            self._extract(commit, tree, present[start:start + 500])
+        trees_module.seal(tree, present, trees_module.ancestors(tree, changed))
 
-    def _extract(self, commit: str, into: Path) -> None:
-        proc = subprocess.Popen(["git", "-C", str(self.repo), "archive", "--format=tar", commit],
+    def _extract(self, commit: str, into: Path, paths: list[str] | None = None) -> None:
+        pathspec = ["--", *(f":(literal){p}" for p in paths)] if paths else []
+        proc = subprocess.Popen(["git", "-C", str(self.repo), "archive", "--format=tar", commit, *pathspec],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=self._env())
         try:
             with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
@@ -204,22 +218,9 @@ class GitSource:
             return None                           # the old commit is gone (e.g. pruned): reload everything
         return [p for p in out.split("\x00") if p]
 
-    def _flip(self, commit: str) -> None:
-        staging = self.directory / ".current-staging"
-        try:
-            staging.unlink()
-        except FileNotFoundError:
-            pass
-        os.symlink(os.path.join("trees", commit), staging)
-        os.replace(staging, self.link)
-
-    def _prune(self, current: str, previous: str | None) -> None:
-        keep = {current, previous}
-        trees = sorted((p for p in self.trees.iterdir() if p.is_dir() and p.name not in keep),
-                       key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in trees[max(0, KEEP_TREES - 1):]:
-            _remove(old)
-            revision_module.sidecar_of(old).unlink(missing_ok=True)
+    def prune(self) -> None:
+        """Remove leftovers that are not buffers (off the critical path)."""
+        self.trees.prune()
 
     def _git(self, *args: str, cwd: Path | None = None) -> str:
         command = ["git", *args] if cwd is not None else ["git", "--git-dir", str(self.repo), *args]
@@ -262,6 +263,10 @@ class GitSource:
     async def run(self, on_revision: Callable[[Revision, list[str] | None], None]) -> None:
         """Forever: fetch on the interval or a trigger; ``on_revision`` after every new head is materialised."""
         self._trigger = asyncio.Event()
+        try:
+            await asyncio.to_thread(self.prepare)
+        except (SourceError, OSError) as exc:               # only slower later: the next commit starts afresh
+            self.log.warning(f"could not prepare a spare tree: {exc}", extra={"event": "prepare_failed"})
         while True:
             try:
                 await asyncio.wait_for(self._trigger.wait(), self.options.interval)
@@ -287,6 +292,7 @@ class GitSource:
             self.log.info(f"new revision {revision.short} on {self.options.branch}: {revision.subject}",
                           extra={"event": "revision", "revision": revision.id})
             on_revision(revision, paths)
+            await asyncio.to_thread(self.prune)
 
 
 def _secrets(url: str, environ: Mapping[str, str]) -> dict[str, str]:
@@ -301,20 +307,3 @@ def _secrets(url: str, environ: Mapping[str, str]) -> dict[str, str]:
             raise errors.ReconcilerError(f"cannot read {ENV_TOKEN_FILE}: {exc.strerror or exc}") from None
     user = urlsplit(url).username or ""
     return {"token": token, "user": user if user not in ("git", "") else ""}
-
-
-def _read_only(root: Path) -> None:
-    for folder, dirs, files in os.walk(root):
-        for name in files:
-            path = os.path.join(folder, name)
-            if not os.path.islink(path):
-                os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
-        os.chmod(folder, stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
-
-
-def _remove(path: Path) -> None:
-    if not path.exists():
-        return
-    for folder, _, _ in os.walk(path):
-        os.chmod(folder, stat.S_IRWXU)
-    shutil.rmtree(path, ignore_errors=True)

@@ -104,7 +104,7 @@ def empty_like(snapshot: Snapshot) -> Snapshot:
     run_wide = tuple(f for f in snapshot.desired.findings if f.agent is None)
     desired = DesiredState(root=snapshot.desired.root, agents={}, findings=run_wide)
     return dataclasses.replace(snapshot, desired=desired, hashes={}, fingerprints={},
-                               by_agent={None: run_wide})
+                               by_agent={None: run_wide}, revision=None, source_revision=None)
 
 
 def _changed_pages(old: Snapshot | None, new: Snapshot, record: StateRecord) -> list[tuple[str, str]]:

@@ -194,7 +194,7 @@ class Daemon:
                                          self.repo_options, None)
         # Blast radius: a first revision that changes too much from what the record says was applied waits.
         self.snapshot = loaded if self.gate.admit(None, loaded, self.record) else empty_like(loaded)
-        sourcing.use(self.board, self.log, loaded, self.git is None)
+        sourcing.use(self.board, self.log, self.snapshot, self.git is None)
         self.log.info(f"loaded {len(self.snapshot.desired.agents)} agents (shard {self.options.shard}) "
                       f"from {self.snapshot.real_root}",
                       extra={"event": "loaded", "revision": self.snapshot.revision, "count": len(self.snapshot.agents)})
@@ -342,13 +342,17 @@ class Daemon:
 
     async def _reload(self, everything: bool, agents: set[str], at: float | None) -> None:
         old = self.snapshot
-        if everything:
+        if everything and self.git is not None:     # a tree of the git source is never rewritten while read
+            new = await sourcing.load_full(self.git, self.options.shard, self.repo_options, old.settings)
+            changed = repository.changed_agents(old, new)
+            targets = set(old.agents) | set(new.agents) if changed is None else set(changed)
+        elif everything:
             new = await asyncio.to_thread(repository.load_full, self.options.root, self.options.shard,
                                           self.repo_options, old.settings)
             changed = repository.changed_agents(old, new)
             targets = set(old.agents) | set(new.agents) if changed is None else set(changed)
         elif self.git is not None:                  # a new commit: its tree, only the agents it touched
-            new = await asyncio.to_thread(sourcing.load_revision, old, self.options.root, agents, self.options.shard)
+            new = await sourcing.load_revision(self.git, old, agents, self.options.shard)
             targets = {a for a in agents if self.options.shard.owns(a)}
         else:
             new = sourcing.edited(await asyncio.to_thread(repository.load_agents, old, self.options.root, agents,

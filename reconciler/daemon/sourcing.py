@@ -52,6 +52,7 @@ async def open_git(options: GitOptions, directory: Path, board: Board, log: logg
             raise errors.ReconcilerError(f"cannot fetch {git.status.url} ({options.branch}): {exc}") from None
         log.error(f"fetching {git.status.url} failed: {exc}; starting from the last revision fetched",
                   extra={"event": "fetch_failed", "url": git.status.url})
+    await asyncio.to_thread(git.prune)              # trees left by an earlier run
     return git
 
 
@@ -78,16 +79,26 @@ def agents_touched(paths: Iterable[str]) -> set[str] | None:
     return agents_of({str(base / p) for p in paths}, base)
 
 
-def load_revision(old: Snapshot, link: Path, agents: Iterable[str], shard: Shard) -> Snapshot:
-    """``old`` moved onto the tree ``link`` now points to, with only ``agents`` read again.
+async def load_full(git: GitSource, shard: Shard, options: repository.Options, previous) -> Snapshot:
+    """Git mode: the whole tree ``current`` points to, kept from being rewritten while it is read."""
+    with git.trees.reading() as real:
+        return await asyncio.to_thread(repository.load_full, real, shard, options, previous)
+
+
+async def load_revision(git: GitSource, old: Snapshot, agents: Iterable[str], shard: Shard) -> Snapshot:
+    """``old`` moved onto the tree ``current`` points to, with only ``agents`` read again.
 
     The other agents' files are identical in both trees (the commit did not touch them), so
     their desired state is kept; the snapshot's root, settings and revision become the new tree's.
     """
-    real = repository.resolve(link)
+    with git.trees.reading() as real:
+        return await asyncio.to_thread(_moved, old, real, agents, shard)
+
+
+def _moved(old: Snapshot, real: Path, agents: Iterable[str], shard: Shard) -> Snapshot:
     moved = dataclasses.replace(old, real_root=real, settings=dataclasses.replace(old.settings, root=real),
                                 desired=dataclasses.replace(old.desired, root=real))
-    new = repository.load_agents(moved, link, agents, shard)
+    new = repository.load_agents(moved, real, agents, shard)
     revision = describe(real)
     return dataclasses.replace(new, revision=revision.id if revision else None, source_revision=revision)
 
