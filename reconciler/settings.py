@@ -89,14 +89,14 @@ class Settings:
 # --------------------------------------------------------------------------------------------
 
 import os  # noqa: E402  (kept next to the loading code it serves)
-import re  # noqa: E402
 from collections.abc import Mapping  # noqa: E402
 from typing import Any, Literal  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
 import pydantic  # noqa: E402
 
-from reconciler.repository import yamlsafe   # noqa: E402
+from reconciler.repository import yamlhints, yamlsafe   # noqa: E402
+from reconciler.repository.sourcefile import DURATION, SourceFile, parse_duration  # noqa: E402
 from reconciler.errors import ConfigError  # noqa: E402
 from reconciler.model import SourceMap  # noqa: E402
 
@@ -106,7 +106,6 @@ ENV_API_URL = "RECONCILER_API_URL"
 ENV_CONCURRENCY = "RECONCILER_CONCURRENCY"
 ENV_API_KEY = "POLYAI_API_KEY"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 _NO_TARGET = ("no API target: set api.url or api.region in reconciler.yaml, "
               f"{ENV_API_URL}, or --api-url")
 
@@ -115,7 +114,7 @@ class _Strict(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", strict=True, populate_by_name=False)
 
 
-class _ApiFile(_Strict):
+class ApiFile(_Strict):
     model_config = pydantic.ConfigDict(title="api", json_schema_extra={
         "description": "Where the Agents API is: set url or region, not both."})
     url: str | None = pydantic.Field(default=None, description=(
@@ -128,7 +127,7 @@ class _ApiFile(_Strict):
                                            description="Seconds for connect/read/write of one request.")
 
     @pydantic.model_validator(mode="after")
-    def _one_target(self) -> "_ApiFile":
+    def _one_target(self) -> "ApiFile":
         if self.url is not None and self.region is not None:
             raise ValueError("set either api.url or api.region, not both")
         return self
@@ -149,51 +148,10 @@ class _EnvFile(_Strict):
         return SyncMode(value)
 
 
-class _SourceFile(_Strict):
-    model_config = pydantic.ConfigDict(title="source", json_schema_extra={
-        "description": "Daemon only: the git repository reconciler watch clones and follows (--git beats it)."})
-    git: str = pydantic.Field(description=(
-        "https://, ssh:// or file:// URL of the repository, without credentials (a token comes from "
-        "RECONCILER_GIT_TOKEN or RECONCILER_GIT_TOKEN_FILE, an ssh key from GIT_SSH_COMMAND)."),
-        json_schema_extra={"pattern": r"^(https|ssh|file)://\S+$"})
-    branch: str | None = pydantic.Field(default=None, description="The branch to follow (default main).",
-                                        json_schema_extra={"pattern": r"^[^\s~^:?*\[\\-][^\s~^:?*\[\\]*$"})
-    interval: Any = pydantic.Field(default=None, description=(
-        "Seconds between fetches: 60s, 5m, 1h or a number of seconds (default 60s); a signed push webhook "
-        "fetches at once."), json_schema_extra={"anyOf": [{"type": "number", "minimum": 1},
-                                                          {"type": "string", "pattern": _DURATION.pattern}]})
-
-    @pydantic.field_validator("git")
-    @classmethod
-    def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "ssh", "file"):
-            raise ValueError("source.git must be an https://, ssh:// or file:// URL")
-        if parts.password or (parts.username and parts.scheme == "https"):
-            raise ValueError("source.git must not carry credentials: use RECONCILER_GIT_TOKEN or "
-                             "RECONCILER_GIT_TOKEN_FILE")
-        return value
-
-    @pydantic.field_validator("branch")
-    @classmethod
-    def _branch(cls, value: str | None) -> str | None:
-        if value is not None and (not value or value.startswith("-") or ".." in value
-                                  or any(c in value for c in " ~^:?*[\\")):
-            raise ValueError(f"{value!r} is not a branch name")
-        return value
-
-    @pydantic.field_validator("interval")
-    @classmethod
-    def _duration(cls, value: Any) -> Any:
-        if value is not None:
-            parse_duration(value, what="source.interval")
-        return value
-
-
-class _SettingsFile(_Strict):
+class SettingsFile(_Strict):
     model_config = pydantic.ConfigDict(title="rtc-reconciler settings (reconciler.yaml)", json_schema_extra={
         "description": "Settings of a config repository; flags and environment variables override them."})
-    api: _ApiFile | None = None
+    api: ApiFile | None = None
     environments: dict[str, _EnvFile] | None = pydantic.Field(
         default=None, description="The managed environments; their order is the promotion order.",
         json_schema_extra={"propertyNames": {"enum": list(ClientEnv.names())}, "minProperties": 1})
@@ -201,8 +159,8 @@ class _SettingsFile(_Strict):
     resync: Any = pydantic.Field(default=None, description=(
         "Daemon full resync period: 60s, 5m, 1h, 1h30m or a number of seconds (at least 1)."),
         json_schema_extra={"anyOf": [{"type": "number", "minimum": 1},
-                                     {"type": "string", "pattern": _DURATION.pattern}]})
-    source: _SourceFile | None = None
+                                     {"type": "string", "pattern": DURATION.pattern}]})
+    source: SourceFile | None = None
 
     @pydantic.field_validator("resync")
     @classmethod
@@ -210,23 +168,6 @@ class _SettingsFile(_Strict):
         if value is not None:
             parse_duration(value)
         return value
-
-
-def parse_duration(value: Any, what: str = "resync") -> float:
-    """``60`` / ``"60s"`` / ``"5m"`` / ``"1h30m"`` -> seconds (at least 1); ``what`` names it in errors."""
-    if isinstance(value, bool):
-        raise ValueError(f"{what} must be a duration such as 60s, 5m or 1h")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value).strip())
-        if not match or not any(match.groups()):
-            raise ValueError(f"{what} {value!r} is not a duration such as 60s, 5m or 1h")
-        h, m, s = (float(g) if g else 0.0 for g in match.groups())
-        seconds = h * 3600 + m * 60 + s
-    if seconds < 1:
-        raise ValueError(f"{what} must be at least 1 second")
-    return seconds
 
 
 def check_api_url(url: str) -> str:
@@ -273,7 +214,7 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
     problems, parsed = read_settings_file(root)
     if problems:
         raise problems[0]
-    file_api = parsed.api if parsed and parsed.api else _ApiFile()
+    file_api = parsed.api if parsed and parsed.api else ApiFile()
     url = _resolve_url(api_url, environ, file_api, require_target)
     api = ApiSettings(url=url) if file_api.timeout is None else ApiSettings(url=url, timeout=file_api.timeout)
     return Settings(
@@ -287,7 +228,7 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
     )
 
 
-def _source(source: _SourceFile | None) -> SourceSettings | None:
+def _source(source: SourceFile | None) -> SourceSettings | None:
     if source is None:
         return None
     return SourceSettings(url=source.git, branch=source.branch or "main",
@@ -295,7 +236,7 @@ def _source(source: _SourceFile | None) -> SourceSettings | None:
                           if source.interval is not None else 60.0)
 
 
-def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: _ApiFile,
+def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: ApiFile,
                  require_target: bool) -> str:
     for source, value in (("--api-url", flag), (ENV_API_URL, environ.get(ENV_API_URL))):
         if value:
@@ -334,7 +275,7 @@ def _environments(envs: dict[str, _EnvFile] | None) -> tuple[EnvironmentSettings
                  for name, env in envs.items())
 
 
-def read_settings_file(root: Path) -> tuple[list[ConfigError], _SettingsFile | None]:
+def read_settings_file(root: Path) -> tuple[list[ConfigError], SettingsFile | None]:
     """Parse and check ``reconciler.yaml`` (absent: no problems, ``None``). Reports ALL problems."""
     path = Path(root) / SETTINGS_FILE
     if not path.exists() and not path.is_symlink():
@@ -345,7 +286,7 @@ def read_settings_file(root: Path) -> tuple[list[ConfigError], _SettingsFile | N
         return [exc], None
     problems = _check_env_names(data, smap) + _check_api_url_in_file(data, smap)
     try:
-        parsed = _SettingsFile.model_validate(data)
+        parsed = SettingsFile.model_validate(data)
     except pydantic.ValidationError as exc:
         return problems + [_pydantic_problem(err, smap) for err in exc.errors()], None
     return problems, (parsed if not problems else None)
@@ -391,7 +332,7 @@ def _pydantic_problem(err: Mapping[str, Any], smap: SourceMap) -> ConfigError:
     message = err["msg"].removeprefix("Value error, ")
     expected = _PYDANTIC_TYPES.get(str(err["type"]).split("_")[0])
     note = next((n for n in smap.notes if n.path == loc and not n.key), None)
-    hint = yamlsafe.schema_hint(note.text, expected) if note is not None and expected else None
+    hint = yamlhints.schema_hint(note.text, expected) if note is not None and expected else None
     if hint:
         message += f" ({hint})"
     return ConfigError(f"{where}: {message}", file=smap.file, line=smap.line_of(loc), code="settings.invalid")
@@ -406,8 +347,8 @@ def _in_map(loc: tuple, smap: SourceMap) -> bool:
 
 
 def _allowed(parent: tuple) -> str:
-    model: type[pydantic.BaseModel] | None = {(): _SettingsFile, ("api",): _ApiFile,
-                                               ("source",): _SourceFile}.get(parent)
+    model: type[pydantic.BaseModel] | None = {(): SettingsFile, ("api",): ApiFile,
+                                               ("source",): SourceFile}.get(parent)
     if model is None and len(parent) == 2 and parent[0] == "environments":
         model = _EnvFile
     return f"; allowed: {', '.join(model.model_fields)}" if model else ""

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -133,6 +134,8 @@ def test_the_request_lines_headers_and_bodies_sent():
     assert dict(put[2])["content-type"] == "application/json"
     assert put[3] == '{"schema":{"type":"object","title":"Café ☕"}}'.encode()
     assert patch[3] == '{"variables":{"n":1,"s":"é"}}'.encode()
+    ids = [dict(request[2])["x-polyai-correlation-id"] for request in sent]
+    assert len(set(ids)) == 4 and all(re.fullmatch(r"rtc-[0-9a-f-]{36}", i) for i in ids)   # one per request
 
 
 def test_put_before_patch_through_the_cli_on_the_served_emulator(emulator, tmp_path):

@@ -5,12 +5,15 @@ The fetch interval is one hour, so only the webhook can bring a commit in time.
 
 from __future__ import annotations
 
+import json
 import signal
+import socket
 import time
 
 import httpx
 import pytest
 
+from reconciler.daemon import serving, webhook
 from tests.daemon_helpers import Watch, free_port, set_value, wait_until
 from tests.git_helpers import SECRET, commit_and_push, deliver, metric, push_event, remote_with_clone
 
@@ -33,6 +36,23 @@ def _start(tmp_path, emulator, *args: str, env: dict[str, str] | None = None) ->
         watch.stop(signal.SIGKILL)
         raise
     return work, watch
+
+
+def _big_push(size: int) -> tuple[bytes, dict[str, str]]:
+    """A signed push to main whose body is about ``size`` bytes (a push of many commits)."""
+    body = json.dumps({"ref": "refs/heads/main", "commits": [{"message": "x" * 1000}] * (size // 1016)}).encode()
+    return body, {"X-GitHub-Event": "push", "Content-Type": "application/json",
+                  "X-Hub-Signature-256": webhook.signature(SECRET.encode(), body)}
+
+
+def _closed_within(port: int, seconds: float) -> bool:
+    """A connection that sends half a request's headers is closed by the server within ``seconds``."""
+    with socket.create_connection(("127.0.0.1", port), timeout=seconds) as sock:
+        sock.sendall(b"POST /hooks/github HTTP/1.1\r\nHost: x\r\n")
+        try:
+            return sock.recv(1024) == b""
+        except TimeoutError:
+            return False
 
 
 def _fetches(watch: Watch) -> float:
@@ -79,6 +99,9 @@ def test_a_burst_of_pushes_is_one_fetch_and_a_huge_body_is_413(tmp_path, emulato
         wait_until(lambda: _fetches(watch) > fetched, what="a fetch")
         time.sleep(1.0)
         assert _fetches(watch) - fetched <= 2            # eight deliveries, one fetch (two if one was running)
+        body, headers = _big_push(4 * serving.MAX_BODY_BYTES)      # over the probes' bound, within the webhook's
+        assert len(body) > serving.MAX_BODY_BYTES
+        assert watch.http.post("/hooks/github", content=body, headers=headers).status_code == 202
         huge = b'{"ref": "refs/heads/main", "pad": "' + b"x" * (1024 * 1024 + 10) + b'"}'
         assert watch.http.post("/hooks/github", content=huge,
                                headers={"X-Hub-Signature-256": "sha256=" + "0" * 64,
@@ -98,6 +121,9 @@ def test_the_webhook_can_have_its_own_listener_and_a_secret_file(tmp_path, emula
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as hooks:
             assert deliver(hooks).status_code == 202
             assert hooks.get("/status").status_code == 404       # probes and metrics stay on --listen
+            body, headers = _big_push(4 * serving.MAX_BODY_BYTES)
+            assert hooks.post("/hooks/github", content=body, headers=headers).status_code == 202
+        assert _closed_within(port, serving.REQUEST_TIMEOUT + 3)   # the daemon's HTTP limits hold here too
         wait_until(lambda: emulator.peek(A, "sandbox")["variables"]["greeting"] == "Via the webhook listener",
                    timeout=15, what="live through the webhook listener")
         assert SECRET not in watch.text()

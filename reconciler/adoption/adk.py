@@ -40,8 +40,8 @@ from typing import Any
 import yaml
 
 from reconciler.adoption import importer as adoption
-from reconciler.repository import loader, writer as repowrite
 from reconciler import settings
+from reconciler.repository import loader, safefile, writer as repowrite
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv
 
@@ -140,10 +140,12 @@ def read_json(path: Path) -> Any:
         raise ValueError(f"{name} is not a JSON number")
 
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise ValueError(f"larger than {MAX_BYTES} bytes")
-        data = json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=no_duplicates,
-                          parse_constant=no_constant)
+        data = safefile.parse_json(safefile.read_text(path, limit=MAX_BYTES, what="ADK file"), source=str(path),
+                                   what="ADK file", loads=lambda text: json.loads(
+                                       text, object_pairs_hook=no_duplicates, parse_constant=no_constant))
+    except ConfigError as exc:
+        raise ConfigError(f"not readable JSON: {exc.message}", file=str(path), line=exc.line,
+                          code="adk.json") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         raise ConfigError(f"not readable JSON: {exc}", file=str(path), line=line, code="adk.json") from None

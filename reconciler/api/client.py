@@ -15,7 +15,10 @@ What this module does:
   so a 429 pauses the whole run, not just one agent;
 - failures become typed :mod:`reconciler.errors` values in one place, :meth:`AgentsApi._attempt`:
   httpx's exceptions and error answers go through :func:`reconciler.api.envelope.raise_api_error`
-  (chained from httpx's error), and the ones that mean "no server" also feed the breaker.
+  (chained from httpx's error), and the ones that mean "no server" also feed the breaker;
+- every request (each retry too) carries its own ``X-PolyAI-Correlation-Id: rtc-<uuid4>``, as the
+  public ADK sends one; a failure keeps the id it was sent with (``ApiError.request_id``, shown in its
+  message), so a failed request can be found in the service's logs.
 
 What it leaves to others: deciding what to send (planner/executor), reading
 many agents at once (:mod:`reconciler.api.live`), loading settings (loader).
@@ -35,13 +38,15 @@ import socket
 import sys
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 
+from reconciler.api.transport import local_app
 from reconciler.api.breaker import CircuitBreaker
-from reconciler.api.envelope import raise_api_error
+from reconciler.api.envelope import CORRELATION_HEADER, raise_api_error
 from reconciler.api.retry import Clock, RateGate, RetryPolicy, Sleep, call_with_retries, policy_from
 from reconciler.api.wire import Wire, base_headers, encode_json
 from reconciler.errors import ApiError, ConfigError, UnreachableError
@@ -57,6 +62,11 @@ _LOG = logging.getLogger("reconciler.api")
 #: Distinct live schema texts one client keeps to share (a fleet has a handful; beyond this, no sharing).
 _MAX_SHARED_SCHEMAS = 256
 _ENV_NAMES = frozenset(ClientEnv.names())
+
+
+def new_request_id() -> str:
+    """A request's correlation id: ``rtc-`` and a random UUID."""
+    return f"rtc-{uuid.uuid4()}"
 
 
 def agent_path(agent: str, *rest: str) -> str:
@@ -123,8 +133,6 @@ class AgentsApi:
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> "AgentsApi":
         """The client for ``settings.api.url``: ``local`` (embedded emulator) or an http(s) URL."""
-        from reconciler.api.transport import local_app
-
         api = settings.api
         options: dict[str, Any] = dict(timeout=api.timeout, backoffs=api.backoffs,
                                        max_retry_seconds=api.max_retry_seconds,
@@ -197,10 +205,21 @@ class AgentsApi:
     async def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         data = None if body is None else encode_json(body)
         return await call_with_retries(
-            lambda: self._attempt(method, path, data), policy=self._policy, gate=self.gate,
+            lambda: self._tagged_attempt(method, path, data), policy=self._policy, gate=self.gate,
             what=f"{method} {path}", logger=self._log, sleep=self._sleep, clock=self._clock, rng=self._rng)
 
-    async def _attempt(self, method: str, path: str, body: bytes | None) -> Any:
+    async def _tagged_attempt(self, method: str, path: str, body: bytes | None) -> Any:
+        """One attempt under a fresh correlation id; its failure keeps the id (not a breaker's
+        "unreachable": that request reached no server, or was never sent)."""
+        request_id = new_request_id()
+        try:
+            return await self._attempt(method, path, body, request_id)
+        except ApiError as exc:
+            if not isinstance(exc, UnreachableError) and exc.request_id is None:
+                exc.request_id = request_id
+            raise
+
+    async def _attempt(self, method: str, path: str, body: bytes | None, request_id: str) -> Any:
         if self._closed:
             # A task nobody awaited, still running after aclose(): a typed error, not httpx's RuntimeError.
             raise ApiError("the client is closed", method=method, path=path)
@@ -211,7 +230,7 @@ class AgentsApi:
             self._check_breaker(method, path)    # ... and the breaker may have opened while we waited
             self.request_count += 1
             try:
-                response = await self._wire.send(slot, method, path, body)
+                response = await self._wire.send(slot, method, path, body, {CORRELATION_HEADER: request_id})
             except httpx.TransportError as exc:   # connect/read/write errors, timeouts, dropped connections
                 self._observe(method, "error")
                 self._count_unreachable(exc, method, path)

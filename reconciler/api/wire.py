@@ -78,8 +78,10 @@ class Wire:
                               transport=transport or httpx.AsyncHTTPTransport(limits=limits, retries=0))
             for _ in range(pools)]
 
-    async def send(self, slot: int, method: str, path: str, body: bytes | None) -> httpx.Response:
-        """``method base_url+path`` with ``body`` (JSON bytes or None) on the client of slot ``slot``.
+    async def send(self, slot: int, method: str, path: str, body: bytes | None,
+                   headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """``method base_url+path`` with ``body`` (JSON bytes or None) on the client of slot ``slot``,
+        ``headers`` added to the client's own (the request's correlation id).
 
         Every HTTP status is an answer; raises ``httpx.TransportError`` (no answer) or another
         ``httpx.RequestError`` (an answer that cannot be read, e.g. a broken gzip body).
@@ -87,8 +89,8 @@ class Wire:
         client = self.clients[slot % len(self.clients)]
         try:
             if body is None:
-                return await client.request(method, path)
-            return await client.request(method, path, content=body, headers=JSON_HEADERS)
+                return await client.request(method, path, headers=headers)
+            return await client.request(method, path, content=body, headers={**JSON_HEADERS, **(headers or {})})
         except httpx.RequestError as exc:
             if not _mentions(exc, self._redact):
                 raise

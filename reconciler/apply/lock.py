@@ -29,6 +29,11 @@ from pathlib import Path
 
 from reconciler.errors import ReconcilerError
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks, applies are not serialised
+    fcntl = None  # type: ignore[assignment]
+
 #: Where the lock lives, relative to the repository (``.reconciler/`` is never committed).
 LOCK_FILE = Path(".reconciler") / "apply.lock"
 
@@ -43,9 +48,7 @@ def hold(root: Path) -> Iterator[Path]:
 
     Without ``fcntl`` (not POSIX) this yields without locking.
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
+    if fcntl is None:  # pragma: no cover - Windows
         yield Path(root) / LOCK_FILE
         return
     path = Path(root) / LOCK_FILE

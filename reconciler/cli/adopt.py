@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from reconciler import settings as settings_module
 from reconciler.adoption import adk, importer as adoption, promote
 from reconciler.checks import validation
 from reconciler.errors import ConfigError
@@ -183,8 +184,6 @@ def promote_command(
                                              help="Only these top-level values keys (comma-separated).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Allow skipping an environment (or going backwards).")] = False,
 ) -> None:
-    from reconciler import settings as settings_module
-
     order = settings_module.load_settings(directory, require_target=False).promotion_order
     selected = [k.strip() for k in (keys or "").split(",") if k.strip()]
     if keys is not None and not selected:

@@ -19,6 +19,7 @@ from typing import List, Optional
 import typer
 
 from reconciler import errors
+from reconciler.emulator import Faults, create_app, server
 
 
 def _announce(url: str) -> None:
@@ -41,8 +42,6 @@ def emulator(
     log_level: str = typer.Option("warning", "--log-level", metavar="LEVEL", help="uvicorn log level (stderr)."),
 ) -> None:
     """Serve the local Agents API emulator (a stand-in for tests and demos, NOT the real service)."""
-    from reconciler.emulator import Faults, create_app, server
-
     faults = Faults(latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate,
                     rate_limit_rate=rate_limit_rate, retry_after_s=retry_after_s, drop_rate=drop_rate)
     try:

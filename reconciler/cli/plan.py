@@ -12,6 +12,8 @@ one-line summary.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
 import enum
 import sys
 import time
@@ -19,13 +21,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import Progress
 
 from reconciler import engine
 from reconciler.cli import outputs
 from reconciler.cli.validate import NoCacheOpt
+from reconciler.apply import verify
 from reconciler.apply.executor import INTERRUPTED
 from reconciler.model import ClientEnv
 from reconciler.planning.plan import ApplyResult, OutcomeState, Plan
+from reconciler.report import formats
 from reconciler.report.common import RunInfo
 from reconciler.stopsignals import StopOnSignals
 
@@ -188,6 +194,8 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     _emit(_render(result, fmt, "apply", out, info), out, _apply_summary(result, out))
     _explain_refusals(result, asked=approve is _ask_live)
     _explain_unreachable(result.plan)
+    if (halted := verify.halted_summary(result)) is not None:
+        typer.echo(halted, err=True)           # what was and was not written, after a write came back unexpected
     if signals.received is not None:
         typer.echo(_interrupted_summary(result, signals.received.name), err=True)
         raise typer.Exit(signals.exit_code)
@@ -217,16 +225,12 @@ def _info(planned: engine.Planned, options: engine.RunOptions, detail: bool) -> 
 
 
 def _now() -> str:
-    import datetime as _dt
-
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _render(value: Plan | ApplyResult, fmt: ReportFormat, command: str, out: Path | None, info: RunInfo) -> str:
-    from reconciler import report
-
     # No colour codes in a file; on stdout the report module decides (TTY, NO_COLOR).
-    return report.render(value, fmt.value, command=command, color=False if out is not None else None, info=info)
+    return formats.render(value, fmt.value, command=command, color=False if out is not None else None, info=info)
 
 
 def _emit(text: str, out: Path | None, summary: str, *, always: bool = False) -> None:
@@ -272,14 +276,10 @@ def _interactive() -> bool:
 
 def _ask_live(plan: Plan) -> bool:
     """Show what would change in live and ask; only "yes" approves (as terraform does)."""
-    import dataclasses
-
-    from reconciler import report
-
     agents = engine.live_changes(plan)
     live_only = dataclasses.replace(plan, results=tuple(
         r for r in plan.results if r.env is ClientEnv.LIVE and r.agent in agents))
-    typer.echo(report.render(live_only, "text", command="plan", color=report.want_color(sys.stderr)), err=True)
+    typer.echo(formats.render(live_only, "text", command="plan", color=formats.want_color(sys.stderr)), err=True)
     answer = typer.prompt(f"Write these changes to live for {len(agents)} agent(s)? Only 'yes' is accepted",
                           default="", show_default=False, err=True)
     return answer.strip() == "yes"
@@ -307,9 +307,6 @@ class _ProgressBar:
         if not self._enabled or time.monotonic() - self._start < self.DELAY:
             return
         if self._progress is None:
-            from rich.console import Console
-            from rich.progress import Progress
-
             self._progress = Progress(console=Console(stderr=True), transient=True)
             self._progress.start()
         if phase not in self._tasks:

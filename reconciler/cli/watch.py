@@ -12,6 +12,10 @@ from typing import Annotated
 
 import typer
 
+from reconciler import daemon
+from reconciler.daemon import gitsource
+from reconciler.daemon.sharding import parse_shard
+from reconciler.settings import parse_duration
 from reconciler.cli.plan import ConcurrencyOpt, DirArg, UrlOpt
 
 _EXAMPLES = """
@@ -69,10 +73,6 @@ def watch(
         help="The webhook secret (default: RECONCILER_WEBHOOK_SECRET); without one there is no webhook.")] = None,
 ) -> int:
     """Run the daemon: apply repository changes as they are saved, resync live state, serve status."""
-    from reconciler import daemon
-    from reconciler.daemon.sharding import parse_shard
-    from reconciler.settings import parse_duration
-
     host, port = parse_listen(listen)
     try:
         shard_value = parse_shard(shard)
@@ -90,10 +90,7 @@ def watch(
     return daemon.run(options)
 
 
-def _git_options(url: str | None, branch: str | None, interval: str | None):
-    from reconciler.daemon import gitsource
-    from reconciler.settings import parse_duration
-
+def _git_options(url: str | None, branch: str | None, interval: str | None) -> gitsource.GitOptions | None:
     if url is None:
         if branch is not None or interval is not None:
             raise typer.BadParameter("--branch and --interval need --git")

@@ -31,15 +31,21 @@ def located(findings: Sequence[Finding]) -> tuple[dict[str, Any], ...]:
     return tuple(out)
 
 
-def log_errors(log: logging.Logger, agent: str, env: str, findings: Sequence[dict[str, Any]]) -> None:
-    """One error line per blocking finding of the page (capped), each with code, file, line and JSON path."""
-    errors = [f for f in findings if f.get("severity") == "error"]
+def log_errors(log: logging.Logger, agent: str, env: str, findings: Sequence[dict[str, Any]],
+               last_error: dict[str, Any] | None = None) -> None:
+    """One error line per blocking finding of the page (capped), each with code, file, line and JSON path.
+
+    A page in error without an error finding logs its ``last_error``; a failed API request's
+    ``request_id`` goes with its line.
+    """
+    errors = [f for f in findings if f.get("severity") == "error"] or ([last_error] if last_error else [])
     for item in errors[:MAX_LOGGED]:
         where = f"{item.get('file')}:{item.get('line')}: " if item.get("file") else ""
         at = f" (at {item['path']})" if item.get("path") else ""
         log.error(f"{agent}/{env}: {where}{item.get('message')}{at}",
                   extra={"event": "error", "agent": agent, "env": env, "code": item.get("code"),
-                         "file": item.get("file"), "line": item.get("line"), "path": item.get("path")})
+                         "file": item.get("file"), "line": item.get("line"), "path": item.get("path"),
+                         "request_id": item.get("request_id")})
     if len(errors) > MAX_LOGGED:
         left = len(errors) - MAX_LOGGED
         log.error(f"{agent}/{env}: {left} more findings not logged (see /status)",

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from reconciler import errors
+from reconciler.api.client import AgentsApi
 from reconciler.daemon import http, logs, repository, sourcing, state as state_module, webhook
 from reconciler.daemon.gitsource import GitOptions, GitSource
 from reconciler.daemon.holds import Gate, empty_like
@@ -120,8 +121,6 @@ class Daemon:
         self.record, warning = state_module.load(self.options.state_path())
         if warning:
             self.log.warning(warning, extra={"event": "state_unknown"})
-        from reconciler.api import AgentsApi
-
         self.api = AgentsApi.from_settings(settings, observer=self.metrics.observe_request)
         # The CLI's breaker waits 30 s before it lets a request try again; a daemon that outlives an
         # outage must notice the API is back within its own backoff, so it probes every few seconds.
@@ -149,21 +148,16 @@ class Daemon:
         self._stop.set()
 
     async def _serve(self):
-        from reconciler.emulator import server as serving   # the same uvicorn set-up as `reconciler emulator`
-
+        app = http.create_app(self.board, self.metrics, self._alive)
+        hooks_here = self.hooks is not None and self.options.webhook_listen is None
+        if hooks_here:
+            app.router.routes.extend(self.hooks.routes())
         try:
-            sock = serving.bind(self.options.host, self.options.port)
+            server, task, url = await http.start(app, self.options.host, self.options.port,
+                                                 max_body=webhook.MAX_BODY if hooks_here else None)
         except OSError as exc:
             raise errors.ReconcilerError(f"cannot listen on {self.options.host}:{self.options.port}: "
                                          f"{exc.strerror or exc}") from None
-        app = http.create_app(self.board, self.metrics, self._alive)
-        if self.hooks is not None and self.options.webhook_listen is None:
-            app.router.routes.extend(self.hooks.routes())
-        server = serving._Server(serving._config(app, "warning"))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done():
-            await asyncio.sleep(0.01)
-        url = serving.url_of(sock)
         self.log.info(f"listening on {url}", extra={"event": "listening", "url": url})
         if self.hooks is not None and self.options.webhook_listen is not None:
             self._hook_server = await webhook.serve(self.hooks.app(), *self.options.webhook_listen, self.log)

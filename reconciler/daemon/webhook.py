@@ -19,13 +19,12 @@ It only triggers: the fetch, the hold and the reload are done elsewhere.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import uvicorn
@@ -36,8 +35,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from reconciler import errors
+from reconciler.daemon import http
 from reconciler.daemon.holds import Gate
-from reconciler.emulator.server import bind, url_of
 
 ENV_SECRET = "RECONCILER_WEBHOOK_SECRET"
 #: Largest webhook body accepted (GitHub caps payloads at 25 MB; a push of a few commits is a few kB).
@@ -131,23 +130,11 @@ async def _bounded_body(request: Request) -> bytes | None:
     return b"".join(chunks)
 
 
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield                                       # the daemon's loop handles SIGTERM/SIGINT itself
-
-
 async def serve(app: Starlette, host: str, port: int, log: logging.Logger) -> tuple[uvicorn.Server, asyncio.Task]:
-    """The webhook's own listener (``--webhook-listen``), in the daemon's event loop."""
+    """The webhook's own listener (``--webhook-listen``), in the daemon's event loop, with the daemon's HTTP limits."""
     try:
-        sock = bind(host, port)
+        server, task, url = await http.start(app, host, port, max_body=MAX_BODY)
     except OSError as exc:
         raise errors.ReconcilerError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    server = _Server(uvicorn.Config(app, http="h11", ws="none", lifespan="off", loop="asyncio",
-                                    log_level="warning", access_log=False, timeout_graceful_shutdown=5))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started and not task.done():
-        await asyncio.sleep(0.01)
-    url = url_of(sock)
     log.info(f"webhook listening on {url}", extra={"event": "webhook_listening", "url": url})
     return server, task
