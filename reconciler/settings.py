@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler import governance
 from reconciler.model import ClientEnv
 
 #: Regions of the live API; ``api.region: us`` -> https://api.us.poly.ai
@@ -76,6 +77,8 @@ class Settings:
     """Daemon full resync period, seconds."""
     api_key: str | None = field(default=None, repr=False)
     """From POLYAI_API_KEY only; never printed."""
+    governance: governance.Governance = field(default_factory=governance.Governance)
+    """Ownership rules, sync windows, suspend, history and notifications (:mod:`reconciler.governance`)."""
     source: SourceSettings | None = None
     """Daemon only: ``source:`` of reconciler.yaml (``--git`` beats it)."""
 
@@ -162,6 +165,15 @@ class SettingsFile(_Strict):
                                      {"type": "string", "pattern": DURATION.pattern}]})
     source: SourceFile | None = None
 
+    ownership: list[governance.OwnershipFile] | None = pydantic.Field(default=None, description=(
+        "Keys the live side owns (edited on purpose in the Configuration Builder), per agent glob and environment."))
+    windows: list[governance.WindowFile] | None = pydantic.Field(default=None, description=(
+        "Sync windows: when live may be written (allow/deny, cron start, duration, time zone, scope)."))
+    suspend: list[governance.SuspendFile] | None = pydantic.Field(default=None, description=(
+        "Pages never written by apply or the daemon while listed (drift is still reported)."))
+    history: governance.HistoryFile | None = None
+    notifications: governance.NotificationsFile | None = None
+
     @pydantic.field_validator("resync")
     @classmethod
     def _duration(cls, value: Any) -> Any:
@@ -224,8 +236,20 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
         concurrency=_resolve_concurrency(concurrency, environ, parsed.concurrency if parsed else None),
         resync=parse_duration(parsed.resync) if parsed and parsed.resync is not None else 60.0,
         api_key=environ.get(ENV_API_KEY) or None,
+        governance=governance_of(parsed),
         source=_source(parsed.source if parsed else None),
     )
+
+
+def governance_of(parsed: "SettingsFile | None") -> governance.Governance:
+    """The governance sections of a parsed ``reconciler.yaml`` (none: nothing governed)."""
+    if parsed is None:
+        return governance.Governance()
+    return governance.Governance(ownership=governance.ownership_rules(parsed.ownership),
+                                 windows=governance.window_rules(parsed.windows),
+                                 suspend=governance.suspend_scopes(parsed.suspend),
+                                 history_keep=parsed.history.keep if parsed.history else 10,
+                                 notifications=governance.notifications_of(parsed.notifications))
 
 
 def _source(source: SourceFile | None) -> SourceSettings | None:

@@ -65,7 +65,7 @@ def test_an_over_limit_revision_is_held_with_no_writes_then_approved_and_applied
         assert metric(metrics, "reconciler_held_revisions_total") == 1
         assert metric(metrics, "reconciler_revision_held") == 1
         assert "held" in watch.get("/").text and sha[:12] in watch.get("/").text
-        assert [x for x in watch.logs() if x["event"] == "held"][0]["count"] == 3
+        assert [x for x in watch.logs() if x["event"] == "revision_held"][0]["count"] == 3
         assert watch.http.post(f"/approve/{sha}").status_code == 401
         assert watch.http.post(f"/approve/{sha}", headers={"Authorization": "Bearer wrong"}).status_code == 401
         auth = {"Authorization": f"Bearer {SECRET}"}

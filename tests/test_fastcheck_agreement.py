@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.checks import fastcheck, regexguard, validation
+from reconciler.checks import fastcheck, formats, fullvalidator, validation
 from reconciler.repository import loader
 from tests.test_validation_catalogue import CASES, write_repo
 
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def full_valid(schema, values) -> bool:
-    return not any(True for _ in regexguard.validator_for(schema).iter_errors(values))
+    return not any(True for _ in fullvalidator.validator_for(schema).iter_errors(values))
 
 
 def _broken(schema, smap) -> bool:
@@ -200,3 +200,27 @@ class _NoMap:
 
 
 _NO_MAP = _NoMap()
+
+
+# --- what the fast path decides without python-jsonschema ------------------------------------------------------
+
+def test_the_shipped_draft7_meta_schema_is_python_jsonschemas() -> None:
+    import jsonschema    # the test may import it: the fast path's copy must stay the very same document
+    assert fastcheck.draft7_meta_schema() == jsonschema.Draft7Validator.META_SCHEMA
+
+
+def test_every_format_the_full_validator_checks_is_checked_by_the_fast_path_the_same_way() -> None:
+    checked = set(formats.format_checker().checkers)
+    assert set(fastcheck.RS_FORMATS) == set(formats.COMPILED_FORMATS)
+    assert set(fastcheck.PYTHON_FORMATS) == checked - set(formats.COMPILED_FORMATS)
+    assert not set(fastcheck.PYTHON_FORMATS) & set(fastcheck.RS_FORMATS)
+
+
+@pytest.mark.parametrize("name,value", [
+    ("uri", "https://example.com/a?b#c"), ("uri", "not a uri"), ("uri-reference", "/a/b"), ("uri-reference", "\\\\"),
+    ("iri", "https://bücher.de/straße"), ("iri", "http://exa mple.com/"), ("iri-reference", "//[::1]/x"),
+    ("iri-reference", "a b"), ("date", "2025-01-31"), ("date", "2025-13-01"), ("email", "a@example.com"),
+    ("email", "nope"), ("hostname", "-bad-"), ("json-pointer", "a"), ("regex", "(abc")])
+def test_format_verdicts_agree(name: str, value: str) -> None:
+    schema = {"format": name}
+    assert fastcheck.is_valid(schema, value) is full_valid(schema, value)

@@ -6,7 +6,7 @@ validator ~0.01 ms. Used by :mod:`reconciler.checks.validation` (values vs schem
 and the planner (the predicted page): :func:`is_valid` answers ``True``
 (valid: nothing more to do), ``False`` (invalid) or ``None`` (no compiled
 validator for this schema). Only ``True`` is trusted on its own; for anything
-else the caller runs the full validator (:func:`reconciler.checks.regexguard.validator_for`),
+else the caller runs the full validator (:func:`reconciler.checks.fullvalidator.validator_for`),
 which gives the located, masked messages — so messages for invalid pages are
 exactly what they were, and a page is never passed that the full validator fails
 (``tests/test_fastcheck_agreement.py`` pins the two agree).
@@ -15,8 +15,12 @@ How the two are kept in agreement:
 
 - Draft 7 always (like the full validator), whatever ``$schema`` says.
 - ``format``: the compiled validator calls the *same* Python format checks
-  (:func:`reconciler.checks.formats.format_checker`) for every format they know;
-  unknown formats pass, as in ``jsonschema``.
+  (:func:`reconciler.checks.fullvalidator.conforms`) for the formats python-jsonschema checks
+  (:data:`PYTHON_FORMATS`; it is loaded when a value first has one to pass), and checks the
+  ``uri``/``iri`` family (:data:`RS_FORMATS`) with its own code, which the full validator
+  calls too (:mod:`reconciler.checks.formats`); unknown formats pass, as in ``jsonschema``.
+- The meta-schema (:func:`meta_valid`) is Draft 7's, shipped as ``draft7.schema.json``
+  (``tests/test_fastcheck_agreement.py`` holds it equal to python-jsonschema's).
 - ``pattern`` / ``patternProperties``: the dialect decision of
   :mod:`reconciler.checks.regexguard` (ECMA-262, Unicode mode). Every pattern of the
   schema goes through the same translation (:func:`regexsyntax.translate`) and
@@ -31,14 +35,23 @@ How the two are kept in agreement:
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
+from importlib import resources
 from typing import Any
 
-import jsonschema
 import jsonschema_rs
 
 from reconciler import memo
-from reconciler.checks import formats, regexguard, regexsyntax
+from reconciler.checks import lazyjsonschema, regexguard, regexsyntax
+
+#: Draft 7 formats the full validator checks with jsonschema-rs's code (``formats.COMPILED_FORMATS``):
+#: the compiled validator's built-in check is that code.
+RS_FORMATS = ("iri", "iri-reference", "uri", "uri-reference")
+#: The other Draft 7 formats: the compiled validator asks the full validator's check
+#: (one the full validator does not have passes there, so it passes here too).
+PYTHON_FORMATS = ("date", "date-time", "email", "hostname", "idn-email", "idn-hostname", "ipv4", "ipv6",
+                  "json-pointer", "regex", "relative-json-pointer", "time", "uri-template")
 
 
 def is_valid(schema: Mapping[str, Any], instance: Any) -> bool | None:
@@ -69,7 +82,13 @@ def meta_valid(schema: Any) -> bool:
 @functools.cache
 def _meta_validator() -> Any:
     checks = dict(_formats(), regex=lambda value: True)    # patterns get their own, better check
-    return _compile(jsonschema.Draft7Validator.META_SCHEMA, checks)
+    return _compile(draft7_meta_schema(), checks)
+
+
+@functools.cache
+def draft7_meta_schema() -> dict[str, Any]:
+    """The Draft 7 meta-schema (package data: python-jsonschema's copy would cost its import)."""
+    return json.loads(resources.files("reconciler.checks").joinpath("draft7.schema.json").read_text("utf-8"))
 
 
 def _compile(schema: Any, checks: dict[str, Any] | None = None) -> Any:
@@ -136,9 +155,7 @@ def _refuse(uri: str) -> Any:
 
 @functools.cache
 def _formats() -> dict[str, Any]:
-    """Every format the full validator checks, checked by the very same Python functions."""
-    checker = formats.format_checker()
-
+    """The formats checked in Python, by the very same functions as the full validator's."""
     def check(name: str):  # noqa: ANN202 - a format check: value -> bool
-        return lambda value: checker.conforms(value, name)
-    return {name: check(name) for name in checker.checkers}
+        return lambda value: lazyjsonschema.fullvalidator().conforms(value, name)
+    return {name: check(name) for name in PYTHON_FORMATS}

@@ -34,11 +34,9 @@ planner (predicted merged values vs desired schema).
 - :func:`for_jsonschema_rs` + :data:`PATTERN_OPTIONS`: a schema copy for a compiled
   jsonschema-rs validator that agrees with this module (issue 13's fast path).
 - :func:`search` runs bounded or raises :class:`RegexTimeout`.
-- :func:`validator_for` / :func:`make_validator` build a ``Draft7Validator``
-  whose ``pattern``, ``patternProperties`` and ``additionalProperties`` use this
-  dialect; a backtracking overrun becomes a :class:`PatternTimeoutError` (a
-  ``ValidationError`` subclass, so it keeps the instance path); its ``format`` checks are
-  :func:`reconciler.checks.formats.format_checker`'s.
+- :func:`reconciler.checks.fullvalidator.validator_for` builds the full (python-jsonschema)
+  validator whose ``pattern``, ``patternProperties`` and ``additionalProperties`` use this
+  dialect (:func:`search`, :func:`find_additional_properties`).
 - :func:`looks_catastrophic` probes a pattern with adversarial inputs on a
   backtracking engine (what a browser would run) under a time bound.
 """
@@ -49,13 +47,10 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-import jsonschema
 import jsonschema_rs
 import regex
-from jsonschema import exceptions as js_exceptions
 
-from reconciler import memo
-from reconciler.checks import formats, regexsyntax
+from reconciler.checks import regexsyntax
 
 #: Default bound for one probe search on the backtracking engine, seconds.
 DEFAULT_TIMEOUT = 0.1
@@ -168,40 +163,6 @@ def looks_catastrophic(pattern: str, *, timeout: float = 0.05) -> bool:
     return False
 
 
-class PatternTimeoutError(js_exceptions.ValidationError):
-    """A ``pattern``/``patternProperties`` search that timed out while validating."""
-
-
-def _pattern(validator, patrn, instance, schema):
-    if not validator.is_type(instance, "string"):
-        return
-    try:
-        matched = search(patrn, instance)
-    except RegexTimeout as exc:
-        yield PatternTimeoutError(str(exc))
-        return
-    except regexsyntax.RegexError as exc:
-        yield js_exceptions.ValidationError(str(exc))
-        return
-    if not matched:
-        yield js_exceptions.ValidationError(f"{instance!r} does not match {patrn!r}")
-
-
-def _pattern_properties(validator, pattern_properties, instance, schema):
-    if not validator.is_type(instance, "object"):
-        return
-    for patrn, subschema in pattern_properties.items():
-        for key, value in instance.items():
-            try:
-                matched = search(patrn, key)
-            except (RegexTimeout, regexsyntax.RegexError) as exc:
-                yield PatternTimeoutError(str(exc)) if isinstance(exc, RegexTimeout) \
-                    else js_exceptions.ValidationError(str(exc))
-                return
-            if matched:
-                yield from validator.descend(value, subschema, path=key, schema_path=patrn)
-
-
 def find_additional_properties(instance: Mapping, schema: Mapping) -> list[str]:
     properties = schema.get("properties", {})
     patterns = list(schema.get("patternProperties", {}))
@@ -221,43 +182,3 @@ def _safe_search(patrn: str, text: str) -> bool:
         return search(patrn, text)
     except (RegexTimeout, regexsyntax.RegexError):
         return True
-
-
-def _additional_properties(validator, aP, instance, schema):
-    if not validator.is_type(instance, "object"):
-        return
-    extras = find_additional_properties(instance, schema)
-    if validator.is_type(aP, "object"):
-        for extra in extras:
-            yield from validator.descend(instance[extra], aP, path=extra)
-    elif not aP and extras:
-        listed = ", ".join(repr(e) for e in sorted(extras))
-        verb = "was" if len(extras) == 1 else "were"
-        yield js_exceptions.ValidationError(f"Additional properties are not allowed ({listed} {verb} unexpected)")
-
-
-GuardedDraft7Validator = jsonschema.validators.extend(
-    jsonschema.Draft7Validator,
-    validators={
-        "pattern": _pattern,
-        "patternProperties": _pattern_properties,
-        "additionalProperties": _additional_properties,
-    },
-)
-
-
-def make_validator(schema: Mapping[str, Any]) -> jsonschema.Draft7Validator:
-    """A Draft 7 validator with format checking and time-bounded patterns (not cached)."""
-    return GuardedDraft7Validator(schema, format_checker=formats.format_checker())
-
-
-def validator_for(schema: Mapping[str, Any]) -> jsonschema.Draft7Validator:
-    """A guarded validator for ``schema``, shared by every caller with the same schema text.
-
-    Validators are immutable, so one per distinct schema serves the whole run: a
-    fleet repeats the same few schemas across thousands of agent x environments.
-    """
-    return _VALIDATORS.get(schema, make_validator)
-
-
-_VALIDATORS: memo.JsonMemo[jsonschema.Draft7Validator] = memo.JsonMemo(1024)

@@ -82,7 +82,7 @@ class Gate:
             self.held = Hold(revision, "; ".join(reasons), len(changed), now_iso())
             self.log.warning(f"revision {revision.short} held: it would change {len(changed)} pages; "
                              f"{self.held.reason}; approve with POST /approve/{revision.id}",
-                             extra={"event": "held", "revision": revision.id, "count": len(changed)})
+                             extra={"event": "revision_held", "revision": revision.id, "count": len(changed)})
         if revision.id not in self._counted:
             self._counted.add(revision.id)
             self.held_total.inc()

@@ -19,6 +19,7 @@ record and the metrics are written in a ``finally`` block.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import logging
 import time
@@ -27,7 +28,7 @@ from typing import Any
 
 from reconciler import engine, errors
 from reconciler.api.live import fetch_live
-from reconciler.apply import executor, verify
+from reconciler.apply import executor, verify, windows
 from reconciler.daemon import findings as findings_module, state as state_module
 from reconciler.daemon.decide import Cause, Decision, PageStatus, decide
 from reconciler.daemon.metrics import Metrics
@@ -99,7 +100,23 @@ def _decide(ctx: Context, snap: Snapshot, env_plan: EnvPlan) -> Decision:
                       snap.hashes.get((agent, env)), desired_env.values if desired_env else None,
                       contested, reverts)
     _book_contested(ctx, decision, desired_env.values if desired_env else None, reverts)
-    return decision
+    return _held(ctx, snap, decision)
+
+
+def _held(ctx: Context, snap: Snapshot, decision: Decision) -> Decision:
+    """Sync windows and suspend (:mod:`reconciler.apply.windows`): a held page's writes wait; it reports drift."""
+    rules = snap.settings.governance
+    if not decision.writes or not (rules.windows or rules.suspend):
+        return decision
+    env_plan = decision.env_plan
+    hold = windows.Calendar(rules, datetime.datetime.now(datetime.timezone.utc)).hold(env_plan.agent, env_plan.env)
+    if hold is None:
+        return decision
+    ctx.log.info(f"{env_plan.agent}/{env_plan.env.value}: {hold.text()}", extra={
+        "event": "held", "agent": env_plan.agent, "env": env_plan.env.value,
+        "until": windows.iso(hold.until) if hold.until else None})
+    unwritten = dataclasses.replace(env_plan, schema_put=None, variables_patch={}, masked_patch=None)
+    return dataclasses.replace(decision, env_plan=unwritten, status=PageStatus.DRIFT, self_heal=False)
 
 
 def _book_contested(ctx: Context, decision: Decision, desired_values: Any, reverts: dict[str, int]) -> None:
