@@ -20,11 +20,15 @@ or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
 Connection pools, for CPU: without an injected transport, ``concurrency``
 connections are spread over ceil(concurrency / :data:`POOL_SIZE`) clients of at
 most :data:`POOL_SIZE` connections each, a request using the client of its slot.
-httpcore scans every connection of its pool whenever it hands one out, so one
-pool of 32 cost ~4 ms of CPU per request here and 4 pools of 8 ~1.3 ms
-(``benchmarks/http_bench.py``: 1,000 GETs through the whole client, served
-emulator on loopback, concurrency 32). The caller's slots already bound the
-requests in flight, so nobody waits for a connection inside httpx.
+httpcore scans every connection of its pool whenever it hands one out (and asks
+anyio for each idle one's socket), so one pool of 32 cost ~4 ms of CPU per
+request here and 4 pools of 8 ~1.3 ms (``benchmarks/http_bench.py``: 1,000 GETs
+through the whole client, served emulator on loopback, concurrency 32). Pools of
+2 cut it again: median of 3 on a loaded machine (load average 4.3), 2.92 ms with
+pools of 8, 2.09 of 4, **1.79 of 2**, 1.94 of 1. The caller's slots already bound
+the requests in flight, so nobody waits for a connection inside httpx. Every
+pool's transport shares ONE TLS context: each transport would otherwise load the
+CA bundle itself (~50-80 ms of CPU each; 16 pools, a second of start-up).
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from reconciler import __version__
 
 USER_AGENT = f"rtc-reconciler/{__version__}"
 #: Most connections in one httpx pool (see the module docstring).
-POOL_SIZE = 8
+POOL_SIZE = 2
 #: What httpx always decodes (zlib); never ``br``/``zstd`` because an optional package is installed.
 ACCEPT_ENCODING = "gzip, deflate"
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -72,10 +76,11 @@ class Wire:
         """Most connections of each client (``concurrency`` or more in all)."""
         limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool,
                               keepalive_expiry=KEEPALIVE_SECONDS)
+        tls = None if transport is not None else httpx.create_ssl_context()   # one for every pool
         self.clients = [
             httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(timeout),
                               follow_redirects=False, headers=dict(headers),
-                              transport=transport or httpx.AsyncHTTPTransport(limits=limits, retries=0))
+                              transport=transport or httpx.AsyncHTTPTransport(limits=limits, retries=0, verify=tls))
             for _ in range(pools)]
 
     async def send(self, slot: int, method: str, path: str, body: bytes | None,
