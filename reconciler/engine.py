@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from reconciler import errors, steps
 from reconciler.apply import lock as applylock, executor
+from reconciler.checks import warnfilter
 from reconciler.repository import loader
 from reconciler.aio import run_async
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, Severity
@@ -367,10 +368,10 @@ def plan_from_live(desired: DesiredState, live: Mapping[str, LiveAgent], fetch_e
 
     plan = planner.plan(desired, live, settings, fetch_errors=fetch_errors, agents=agents, envs=envs,
                         target=target, read_only=read_only)
-    if read_only:
-        return plan
-    return policy.check_plan(plan, desired.root, allow_large_change=allow_large_change, today=today,
-                             policy_set=policy_set)
+    if not read_only:
+        plan = policy.check_plan(plan, desired.root, allow_large_change=allow_large_change, today=today,
+                                 policy_set=policy_set)
+    return warnfilter.filter_plan(plan, settings.warnings)     # reconciler.yaml's warnings: section
 
 
 _UNSET: Any = object()

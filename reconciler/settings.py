@@ -51,6 +51,18 @@ class EnvironmentSettings:
 
 
 @dataclass(frozen=True)
+class WarningSettings:
+    """``warnings:`` of reconciler.yaml: which warning codes are shown (errors are never hidden)."""
+
+    ignore: frozenset[str] = frozenset()
+    """Warning codes hidden everywhere in the repository."""
+    ignore_in: tuple[tuple[str, frozenset[str]], ...] = ()
+    """(path glob relative to the root, codes hidden for files it matches), in file order."""
+    enable: frozenset[str] = frozenset()
+    """Warning codes that are off by default and turned on (``schema.regex_dialect``)."""
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path
     """The config repository (directory holding reconciler.yaml)."""
@@ -63,6 +75,8 @@ class Settings:
     """Daemon full resync period, seconds."""
     api_key: str | None = field(default=None, repr=False)
     """From POLYAI_API_KEY only; never printed."""
+    warnings: WarningSettings = WarningSettings()
+    """Which warnings are shown (``warnings:`` of reconciler.yaml; see :mod:`reconciler.checks.warnfilter`)."""
 
     @property
     def promotion_order(self) -> tuple[ClientEnv, ...]:
@@ -76,7 +90,7 @@ class Settings:
 import os  # noqa: E402  (kept next to the loading code it serves)
 import re  # noqa: E402
 from collections.abc import Mapping  # noqa: E402
-from typing import Any, Literal  # noqa: E402
+from typing import Annotated, Any, Literal  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
 import pydantic  # noqa: E402
@@ -133,6 +147,27 @@ class _EnvFile(_Strict):
         return SyncMode(value)
 
 
+#: A finding code as the reports print it (``repo.stray_file``).
+_CODE = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
+#: Warnings off unless ``warnings.enable`` names them: true, but nothing a user can act on.
+OPT_IN_WARNINGS = frozenset({"schema.regex_dialect"})
+_Code = Annotated[str, pydantic.StringConstraints(pattern=_CODE)]
+
+
+class _WarningsFile(_Strict):
+    model_config = pydantic.ConfigDict(title="warnings", json_schema_extra={
+        "description": "Warning codes to hide (errors are never hidden) or to show."})
+    ignore: list[_Code] = pydantic.Field(default_factory=list, description=(
+        "Warning codes hidden in every report of this repository, e.g. repo.stray_file."))
+    ignore_in: dict[str, list[_Code]] = pydantic.Field(
+        default_factory=dict, description=(
+            "Path glob (relative to the repository root; * within a folder, ** across folders) -> warning "
+            "codes hidden for the files it matches, e.g. \"configs/legacy-*/**\": [yaml.ambiguous]."))
+    enable: list[Literal["schema.regex_dialect"]] = pydantic.Field(default_factory=list, description=(
+        "Warnings that are off by default: schema.regex_dialect (a pattern Python's re would match "
+        "differently; the reconciler always matches ECMA-262, so this is for developers only)."))
+
+
 class _SettingsFile(_Strict):
     model_config = pydantic.ConfigDict(title="rtc-reconciler settings (reconciler.yaml)", json_schema_extra={
         "description": "Settings of a config repository; flags and environment variables override them."})
@@ -145,6 +180,7 @@ class _SettingsFile(_Strict):
         "Daemon full resync period: 60s, 5m, 1h, 1h30m or a number of seconds (at least 1)."),
         json_schema_extra={"anyOf": [{"type": "number", "minimum": 1},
                                      {"type": "string", "pattern": _DURATION.pattern}]})
+    warnings: _WarningsFile | None = None
 
     @pydantic.field_validator("resync")
     @classmethod
@@ -218,7 +254,17 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
         concurrency=_resolve_concurrency(concurrency, environ, parsed.concurrency if parsed else None),
         resync=parse_duration(parsed.resync) if parsed and parsed.resync is not None else 60.0,
         api_key=environ.get(ENV_API_KEY) or None,
+        warnings=warning_settings(parsed),
     )
+
+
+def warning_settings(parsed: "_SettingsFile | None") -> WarningSettings:
+    """The ``warnings:`` section as a value (absent or unreadable file: the defaults)."""
+    if parsed is None or parsed.warnings is None:
+        return WarningSettings()
+    section = parsed.warnings
+    return WarningSettings(ignore=frozenset(section.ignore), enable=frozenset(section.enable),
+                           ignore_in=tuple((glob, frozenset(codes)) for glob, codes in section.ignore_in.items()))
 
 
 def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: _ApiFile,
@@ -332,7 +378,8 @@ def _in_map(loc: tuple, smap: SourceMap) -> bool:
 
 
 def _allowed(parent: tuple) -> str:
-    model: type[pydantic.BaseModel] | None = {(): _SettingsFile, ("api",): _ApiFile}.get(parent)
+    model: type[pydantic.BaseModel] | None = {(): _SettingsFile, ("api",): _ApiFile,
+                                              ("warnings",): _WarningsFile}.get(parent)
     if model is None and len(parent) == 2 and parent[0] == "environments":
         model = _EnvFile
     return f"; allowed: {', '.join(model.model_fields)}" if model else ""

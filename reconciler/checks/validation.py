@@ -40,6 +40,7 @@ from jsonschema import exceptions as js_exceptions
 
 from reconciler import memo, settings, steps
 from reconciler.checks import verdict as blocking, fastcheck, isolation, masking, policy, regexguard, schemarefs
+from reconciler.checks import warnfilter
 from reconciler.repository import loader, cache as resultcache, yamlsafe
 from reconciler.errors import ConfigError
 from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap,
@@ -90,7 +91,7 @@ def _validate_steps(root: Path, agents: Iterable[str] | None, envs: Iterable[str
         yield
     desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings, shown)))
     policy_findings = tuple(policy.check_repository(desired, today=today))
-    return dataclasses.replace(desired, findings=desired.findings + policy_findings)
+    return dataclasses.replace(desired, findings=warnfilter.filter_repository(root, desired.findings + policy_findings))
 
 
 def settings_findings(root: Path) -> list[Finding]:
