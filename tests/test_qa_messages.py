@@ -32,15 +32,15 @@ def _repo(tmp_path: Path) -> Path:
 def test_import_names_each_existing_file_once(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    cli(repo, "import", "--from-adk", str(ADK_PROJECT), ".", check_codes=(0,))
-    proc = cli(repo, "import", "--from-adk", str(ADK_PROJECT), ".", check_codes=(1,))
+    cli(repo, "import", "--from-adk", str(ADK_PROJECT), "--repo", ".", check_codes=(0,))
+    proc = cli(repo, "import", "--from-adk", str(ADK_PROJECT), "--repo", ".", check_codes=(1,))
     assert "already exist" in proc.stderr and "--force" in proc.stderr
     listed = "configs/acme-support/sandbox/schema.yaml"
     assert proc.stderr.count(listed) == 1, proc.stderr
 
 
 def test_import_from_a_missing_adk_directory_says_it_does_not_exist(tmp_path: Path) -> None:
-    proc = cli(tmp_path, "import", "--from-adk", str(tmp_path / "nowhere"), ".", check_codes=(1,))
+    proc = cli(tmp_path, "import", "--from-adk", str(tmp_path / "nowhere"), "--repo", ".", check_codes=(1,))
     assert "no such directory" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
 

@@ -21,7 +21,7 @@ from typing import Annotated
 import typer
 
 from reconciler import engine
-from reconciler.cli import outputs
+from reconciler.cli import outputs, rootdir
 from reconciler.cli.validate import NoCacheOpt
 from reconciler.apply.executor import INTERRUPTED
 from reconciler.model import ClientEnv
@@ -116,6 +116,7 @@ def plan_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: Env
     options = _options(agent, env, api_url, concurrency, changed_since, allow_large_change, no_cache)
     outputs.check_writable(out)                  # every output target, before the first request
     outputs.check_writable(save_plan, "--save-plan")
+    directory = rootdir.repository(directory)
     with _ProgressBar() as bar:
         planned = engine.run_plan(directory, options, progress=bar.update, hash_files=save_plan is not None)
     if save_plan is not None:
@@ -141,6 +142,7 @@ def drift_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     """
     options = _options(agent, env, api_url, concurrency, changed_since, False, no_cache)
     outputs.check_writable(out)
+    directory = rootdir.repository(directory)
     with _ProgressBar() as bar:
         planned = engine.run_drift(directory, options, progress=bar.update)
     plan = planned.plan
@@ -170,6 +172,7 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
                                  "come from the file; drop --agent/--env/--changed-since/--allow-large-change",
                                  param_hint="--plan")
     outputs.check_writable(out)              # before the first request, not after the writes
+    directory = rootdir.repository(directory)
     approve: engine.ApproveLive | bool = True if auto_approve else (_ask_live if _interactive() else False)
     started = _now()
     signals = StopOnSignals(notify=lambda line: typer.echo(line, err=True))

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from reconciler.cli import rootdir
 from reconciler.repository import loader as repo_loader
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, Finding
@@ -44,6 +45,7 @@ def register(app: typer.Typer) -> None:
 def policies(directory: DirArg = Path("."), fmt: FormatOpt = ListFormat.TEXT, today: TodayOpt = None) -> None:
     """List the policies in DIR/policies: rules, severity, what they match, waivers with expiry."""
     day = _parse_day(today)
+    directory = rootdir.repository(directory)
     policy_set = loader.load_policies(directory)
     matched = _envs(directory)
     if fmt is ListFormat.JSON:

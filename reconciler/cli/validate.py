@@ -16,7 +16,7 @@ import typer
 
 from reconciler.checks import verdict as blocking, validation
 from reconciler.model import ClientEnv, DesiredState
-from reconciler.cli import outputs
+from reconciler.cli import outputs, rootdir
 from reconciler.report import findings as render
 
 
@@ -59,6 +59,7 @@ def validate_command(
     no_cache: NoCacheOpt = False,
 ) -> None:
     outputs.check_writable(out)
+    directory = rootdir.repository(directory)
     desired = validation.validate_repository(directory, agents=agent or None,
                                              envs=[e.value for e in env] if env else None, use_cache=not no_cache)
     verdict = blocking.decide(desired)      # the same decision plan/apply/drift block on

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from reconciler.cli import rootdir
 from reconciler.cli.plan import ConcurrencyOpt, DirArg, UrlOpt
 
 _EXAMPLES = """
@@ -64,6 +65,7 @@ def watch(
         raise typer.BadParameter(str(exc)) from None
     if log_format not in (None, "json", "text"):
         raise typer.BadParameter(f"--log-format {log_format!r}: use json or text")
+    root = rootdir.repository(root)
     options = daemon.WatchOptions(root=root, host=host, port=port, resync=resync_seconds, shard=shard_value,
                                   state_dir=state_dir, log_format=log_format, api_url=api_url,
                                   concurrency=concurrency)
