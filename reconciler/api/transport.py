@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from reconciler.repository import statedir
+
 #: State of ``url: local``, relative to the config repository (never committed).
 LOCAL_STATE = Path(".reconciler") / "local.db"
 
@@ -24,5 +26,5 @@ def local_app(root: Path) -> Any:
     from reconciler.emulator import create_app
 
     db = local_db_path(root)
-    db.parent.mkdir(parents=True, exist_ok=True)
+    statedir.ensure(root)
     return create_app(db, auto_create=True)

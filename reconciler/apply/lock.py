@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from reconciler.errors import ReconcilerError
+from reconciler.repository import statedir
 
 #: Where the lock lives, relative to the repository (``.reconciler/`` is never committed).
 LOCK_FILE = Path(".reconciler") / "apply.lock"
@@ -50,7 +51,7 @@ def hold(root: Path) -> Iterator[Path]:
         return
     path = Path(root) / LOCK_FILE
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        statedir.ensure(root)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise LockedError(f"cannot take the apply lock {path}: {exc.strerror}; the repository's .reconciler/ "

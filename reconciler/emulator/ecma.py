@@ -102,6 +102,9 @@ class _Worker:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
+        for pipe in (proc.stdin, proc.stdout) if proc is not None else ():
+            if pipe is not None:
+                pipe.close()            # else "ResourceWarning: unclosed file" at exit (url: local runs)
 
     def search(self, pattern: str, text: str, deadline: float) -> bool:
         key = (pattern, text)

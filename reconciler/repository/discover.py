@@ -45,7 +45,11 @@ def find_root(start: Path | None = None) -> Found:
     start = Path(".") if start is None else Path(start)
     if is_root(start):
         return Found(root=start, start=start)
-    here = Path(os.path.abspath(start))
+    try:
+        here = Path(os.path.abspath(start))
+    except OSError:                          # the working folder was deleted under us
+        raise ConfigError("no config repository found: the working folder no longer exists",
+                          code="repo.not_found") from None
     for folder in here.parents:
         if is_root(folder):
             return Found(root=folder, start=start)
