@@ -157,8 +157,8 @@ _Code = Annotated[str, pydantic.StringConstraints(pattern=_CODE)]
 class _WarningsFile(_Strict):
     model_config = pydantic.ConfigDict(title="warnings", json_schema_extra={
         "description": "Warning codes to hide (errors are never hidden) or to show."})
-    ignore: list[_Code] = pydantic.Field(default_factory=list, description=(
-        "Warning codes hidden in every report of this repository, e.g. repo.stray_file."))
+    ignore: list[_Code] = pydantic.Field(default_factory=list, description="Warning codes hidden in every report "
+                                         "of this repository, e.g. repo.stray_file.")
     ignore_in: dict[str, list[_Code]] = pydantic.Field(
         default_factory=dict, description=(
             "Path glob (relative to the repository root; * within a folder, ** across folders) -> warning "
@@ -220,7 +220,20 @@ def check_api_url(url: str) -> str:
                          "or a regional URL such as https://api.us.poly.ai")
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         raise ValueError(f"API URL {url!r} must use https (plain http is only allowed on loopback)")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise ValueError(f"API URL {url!r} has a path ({parts.path or '?' + parts.query}); give the base URL without "
+                         f"it: {parts.scheme}://{parts.netloc} (the reconciler adds /v1/agents/… itself)")
     return url.rstrip("/")
+
+
+def missing_key_message(url: str) -> str:
+    """Why a command that talks to ``url`` stopped before sending anything: no ``POLYAI_API_KEY``."""
+    emulator = ("an emulator on loopback (`reconciler emulator`) accepts any non-empty key, e.g. POLYAI_API_KEY=dev"
+                if urlsplit(url).hostname in _LOOPBACK else "only the emulator (url: local, or `reconciler emulator` "
+                "on loopback) accepts any non-empty key; a real API needs a key allowed to read and write "
+                "real-time configs")
+    return (f"{ENV_API_KEY} is not set: the key for {url} is read from the {ENV_API_KEY} environment variable "
+            f"only (never from the repository or a flag); export it, or in CI pass it from a secret. Note: {emulator}")
 
 
 def region_url(region: str) -> str:

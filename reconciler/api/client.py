@@ -43,6 +43,7 @@ from reconciler.api.breaker import CircuitBreaker
 from reconciler.api.envelope import raise_api_error
 from reconciler.api.retry import Clock, RateGate, RetryPolicy, Sleep, call_with_retries, policy_from
 from reconciler.api.wire import AiohttpWire, HttpxWire, Wire, base_headers, encode_json, status_error
+from reconciler import settings as settings_module
 from reconciler.errors import ApiError, ConfigError, UnreachableError
 from reconciler.model import ClientEnv, LiveAgent, LivePage
 
@@ -88,8 +89,7 @@ class AgentsApi:
                  breaker: CircuitBreaker | None = None, wire: str | None = None) -> None:
         if not api_key:
             # Checked before anything is sent: a request without a key can only fail.
-            raise ConfigError("POLYAI_API_KEY is not set: export it in the environment (a served "
-                              "`reconciler emulator` accepts any non-empty key)", code="api.no_key")
+            raise ConfigError(settings_module.missing_key_message(target or base_url), code="api.no_key")
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, not {concurrency}", code="api.concurrency")
         self.base_url = base_url.rstrip("/")
