@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 from reconciler import errors, steps
-from reconciler.apply import lock as applylock, executor
+from reconciler.apply import lock as applylock, executor, wholeplan
 from reconciler.checks import warnfilter
 from reconciler.repository import loader
 from reconciler.aio import run_async
@@ -179,7 +179,8 @@ def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = Run
             moved = planfile.differences(saved, planned.plan, hashes, key)
             if moved:
                 raise planfile.StalePlanError(moved)
-            return await _execute(api, planned, desired, approve_live, started, progress, signals)
+            allow_live, writes_start = wholeplan.approve(planned.plan, approve_live, started)   # whole or nothing
+            return await _execute(api, planned, desired, allow_live, writes_start, progress, signals)
 
     with applylock.hold(root):
         return run_async(go())
