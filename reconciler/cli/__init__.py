@@ -31,7 +31,7 @@ app = typer.Typer(
 
 #: Command modules; each exposes ``register(app)``.
 _COMMAND_MODULES = ("validate", "plan", "show", "policies", "emulator", "watch", "adopt", "connectors", "github",
-                    "schema")
+                    "schema", "init")
 
 
 def _version_callback(value: bool) -> None:
