@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from reconciler import errors
+from reconciler.apply import lock as applylock
 from reconciler.daemon import http, logs, repository, state as state_module
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.reconcile import Context, Ending, reconcile_agent
@@ -155,6 +156,9 @@ class Daemon:
 
     async def _start(self, concurrency: int) -> None:
         """Load the repository, start every task, and run the first full sync."""
+        # The checkout's apply lock, held until the daemon stops: a CLI apply waits for no one, we do.
+        self._apply_lock = await applylock.take_when_free(self.options.root, applylock.DAEMON, lambda holder: (
+            self.log.info(f"waiting for the apply lock: {holder}", extra={"event": "lock_wait"})))
         started = time.monotonic()
         self.snapshot = await asyncio.to_thread(repository.load_full, self.options.root, self.options.shard,
                                                 self.repo_options, None)
@@ -201,6 +205,8 @@ class Daemon:
         except (asyncio.TimeoutError, Exception):       # noqa: BLE001 - stopping anyway
             server_task.cancel()
         await self.api.aclose()
+        if getattr(self, "_apply_lock", None) is not None:
+            self._apply_lock.release()
         self.log.info("stopped", extra={"event": "stopped"})
 
     def _alive(self) -> bool:
