@@ -17,7 +17,7 @@ from reconciler.cli.plan import ConcurrencyOpt, DirArg, UrlOpt
 
 _EXAMPLES = """
 \b
-Examples:
+Examples (the example repository is url: local, no key; a network --api-url needs POLYAI_API_KEY):
   reconciler watch .                                   # serves http://127.0.0.1:8080
   reconciler watch . --listen 127.0.0.1:0 --resync 30s # a free port; resync every 30 s
   reconciler watch . --shard 0/3 --state-dir /var/lib/reconciler --log-format json
