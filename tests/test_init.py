@@ -130,3 +130,27 @@ def test_help_examples_run_as_written_or_say_they_need_a_key(tmp_path: Path) -> 
         proc = subprocess.run(["bash", "-c", line], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=120)
         assert proc.returncode == 0 and "next steps:" in proc.stdout, (line, proc.stderr)
+
+
+def test_the_readme_walkthrough_runs_as_written(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("Try it outside this repository")[1].split("```sh\n")[1].split("```")[0]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = block.replace("8080", str(port)) + "kill %1\nwait\n"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "NO_COLOR": "1", "TMPDIR": str(tmp_path)}
+    env.pop("RECONCILER_API_URL", None)
+    proc = subprocess.run(["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=300)
+    out = proc.stdout
+    assert "seeded 1 agent(s), 1 page(s)" in out, (out, proc.stderr)
+    assert "Plan: 0 to change, 1 in sync, 0 errors." in out
+    assert "Plan: 1 to change, 0 in sync, 0 errors." in out and "Apply: 1 applied, 0 in sync." in out
+    assert "Traceback" not in proc.stderr
