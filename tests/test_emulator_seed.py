@@ -96,3 +96,24 @@ def test_every_documented_hook_has_a_curl_example_that_runs(emulator) -> None:
     proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert emulator.stats()["total"] == 0
+
+
+def test_the_seed_help_examples_run_as_written(tmp_path: Path, emulator) -> None:
+    import os
+    import subprocess
+    import sys
+
+    text = subprocess.run([sys.executable, "-m", "reconciler", "emulator", "--help"], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "COLUMNS": "200"}, check=True).stdout
+    lines = [line.split("#")[0].split() for line in text.splitlines()
+             if line.strip().startswith("reconciler emulator seed")]
+    assert len(lines) == 2
+    repo = tmp_path / "example"
+    shutil.copytree(ROOT / "configs", repo / "configs")
+    shutil.copy(ROOT / "reconciler.yaml", repo / "reconciler.yaml")
+    port = emulator.url.rsplit(":", 1)[1]
+    for words in lines:
+        args = [w.replace("127.0.0.1:8080", f"127.0.0.1:{port}") for w in words[1:]]
+        assert "seeded 3 agent(s), 9 page(s)" in cli(repo, *args, check_codes=(0,)).stdout
+    assert emulator.peek("acme-support", "live")["variables"]
+    cli(repo, "plan", check_codes=(0,))                  # url: local now holds the repository

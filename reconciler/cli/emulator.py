@@ -118,8 +118,8 @@ Examples (each prints `listening on http://HOST:PORT`; Ctrl-C stops it):
 
 \b
 Seeding (a fleet laid out like a repository; nothing is validated, as in the Configuration Builder):
-  reconciler emulator seed . --url http://127.0.0.1:8080    # a served emulator
-  reconciler emulator seed /path/to/fleet                   # this repository's url: local database
+  reconciler emulator seed . --url http://127.0.0.1:8080    # the emulator served above, from this repository
+  reconciler emulator seed .                                # this repository's own url: local database
 """
 
 
