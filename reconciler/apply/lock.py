@@ -15,10 +15,9 @@ when it starts and keeps it until it stops: a CLI ``apply`` of the same checkout
 then refuses at once, naming the daemon's pid, and a daemon started during a
 CLI apply waits for it (one log line); shards of one checkout share it. The
 lock belongs to an *open file*, so it is process-level: take it once per
-process, never once per agent or per pass from concurrent tasks. Reading live state and
-planning need no lock. POSIX only:
-on a platform without ``fcntl`` the lock is a no-op, said in the docstring of
-:func:`hold`.
+process, never once per agent or per pass from concurrent tasks. Reading live
+state and planning need no lock. POSIX only: on a platform without ``fcntl``
+the lock is a no-op, said in the docstring of :func:`hold`.
 """
 
 from __future__ import annotations
