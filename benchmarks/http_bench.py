@@ -1,21 +1,16 @@
-"""Benchmark: CPU per request of the API client, httpx (before) vs aiohttp (now).
+"""Benchmark: CPU per request of the API client (httpx, the one HTTP stack).
 
 Serves the emulator on loopback (``reconciler emulator --port 0``, no latency,
 its own process, so its CPU is not counted), seeds N agents of the realistic
 fleet (``benchmarks/fleet.py``: 3 environments each), then reads every agent
 once (``GET /v1/agents/{id}/real-time-configs``, what ``reconciler plan`` sends)
 through the whole :class:`reconciler.api.AgentsApi` — retries, breaker, rate gate,
-response parsing included — at concurrency C, with each wire:
+response parsing included — at concurrency C.
 
-- ``httpx``: the client as it was (pools of 8 connections; ``AgentsApi(wire="httpx")``);
-- ``aiohttp``: what a network URL uses now.
-
-Each wire is measured ``--repeat`` times, alternately, in this one process after
-a warm-up (imports and connections made): CPU seconds of this process
-(``time.process_time``) per request, and wall time. Also prints what importing
-aiohttp costs a fresh interpreter that already imports httpx (paid once per run
-that talks to an http(s) URL). Target: the aiohttp wire at most half the CPU per
-request of httpx.
+Measured ``--repeat`` times in this one process after a warm-up (imports and
+connections made): CPU seconds of this process (``time.process_time``) per
+request, and wall time; the median is printed. The figures behind the pool
+sizes in ``reconciler/api/wire.py`` come from here.
 
 Usage: ``python benchmarks/http_bench.py [--agents N] [--concurrency C] [--repeat R] [--json]``.
 """
@@ -27,7 +22,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,11 +33,9 @@ from plan_bench import Emulator  # noqa: E402
 
 from reconciler.api import AgentsApi  # noqa: E402
 
-WIRES = ("httpx", "aiohttp")
 
-
-async def read_all(url: str, agents: list[str], wire: str, concurrency: int) -> dict:
-    async with AgentsApi(url, api_key="bench-key", wire=wire, concurrency=concurrency) as api:
+async def read_all(url: str, agents: list[str], concurrency: int) -> dict:
+    async with AgentsApi(url, api_key="bench-key", concurrency=concurrency) as api:
         await asyncio.gather(*(api.get_agent(a) for a in agents[:concurrency]))      # warm-up: connections
         wall, cpu = time.monotonic(), time.process_time()
         pages = await asyncio.gather(*(api.get_agent(a) for a in agents))
@@ -53,35 +45,19 @@ async def read_all(url: str, agents: list[str], wire: str, concurrency: int) -> 
                 "requests": api.request_count - concurrency}
 
 
-def import_cost(repeat: int = 5) -> float:
-    """Extra ms of ``import aiohttp`` for an interpreter that has imported httpx (median of ``repeat``)."""
-    code = ("import time, httpx; t = time.perf_counter(); import aiohttp; "
-            "print((time.perf_counter() - t) * 1000)")
-    runs = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-                  .stdout) for _ in range(repeat)]
-    return statistics.median(runs)
-
-
 def measure(n: int, concurrency: int, repeat: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="http-bench-") as tmp:
         emu = Emulator(Path(tmp) / "emulator.db", 0)
         try:
             emu.seed(n)
             agents = [fleet.agent_id(i) for i in range(n)]
-            runs: dict[str, list[dict]] = {w: [] for w in WIRES}
-            for _ in range(repeat):
-                for wire in WIRES:
-                    runs[wire].append(asyncio.run(read_all(emu.url, agents, wire, concurrency)))
+            runs = [asyncio.run(read_all(emu.url, agents, concurrency)) for _ in range(repeat)]
         finally:
             emu.close()
-    result: dict = {"agents": n, "concurrency": concurrency, "repeat": repeat,
-                    "load_average": os.getloadavg()[0], "import_aiohttp_ms": import_cost()}
-    for wire, measured in runs.items():
-        result[wire] = {"cpu_ms_per_request": statistics.median(r["cpu_ms_per_request"] for r in measured),
-                        "wall_seconds": statistics.median(r["wall_seconds"] for r in measured),
-                        "requests": measured[0]["requests"], "runs": measured}
-    result["met"] = result["aiohttp"]["cpu_ms_per_request"] <= result["httpx"]["cpu_ms_per_request"] / 2
-    return result
+    return {"agents": n, "concurrency": concurrency, "repeat": repeat, "load_average": os.getloadavg()[0],
+            "cpu_ms_per_request": statistics.median(r["cpu_ms_per_request"] for r in runs),
+            "wall_seconds": statistics.median(r["wall_seconds"] for r in runs),
+            "requests": runs[0]["requests"], "runs": runs}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,15 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     r = measure(args.agents, args.concurrency, args.repeat)
     print(f"{r['agents']} GETs at concurrency {r['concurrency']}, median of {r['repeat']} "
           f"(load average {r['load_average']:.1f}):")
-    for wire in WIRES:
-        w = r[wire]
-        print(f"  {wire:8} {w['cpu_ms_per_request']:.3f} ms CPU per request, {w['wall_seconds']:.2f} s wall, "
-              f"{w['requests']} requests")
-    print(f"  import aiohttp after httpx: {r['import_aiohttp_ms']:.0f} ms (once per run with an http(s) URL)")
-    print(f"  target aiohttp <= httpx / 2: {'✔' if r['met'] else '✘'}")
+    print(f"  {r['cpu_ms_per_request']:.3f} ms CPU per request, {r['wall_seconds']:.2f} s wall, "
+          f"{r['requests']} requests")
     if args.json:
         print(json.dumps(r))
-    return 0 if r["met"] else 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -148,12 +148,14 @@ def probe(root: Path, cache: bool) -> dict:
 
     from reconciler import engine
     from reconciler.api import AgentsApi
+    from reconciler.planning import reading
 
     os.environ.setdefault("POLYAI_API_KEY", "bench-key")
     fields = {f.name for f in dataclasses.fields(engine.RunOptions)}
     options = engine.RunOptions(**({"cache": cache} if "cache" in fields else {}))
     wall, cpu = time.monotonic(), time.process_time()
-    settings, desired, agents = engine.prepare(root, options)
+    snapshot, agents = reading.read_repository(root, options)
+    settings, desired = snapshot.settings, snapshot.desired
     local = (time.monotonic() - wall, time.process_time() - cpu)
     files = sum((e.schema is not None) + (e.values is not None) for a in desired.agents.values()
                 for e in a.envs.values())
@@ -161,7 +163,8 @@ def probe(root: Path, cache: bool) -> dict:
     async def live() -> tuple[float, float]:
         async with AgentsApi.from_settings(settings) as api:
             w, c = time.monotonic(), time.process_time()
-            await engine.plan_with(api, settings, desired, agents, options)
+            read = await reading.read_live(api, snapshot, agents)
+            engine.plan_snapshot(read.snapshot, read.live, read.agents, target=api.target)
             return time.monotonic() - w, time.process_time() - c
     live_wall, live_cpu = asyncio.run(live())
     return {"local_seconds": local[0], "local_cpu_seconds": local[1], "files": files,

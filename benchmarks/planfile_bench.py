@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import plan_bench  # noqa: E402
 
-from reconciler import engine, report
+from reconciler import engine  # noqa: E402
+from reconciler.report import formats  # noqa: E402
 from reconciler.planning import planfile   # noqa: E402
 from reconciler.report import reader  # noqa: E402
 
@@ -56,7 +57,7 @@ def measure(n: int, workdir: Path) -> dict:
 
     def show():
         value, command, info = reader.read_document(planfile.read_json(saved_path), source=str(saved_path))
-        return [report.render(value, fmt, command=command, color=False, info=info) for fmt in ("text", "markdown")]
+        return [formats.render(value, fmt, command=command, color=False, info=info) for fmt in ("text", "markdown")]
     show_s, _ = _timed(show)
     values_file = root / "configs" / plan_bench.agent_id(0) / "live" / "values.yaml"
     values_file.write_text(values_file.read_text() + "\n# edited after the plan\n")

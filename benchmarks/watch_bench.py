@@ -150,6 +150,7 @@ def planner_cpu_per_page_ms(root: Path) -> float:
     from reconciler.daemon.repository import Options, load_full
     from reconciler.daemon.sharding import Shard
     from reconciler.model import LiveAgent, LivePage
+    from reconciler.planning.snapshot import LivePages
 
     snap = load_full(root, Shard(0, 1), Options(api_url=None, concurrency=None, resync=None), None)
     lives = {a: LiveAgent(a, {env: LivePage(env, e.schema, e.values, "2026-01-01T00:00:00.000Z")
@@ -157,8 +158,7 @@ def planner_cpu_per_page_ms(root: Path) -> float:
     pages = 0
     started = time.process_time()
     for agent in snap.desired.agents:
-        plan = engine.plan_from_live(snap.narrowed(agent), {agent: lives[agent]}, {}, snap.settings, [agent],
-                                     policy_set=snap.policies)
+        plan = engine.plan_snapshot(snap.of_agent(agent), LivePages({agent: lives[agent]}), [agent], target="local")
         pages += len(plan.results)
     return 1000 * (time.process_time() - started) / pages
 

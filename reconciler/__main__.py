@@ -1,5 +1,12 @@
-"""``python -m reconciler``."""
+"""``python -m reconciler``: SIGINT/SIGTERM are accounted for before the command line is even imported."""
 
-from reconciler.cli import run
+from reconciler import interruption
 
-run()
+
+def _load_main():
+    from reconciler.cli import main    # deferred: imported once the signal handler is in place (run_cli)
+
+    return main
+
+
+interruption.run_cli(_load_main)

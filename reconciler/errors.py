@@ -8,7 +8,7 @@ Anything else is a bug and gets a short message plus a crash log.
 
     ReconcilerError
     ├── ConfigError (file, line, code)        loader / settings / validation / policy
-    └── ApiError (status, error_code, error_id, method, path, message)
+    └── ApiError (status, error_code, error_id, request_id, method, path, message)
         ├── ClientError                       4xx
         │   ├── AuthError                     401
         │   ├── ForbiddenError                403 (REAL_TIME_CONFIG_FORBIDDEN_ACCESS)
@@ -55,7 +55,7 @@ class ApiError(ReconcilerError):
 
     def __init__(self, message: str, *, status: int | None = None, error_code: str | None = None,
                  error_id: str | None = None, method: str | None = None, path: str | None = None,
-                 detail: str | None = None) -> None:
+                 detail: str | None = None, request_id: str | None = None) -> None:
         self.message = message
         self.detail = detail
         """The server's whole message before ``message`` was cut short (None: not cut). It may echo
@@ -64,6 +64,9 @@ class ApiError(ReconcilerError):
         self.status = status
         self.error_code = error_code
         self.error_id = error_id
+        self.request_id = request_id
+        """The ``X-PolyAI-Correlation-Id`` this client sent with the failed request (None: nothing was
+        sent, e.g. the circuit breaker was open). Set by :mod:`reconciler.api.client`."""
         self.method = method
         self.path = path
         super().__init__(str(self))
@@ -72,7 +75,9 @@ class ApiError(ReconcilerError):
         return self.describe(self.message)
 
     def describe(self, message: str) -> str:
-        """``METHOD path HTTP status CODE: message (error_id …)`` with ``message`` in place of the own one."""
+        """``METHOD path HTTP status CODE: message (request_id …)`` with ``message`` in place of the own one.
+
+        The server's ``error_id`` is shown too when it is not the id this client sent."""
         parts = []
         if self.method and self.path:
             parts.append(f"{self.method} {self.path}")
@@ -81,7 +86,9 @@ class ApiError(ReconcilerError):
         if self.error_code:
             parts.append(self.error_code)
         head = " ".join(parts)
-        tail = f" (error_id {self.error_id})" if self.error_id else ""
+        ids = [f"error_id {self.error_id}"] if self.error_id and self.error_id != self.request_id else []
+        ids += [f"request_id {self.request_id}"] if self.request_id else []
+        tail = f" ({'; '.join(ids)})" if ids else ""
         return f"{head}: {message}{tail}" if head else f"{message}{tail}"
 
 

@@ -85,7 +85,7 @@ class SourceMap:
     """Paths of integers outside the 64-bit range, found while building the data (document order);
     None when unknown (data not built by :mod:`reconciler.repository.yamlsafe`): then the data is walked."""
     digest: bytes | None = field(default=None, compare=False, repr=False)
-    """The file's content digest (:func:`reconciler.repository.cache.digest`) when read by the loader: the key
+    """The file's content digest (:func:`reconciler.repository.reader.content_digest`) when read by the loader: the key
     of its results in the on-disk cache. Not part of equality."""
 
     def line_of(self, path: Iterable[PathPart]) -> int | None:
@@ -119,6 +119,7 @@ class Finding:
     rule_file: str | None = None       # where the policy rule is written
     rule_line: int | None = None
     waived: str | None = None          # the waiver's reason when a waiver covers this finding
+    request_id: str | None = None      # a failed API request: the X-PolyAI-Correlation-Id it was sent with
 
     @property
     def blocks(self) -> bool:
@@ -127,7 +128,7 @@ class Finding:
     def to_json(self) -> dict[str, Any]:
         data = {"severity": self.severity.value, "code": self.code, "message": self.message,
                 "file": self.file, "line": self.line, "path": self.path}
-        for name in ("agent", "env", "policy", "rule", "rule_file", "rule_line", "waived"):
+        for name in ("agent", "env", "policy", "rule", "rule_file", "rule_line", "waived", "request_id"):
             value = getattr(self, name)
             if value is not None:
                 data[name] = value

@@ -11,10 +11,13 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.checks import warnsettings
 from reconciler.model import ClientEnv
 
 #: Regions of the live API; ``api.region: us`` -> https://api.us.poly.ai
 REGIONS = ("us", "uk", "eu", "studio")
+#: The public ADK's names for the same regions (its ``project.yaml``), accepted wherever a region is.
+ADK_REGIONS = {"us-1": "us", "uk-1": "uk", "euw-1": "eu", "studio": "studio"}
 LOCAL = "local"
 
 
@@ -51,18 +54,6 @@ class EnvironmentSettings:
 
 
 @dataclass(frozen=True)
-class WarningSettings:
-    """``warnings:`` of reconciler.yaml: which warning codes are shown (errors are never hidden)."""
-
-    ignore: frozenset[str] = frozenset()
-    """Warning codes hidden everywhere in the repository."""
-    ignore_in: tuple[tuple[str, frozenset[str]], ...] = ()
-    """(path glob relative to the root, codes hidden for files it matches), in file order."""
-    enable: frozenset[str] = frozenset()
-    """Warning codes that are off by default and turned on (``schema.regex_dialect``)."""
-
-
-@dataclass(frozen=True)
 class Settings:
     root: Path
     """The config repository (directory holding reconciler.yaml)."""
@@ -75,7 +66,7 @@ class Settings:
     """Daemon full resync period, seconds."""
     api_key: str | None = field(default=None, repr=False)
     """From POLYAI_API_KEY only; never printed."""
-    warnings: WarningSettings = WarningSettings()
+    warnings: warnsettings.WarningSettings = warnsettings.WarningSettings()
     """Which warnings are shown (``warnings:`` of reconciler.yaml; see :mod:`reconciler.checks.warnfilter`)."""
 
     @property
@@ -90,12 +81,12 @@ class Settings:
 import os  # noqa: E402  (kept next to the loading code it serves)
 import re  # noqa: E402
 from collections.abc import Mapping  # noqa: E402
-from typing import Annotated, Any, Literal  # noqa: E402
+from typing import Any, Literal  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
 import pydantic  # noqa: E402
 
-from reconciler.repository import yamlsafe   # noqa: E402
+from reconciler.repository import yamlhints, yamlsafe   # noqa: E402
 from reconciler.errors import ConfigError  # noqa: E402
 from reconciler.model import SourceMap  # noqa: E402
 
@@ -114,19 +105,20 @@ class _Strict(pydantic.BaseModel):
     model_config = pydantic.ConfigDict(extra="forbid", strict=True, populate_by_name=False)
 
 
-class _ApiFile(_Strict):
+class ApiFile(_Strict):
     model_config = pydantic.ConfigDict(title="api", json_schema_extra={
         "description": "Where the Agents API is: set url or region, not both."})
     url: str | None = pydantic.Field(default=None, description=(
         "'local' (the embedded emulator, state in .reconciler/local.db) or an https:// base URL "
         "(plain http only on loopback)."), json_schema_extra={"pattern": r"^(local|https?://\S+)$"})
-    region: Literal["us", "uk", "eu", "studio"] | None = pydantic.Field(
-        default=None, description="Region of the live API: us -> https://api.us.poly.ai.")
+    region: Literal["us", "uk", "eu", "studio", "us-1", "uk-1", "euw-1"] | None = pydantic.Field(
+        default=None, description=("Region of the live API: us -> https://api.us.poly.ai; the ADK's names "
+                                   "us-1, uk-1, euw-1 are the same hosts as us, uk, eu."))
     timeout: float | None = pydantic.Field(default=None, gt=0, le=600,
                                            description="Seconds for connect/read/write of one request.")
 
     @pydantic.model_validator(mode="after")
-    def _one_target(self) -> "_ApiFile":
+    def _one_target(self) -> "ApiFile":
         if self.url is not None and self.region is not None:
             raise ValueError("set either api.url or api.region, not both")
         return self
@@ -147,31 +139,10 @@ class _EnvFile(_Strict):
         return SyncMode(value)
 
 
-#: A finding code as the reports print it (``repo.stray_file``).
-_CODE = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$"
-#: Warnings off unless ``warnings.enable`` names them: true, but nothing a user can act on.
-OPT_IN_WARNINGS = frozenset({"schema.regex_dialect"})
-_Code = Annotated[str, pydantic.StringConstraints(pattern=_CODE)]
-
-
-class _WarningsFile(_Strict):
-    model_config = pydantic.ConfigDict(title="warnings", json_schema_extra={
-        "description": "Warning codes to hide (errors are never hidden) or to show."})
-    ignore: list[_Code] = pydantic.Field(default_factory=list, description="Warning codes hidden in every report "
-                                         "of this repository, e.g. repo.stray_file.")
-    ignore_in: dict[str, list[_Code]] = pydantic.Field(
-        default_factory=dict, description=(
-            "Path glob (relative to the repository root; * within a folder, ** across folders) -> warning "
-            "codes hidden for the files it matches, e.g. \"configs/legacy-*/**\": [yaml.ambiguous]."))
-    enable: list[Literal["schema.regex_dialect"]] = pydantic.Field(default_factory=list, description=(
-        "Warnings that are off by default: schema.regex_dialect (a pattern Python's re would match "
-        "differently; the reconciler always matches ECMA-262, so this is for developers only)."))
-
-
-class _SettingsFile(_Strict):
+class SettingsFile(_Strict):
     model_config = pydantic.ConfigDict(title="rtc-reconciler settings (reconciler.yaml)", json_schema_extra={
         "description": "Settings of a config repository; flags and environment variables override them."})
-    api: _ApiFile | None = None
+    api: ApiFile | None = None
     environments: dict[str, _EnvFile] | None = pydantic.Field(
         default=None, description="The managed environments; their order is the promotion order.",
         json_schema_extra={"propertyNames": {"enum": list(ClientEnv.names())}, "minProperties": 1})
@@ -180,7 +151,7 @@ class _SettingsFile(_Strict):
         "Daemon full resync period: 60s, 5m, 1h, 1h30m or a number of seconds (at least 1)."),
         json_schema_extra={"anyOf": [{"type": "number", "minimum": 1},
                                      {"type": "string", "pattern": _DURATION.pattern}]})
-    warnings: _WarningsFile | None = None
+    warnings: warnsettings.WarningsFile | None = None
 
     @pydantic.field_validator("resync")
     @classmethod
@@ -237,10 +208,17 @@ def missing_key_message(url: str) -> str:
 
 
 def region_url(region: str) -> str:
-    """``us`` -> ``https://api.us.poly.ai``."""
+    """``us`` (or the ADK's ``us-1``) -> ``https://api.us.poly.ai``."""
+    region = ADK_REGIONS.get(region, region)
     if region not in REGIONS:
-        raise ValueError(f"unknown region {region!r}; use one of {', '.join(REGIONS)}")
+        raise ValueError(f"unknown region {region!r}; use one of {', '.join(REGIONS + tuple(ADK_REGIONS))}")
     return f"https://api.{region}.poly.ai"
+
+
+def adk_region(url: str) -> str | None:
+    """The ADK's region name of a regional API URL (``https://api.us.poly.ai`` -> ``us-1``), else None."""
+    by_host = {urlsplit(region_url(name)).hostname: name for name in ADK_REGIONS}
+    return by_host.get(urlsplit(url).hostname or "") if url.startswith("https://") else None
 
 
 def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | None = None,
@@ -257,7 +235,7 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
     problems, parsed = read_settings_file(root)
     if problems:
         raise problems[0]
-    file_api = parsed.api if parsed and parsed.api else _ApiFile()
+    file_api = parsed.api if parsed and parsed.api else ApiFile()
     url = _resolve_url(api_url, environ, file_api, require_target)
     api = ApiSettings(url=url) if file_api.timeout is None else ApiSettings(url=url, timeout=file_api.timeout)
     return Settings(
@@ -267,20 +245,11 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
         concurrency=_resolve_concurrency(concurrency, environ, parsed.concurrency if parsed else None),
         resync=parse_duration(parsed.resync) if parsed and parsed.resync is not None else 60.0,
         api_key=environ.get(ENV_API_KEY) or None,
-        warnings=warning_settings(parsed),
+        warnings=warnsettings.from_file(parsed.warnings if parsed else None),
     )
 
 
-def warning_settings(parsed: "_SettingsFile | None") -> WarningSettings:
-    """The ``warnings:`` section as a value (absent or unreadable file: the defaults)."""
-    if parsed is None or parsed.warnings is None:
-        return WarningSettings()
-    section = parsed.warnings
-    return WarningSettings(ignore=frozenset(section.ignore), enable=frozenset(section.enable),
-                           ignore_in=tuple((glob, frozenset(codes)) for glob, codes in section.ignore_in.items()))
-
-
-def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: _ApiFile,
+def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: ApiFile,
                  require_target: bool) -> str:
     for source, value in (("--api-url", flag), (ENV_API_URL, environ.get(ENV_API_URL))):
         if value:
@@ -319,7 +288,7 @@ def _environments(envs: dict[str, _EnvFile] | None) -> tuple[EnvironmentSettings
                  for name, env in envs.items())
 
 
-def read_settings_file(root: Path) -> tuple[list[ConfigError], _SettingsFile | None]:
+def read_settings_file(root: Path) -> tuple[list[ConfigError], SettingsFile | None]:
     """Parse and check ``reconciler.yaml`` (absent: no problems, ``None``). Reports ALL problems."""
     path = Path(root) / SETTINGS_FILE
     if not path.exists() and not path.is_symlink():
@@ -330,7 +299,7 @@ def read_settings_file(root: Path) -> tuple[list[ConfigError], _SettingsFile | N
         return [exc], None
     problems = _check_env_names(data, smap) + _check_api_url_in_file(data, smap)
     try:
-        parsed = _SettingsFile.model_validate(data)
+        parsed = SettingsFile.model_validate(data)
     except pydantic.ValidationError as exc:
         return problems + [_pydantic_problem(err, smap) for err in exc.errors()], None
     return problems, (parsed if not problems else None)
@@ -376,7 +345,7 @@ def _pydantic_problem(err: Mapping[str, Any], smap: SourceMap) -> ConfigError:
     message = err["msg"].removeprefix("Value error, ")
     expected = _PYDANTIC_TYPES.get(str(err["type"]).split("_")[0])
     note = next((n for n in smap.notes if n.path == loc and not n.key), None)
-    hint = yamlsafe.schema_hint(note.text, expected) if note is not None and expected else None
+    hint = yamlhints.schema_hint(note.text, expected) if note is not None and expected else None
     if hint:
         message += f" ({hint})"
     return ConfigError(f"{where}: {message}", file=smap.file, line=smap.line_of(loc), code="settings.invalid")
@@ -391,8 +360,8 @@ def _in_map(loc: tuple, smap: SourceMap) -> bool:
 
 
 def _allowed(parent: tuple) -> str:
-    model: type[pydantic.BaseModel] | None = {(): _SettingsFile, ("api",): _ApiFile,
-                                              ("warnings",): _WarningsFile}.get(parent)
+    model: type[pydantic.BaseModel] | None = {(): SettingsFile, ("api",): ApiFile,
+                                              ("warnings",): warnsettings.WarningsFile}.get(parent)
     if model is None and len(parent) == 2 and parent[0] == "environments":
         model = _EnvFile
     return f"; allowed: {', '.join(model.model_fields)}" if model else ""

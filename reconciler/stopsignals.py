@@ -4,8 +4,10 @@ Used by :func:`reconciler.engine.run_apply`: while the apply's event loop runs,
 the first SIGINT or SIGTERM sets :attr:`StopOnSignals.event`, which the executor
 checks between environments (never between a PUT and its PATCH). The command
 then prints what was applied and what was not attempted, and exits 130 (SIGINT)
-or 143 (SIGTERM). A second signal means "now": the default handler is restored
-and the signal re-delivered (a write in flight may then be cut).
+or 143 (SIGTERM). A second signal means "now": the handler from before is
+restored and the signal re-delivered (a write in flight may then be cut); under
+the CLI that is :mod:`reconciler.interruption`'s, which ends with one line
+saying what was written.
 
 Only the main thread may install signal handlers; elsewhere (a daemon's worker
 thread, a test calling the engine from a thread) this does nothing and the
@@ -32,6 +34,7 @@ class StopOnSignals:
         self.received: signal.Signals | None = None
         self._notify = notify
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._previous: dict[signal.Signals, object] = {}
 
     @property
     def exit_code(self) -> int | None:
@@ -44,6 +47,7 @@ class StopOnSignals:
         if threading.current_thread() is not threading.main_thread():
             return self.event
         self._loop = asyncio.get_running_loop()
+        self._previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
         for sig in SIGNALS:
             self._loop.add_signal_handler(sig, self._on_signal, sig)
         return self.event
@@ -53,13 +57,17 @@ class StopOnSignals:
             return
         for sig in SIGNALS:
             self._loop.remove_signal_handler(sig)
-        # remove_signal_handler leaves SIGINT at Python's default (KeyboardInterrupt): what the CLI expects.
+            previous = self._previous.get(sig)
+            if previous is not None:
+                # The handler from before (the CLI's, reconciler.interruption): a signal after the writes,
+                # while the report prints, still ends with its line (remove_signal_handler alone would
+                # leave SIGTERM at SIG_DFL, a silent death).
+                signal.signal(sig, previous)
         self._loop = None
 
     def _on_signal(self, sig: signal.Signals) -> None:
-        if self.received is not None:               # the second one: stop now
+        if self.received is not None:               # the second one: stop now, through the handler from before
             self.remove()
-            signal.signal(sig, signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
             os.kill(os.getpid(), sig)
             return
         self.received = sig

@@ -58,7 +58,8 @@ class EmulatorHandle:
         self._call("POST", "/_emulator/stats/reset")
 
     def set_faults(self, **faults: float) -> dict[str, Any]:
-        """Replace the fault settings (latency_ms, jitter_ms, error_rate, rate_limit_rate, retry_after_s, drop_rate)."""
+        """Replace the fault settings (latency_ms, jitter_ms, error_rate, rate_limit_rate, retry_after_s, drop_rate;
+        the switches patch_replaces, trim_strings)."""
         return self._call("PUT", "/_emulator/faults", json=faults)
 
     def edit_page(self, agent: str, env: str, schema: Mapping[str, Any] | None = None,

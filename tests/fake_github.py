@@ -98,6 +98,8 @@ def create_app() -> FastAPI:
         if fault is not None:
             entry["status"] = fault["status"]
             headers = {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") is not None else {}
+            if fault.get("location"):                      # a redirect (3xx) fault
+                headers["Location"] = fault["location"]
             return JSONResponse({"message": fault["message"], "documentation_url": DOCS},
                                 status_code=fault["status"], headers=headers)
         if request.headers.get("authorization") != f"Bearer {TOKEN}":

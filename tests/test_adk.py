@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from e2e_helpers import cli
+from reconciler import settings
 from reconciler.adoption import adk
 from reconciler.repository import loader
 
@@ -14,6 +15,7 @@ GOLDEN = Path(__file__).parent / "golden"
 ADK_PROJECT = GOLDEN / "adk" / "acme-support"          # real_time_configuration/{draft_and_sandbox,live}/…
 REPO = GOLDEN / "adk-repo"                              # what importing it must write, byte for byte
 EXAMPLE = Path(__file__).resolve().parents[1]
+RTC = "real_time_configuration"
 
 
 def _tree(root: Path) -> dict[str, str]:
@@ -33,21 +35,68 @@ def test_import_from_adk_writes_the_golden_files(tmp_path: Path) -> None:
     assert _tree(repo / "configs") == _tree(REPO / "configs")
 
 
-def test_export_writes_the_golden_adk_tree(tmp_path: Path) -> None:
+def test_export_writes_the_golden_adk_project_byte_for_byte(tmp_path: Path) -> None:
+    # project.yaml (region from api.region: us-1), both files per environment ({} for the unmanaged
+    # live schema), sorted keys, 2-space indent, a trailing newline: exactly what the ADK holds.
     out = tmp_path / "adk-out"
-    cli(REPO, "export", ".", "--adk", str(out), "--agent", "acme-support", check_codes=(0,))
-    assert _json_tree(out) == _json_tree(ADK_PROJECT)
-    # Key order is kept as well (json equality alone would not show it).
-    for rel, text in _tree(out).items():
-        assert list(json.loads(text)) == list(json.loads((ADK_PROJECT / rel).read_text(encoding="utf-8")))
+    cli(REPO, "export", ".", "--adk", str(out), "--agent", "acme-support", "--account", "acct-golden",
+        check_codes=(0,))
+    assert _tree(out) == _tree(ADK_PROJECT)
+    assert (out / "real_time_configuration/live/schema.json").read_text(encoding="utf-8") == "{}\n"
 
 
-def test_adk_round_trip_gives_equal_json(tmp_path: Path) -> None:
+def test_adk_round_trip_is_byte_identical(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    adk.import_adk(ADK_PROJECT, repo, agent="other-agent")
+    repo.mkdir()
+    (repo / "reconciler.yaml").write_text("api:\n  region: us-1\n", encoding="utf-8")
+    adk.import_adk(ADK_PROJECT, repo)
     out = tmp_path / "back"
-    adk.export_adk(repo, "other-agent", out)
-    assert _json_tree(out) == _json_tree(ADK_PROJECT)
+    adk.export_adk(repo, "acme-support", out, account="acct-golden")
+    assert _tree(out) == _tree(ADK_PROJECT)
+
+
+def test_the_project_files_id_wins_over_the_folder_name(tmp_path: Path) -> None:
+    project = tmp_path / "some-checkout"
+    shutil.copytree(ADK_PROJECT, project)
+    repo = tmp_path / "repo"
+    proc = cli(tmp_path, "import", "--from-adk", str(project), "--repo", str(repo), check_codes=(0,))
+    assert "acme-support: wrote" in proc.stdout and not (repo / "configs/some-checkout").exists()
+    proc = cli(tmp_path, "import", "--from-adk", str(project), "--repo", str(tmp_path / "other"),
+               "--agent", "someone-else", check_codes=(1,))
+    assert "project_id" in proc.stderr and "someone-else" in proc.stderr
+    assert not (tmp_path / "other" / "configs").exists()
+    # Without project.yaml the folder name is the fallback.
+    (project / "project.yaml").unlink()
+    cli(tmp_path, "import", "--from-adk", str(project), "--repo", str(tmp_path / "third"), check_codes=(0,))
+    assert (tmp_path / "third/configs/some-checkout/sandbox/schema.yaml").is_file()
+
+
+def test_an_existing_file_in_another_key_order_is_not_other_content(tmp_path: Path) -> None:
+    out = tmp_path / "adk-out"
+    shutil.copytree(ADK_PROJECT, out)
+    data = out / "real_time_configuration/live/data.json"
+    unsorted = json.loads(data.read_text(encoding="utf-8"))
+    data.write_text(json.dumps(dict(reversed(list(unsorted.items()))), indent=4) + "\n", encoding="utf-8")
+    cli(REPO, "export", ".", "--adk", str(out), "--agent", "acme-support", "--account", "acct-golden",
+        check_codes=(0,))
+    assert _tree(out) == _tree(ADK_PROJECT)          # rewritten as the ADK writes it, no --force needed
+
+
+def test_a_project_file_naming_another_agent_is_other_content(tmp_path: Path) -> None:
+    out = tmp_path / "adk-out"
+    out.mkdir()
+    (out / "project.yaml").write_text("project_id: someone-else\naccount_id: x\nregion: us-1\n", encoding="utf-8")
+    proc = cli(REPO, "export", ".", "--adk", str(out), "--agent", "acme-support", check_codes=(1,))
+    assert "project.yaml" in proc.stderr and "--force" in proc.stderr
+    assert not (out / RTC).exists()
+
+
+def test_adk_region_names_are_the_same_hosts(tmp_path: Path) -> None:
+    for adk_name, host in (("us-1", "us"), ("uk-1", "uk"), ("euw-1", "eu"), ("studio", "studio")):
+        (tmp_path / "reconciler.yaml").write_text(f"api:\n  region: {adk_name}\n", encoding="utf-8")
+        url = settings.load_settings(tmp_path, environ={}).api.url
+        assert url == f"https://api.{host}.poly.ai"
+        assert settings.adk_region(url) == (adk_name if host != "eu" else "euw-1")
 
 
 def test_example_repository_exported_and_reimported_is_unchanged(tmp_path: Path) -> None:
@@ -65,8 +114,8 @@ def test_example_repository_exported_and_reimported_is_unchanged(tmp_path: Path)
         assert set(again.agents[agent].envs) == set(desired.envs)
         for env, page in desired.envs.items():
             back = again.agents[agent].envs[env]
-            assert json.dumps(back.schema) == json.dumps(page.schema), (agent, env)
-            assert json.dumps(back.values) == json.dumps(page.values), (agent, env)
+            # Equal data (the ADK's JSON has sorted keys, so key order is the ADK's, not the repository's).
+            assert back.schema == page.schema and back.values == page.values, (agent, env)
 
 
 def test_import_from_adk_never_overwrites_without_force(tmp_path: Path) -> None:

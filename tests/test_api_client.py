@@ -291,11 +291,11 @@ def test_a_wrong_key_is_an_auth_error_without_the_key(tmp_path, caplog):
 
 @pytest.mark.parametrize("concurrency", [1, 7, 8, 9, 20, 32])
 def test_httpx_connections_are_split_into_small_pools_never_more_than_concurrency(concurrency):
-    # The httpx wire (kept for benchmarks/http_bench.py's comparison; network URLs use aiohttp).
     async def build():
-        api = AgentsApi("http://127.0.0.1:9", api_key="k", concurrency=concurrency, wire="httpx")
+        api = AgentsApi("http://127.0.0.1:9", api_key="k", concurrency=concurrency)
         try:
-            limits = [http._transport._pool._max_connections for http in api._wire.clients]
+            limits = api._wire.pool_sizes
+            assert len(limits) == len(api._wire.clients)
             return limits, api._slots.qsize()
         finally:
             await api.aclose()

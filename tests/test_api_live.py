@@ -133,7 +133,7 @@ def test_from_settings_needs_a_key_for_a_remote_url_and_a_real_url(tmp_path):
         settings = Settings(root=tmp_path, api=ApiSettings(url="https://api.eu.poly.ai/", timeout=5),
                             api_key=KEY, concurrency=7)
         async with AgentsApi.from_settings(settings) as api:
-            return api.target, api.wire_name, api._wire.timeout, api.request_count
+            return api.target, api._wire.timeout, api.request_count
 
-    assert run(ok()) == ("https://api.eu.poly.ai", "aiohttp", 5.0, 0)
+    assert run(ok()) == ("https://api.eu.poly.ai", 5.0, 0)
     assert not (tmp_path / ".reconciler").exists()             # nothing local was created

@@ -30,7 +30,8 @@ def test_example_repository_is_valid_with_no_warning() -> None:
     out = run(str(PROJECT))
     assert out.returncode == 0, out.stdout + out.stderr
     # Patterns are matched as ECMA-262 everywhere: what Python's re would do is no user's concern.
-    assert out.stdout.splitlines() == ["valid: 3 agents, 9 environments checked; 0 errors, 0 warnings"]
+    assert out.stdout.splitlines() == [f"reconciler validate · repository {PROJECT}",
+                                       "valid: 3 agents, 9 environments checked; 0 errors, 0 warnings"]
 
 
 def test_regex_dialect_notes_only_when_enabled(tmp_path: Path) -> None:
@@ -38,7 +39,7 @@ def test_regex_dialect_notes_only_when_enabled(tmp_path: Path) -> None:
     (tmp_path / "reconciler.yaml").write_text("warnings:\n  enable: [schema.regex_dialect]\n")
     out = run(str(tmp_path))
     assert out.returncode == 0, out.stdout + out.stderr
-    assert all("[schema.regex_dialect]" in line for line in out.stdout.splitlines()[:-1])
+    assert all("[schema.regex_dialect]" in line for line in out.stdout.splitlines()[1:-1])
     # Each dialect warning is whole: the pattern as written, never cut before its repeat count.
     assert ("pattern `^\\+[1-9]\\d{6,14}$`: `\\d` is ASCII 0-9 only, `$` is the very end (Python's re: "
             "any Unicode digit; also before a final newline) (same pattern in 8 more places)") in out.stdout
@@ -64,7 +65,8 @@ def test_sensitive_values_never_printed(tmp_path: Path, fmt: str) -> None:
 def test_text_format_lines_and_summary_without_colour_when_piped(tmp_path: Path) -> None:
     out = run(str(secret_repo(tmp_path)))
     lines = out.stdout.splitlines()
-    assert lines[0] == ("configs/agent-a/live/values.yaml:1: error [values.invalid] escalation_pin: "
+    assert lines[0].startswith("reconciler validate · repository ")
+    assert lines[1] == ("configs/agent-a/live/values.yaml:1: error [values.invalid] escalation_pin: "
                         "sensitive value (masked) fails pattern: '^\\\\d{4}$'")
     assert lines[-1] == "invalid: 1 agent, 1 environment checked; 2 errors, 0 warnings"
     assert "\x1b[" not in out.stdout

@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
 
-from reconciler.cli import _register_commands, app
+from reconciler import cli
 from reconciler.model import ClientEnv, Finding, Severity
 from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
 
@@ -45,20 +44,18 @@ DESIGN_COMMANDS = ("validate", "plan", "apply", "drift", "show", "watch", "impor
 @functools.cache
 def _commands() -> dict[str, Any]:
     """Every leaf command of the typer app, by its full name ("plan", "github comment")."""
-    _register_commands()
-    root = typer.main.get_command(app)
     out: dict[str, Any] = {}
 
-    def walk(group: Any, prefix: str) -> None:
-        for name, cmd in getattr(group, "commands", {}).items():
+    def walk(commands: Any, prefix: str) -> None:
+        for name, cmd in commands.items():
             if getattr(cmd, "hidden", False):
                 continue
             full = f"{prefix}{name}"
             if hasattr(cmd, "commands"):          # a group (typer vendors its own click)
-                walk(cmd, full + " ")
+                walk(cmd.commands, full + " ")
             else:
                 out[full] = cmd
-    walk(root, "")
+    walk(cli.commands(), "")
     return out
 
 
@@ -148,8 +145,10 @@ def _apply_doc() -> dict:
 
 def _plan_file_doc() -> dict:
     from reconciler.planning import planfile
+    from reconciler.report import json as report_json
     from reconciler.report.common import RunInfo
-    return planfile.build(_plan(), key=b"k" * 32, info=RunInfo(created_at="2026-01-01T00:00:00Z"),
+    report = report_json.document(_plan(), command="plan", info=RunInfo(created_at="2026-01-01T00:00:00Z"))
+    return planfile.build(_plan(), report=report, key=b"k" * 32,
                           file_hashes={"reconciler.yaml": "0" * 64}, revision=None, allow_large_change=False)
 
 

@@ -12,6 +12,7 @@ from e2e_helpers import API_KEY, cli_json, make_repo
 from reconciler import engine
 from reconciler.apply import executor
 from reconciler.api import AgentsApi
+from reconciler.planning import reading
 from reconciler.planning.plan import OutcomeState
 
 AGENTS = tuple(f"fleet-{i:02d}" for i in range(50))
@@ -26,18 +27,20 @@ def test_apply_of_50_agents_converges_under_faults(emulator, tmp_path, monkeypat
     emulator.set_faults(latency_ms=50, error_rate=0.10, rate_limit_rate=0.05, retry_after_s=1)
 
     options = engine.RunOptions()
-    settings, desired, agents = engine.prepare(root, options)
+    snapshot, agents = reading.read_repository(root, options)
+    settings, desired = snapshot.settings, snapshot.desired
     # Short backoffs keep the test quick; the retry loop and the shared rate gate are the real ones.
     settings = dataclasses.replace(settings, api=dataclasses.replace(
         settings.api, backoffs=(0.05, 0.1, 0.2, 0.4, 0.8, 1.0, 1.0, 1.0), max_retry_seconds=60))
 
     async def apply():
         async with AgentsApi.from_settings(settings) as api:
-            planned = await engine.plan_with(api, settings, desired, agents, options)
-            assert planned.plan.summary()["changes"] == 150
-            return await executor.apply_plan(planned.plan, api, settings=settings, desired=desired,
-                                             allow_live=True, planned_at=planned.planned_at,
-                                             started_at_monotonic=planned.planned_at)
+            read = await reading.read_live(api, dataclasses.replace(snapshot, settings=settings), agents)
+            plan = engine.plan_snapshot(read.snapshot, read.live, read.agents, target=api.target)
+            assert plan.summary()["changes"] == 150
+            return await executor.apply_plan(plan, api, settings=settings, desired=desired,
+                                             allow_live=True, planned_at=read.planned_at,
+                                             started_at_monotonic=read.planned_at)
 
     result = asyncio.run(apply())
     failed = [(o.agent, o.env, o.errors) for o in result.outcomes if o.state is not OutcomeState.APPLIED]

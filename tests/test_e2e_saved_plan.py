@@ -123,6 +123,15 @@ def test_a_tampered_plan_file_refuses(repo, emulator):
     _refused(repo, emulator, plan, needle="modified after it was written")
 
 
+@pytest.mark.parametrize("algorithm", ["none", "HMAC-MD5", "", None, ["HMAC-SHA256"]])
+def test_an_unknown_signature_algorithm_refuses_even_with_the_original_signature_value(repo, emulator, algorithm):
+    plan = _save(repo, emulator)
+    doc = json.loads(plan.read_text())
+    doc["signature"]["algorithm"] = algorithm            # the value still matches: the algorithm is not signed
+    plan.write_text(json.dumps(doc))
+    _refused(repo, emulator, plan, needle="unknown signature algorithm")
+
+
 def test_another_api_key_refuses(repo, emulator):
     plan = _save(repo, emulator)
     proc = cli(repo, "apply", str(repo), "--plan", str(plan), "--auto-approve", check_codes=(1,),

@@ -13,7 +13,7 @@ import pytest
 from e2e_helpers import API_KEY, SCHEMA, converge, desired_state, full, make_plan, new_agent, values, writes
 
 from reconciler import errors
-from reconciler.apply import executor
+from reconciler.apply import executor, outcomes
 from reconciler.model import ClientEnv, Finding, Severity
 from reconciler.planning.plan import EnvPlan, OutcomeState, Plan, Status
 
@@ -164,10 +164,13 @@ def test_global_blocking_finding_sends_nothing(emulator):
     ("REAL_TIME_CONFIG_FORBIDDEN_ACCESS", 403, "api.REAL_TIME_CONFIG_FORBIDDEN_ACCESS"),
     (None, 503, "api.http_503"), (None, None, "api.transport")])
 def test_api_error_codes(code, status, expected):
-    assert executor.api_error_code(errors.ApiError("x", status=status, error_code=code)) == expected
+    assert outcomes.api_error_code(errors.ApiError("x", status=status, error_code=code)) == expected
 
 
-def test_status_error_in_plan_is_blocked_even_with_writes():
-    plan_env = EnvPlan("a", SB, Status.ERROR, schema_put={"type": "object"})
-    outcome = executor._settle_without_writes(plan_env, allow_live=True)
-    assert outcome is not None and outcome.state is OutcomeState.BLOCKED
+def test_status_error_in_plan_is_blocked_even_with_writes(emulator):
+    agent = new_agent(emulator)
+    plan_env = EnvPlan(agent, SB, Status.ERROR, schema_put={"type": "object"}, variables_patch={"greeting": "x"})
+    emulator.reset_stats()
+    result = converge(emulator.url, desired_state(full(agent)), plan_override=Plan(results=(plan_env,), target=emulator.url))
+    assert states(result) == {(agent, "sandbox"): OutcomeState.BLOCKED}
+    assert writes(emulator.requests()) == []

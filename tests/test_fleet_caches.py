@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.checks import masking, regexguard, validation
-from reconciler.repository import yamlsafe
+from reconciler.repository import reader, yamlsafe, yamlscalars
 from reconciler.errors import ConfigError
-from reconciler.model import ClientEnv
+from reconciler.model import ClientEnv, SourceMap
 
 SCHEMA = "type: object\nproperties:\n  n:\n    type: string\n    title: N\n    description: d\n"
 
@@ -146,9 +146,9 @@ def test_live_schemas_with_the_same_text_are_one_object(emulator):
     ["yes", "No", "off", "ON", "null", "Null", "~", "true", "FALSE", "y", "n", "nan", "no_way", "onwards", "<<",
      "=", "0x1F", "0o17", "1_000", "17:30", "2024-01-01", ".inf", "+44", "0644", "trueish", "Nope"])))
 def test_plainly_text_agrees_with_full_resolution(text):
-    if yamlsafe.plainly_text(text):
-        assert yamlsafe.resolve_plain(text) == text
-        assert yamlsafe.ambiguity(text, text) is None
+    if yamlscalars.plainly_text(text):
+        assert yamlscalars.resolve_plain(text) == text
+        assert yamlscalars.ambiguity(text, text) is None
 
 
 def test_the_builder_notes_integers_beyond_64_bits_so_validation_need_not_walk_the_data(tmp_path):
@@ -161,21 +161,21 @@ def test_the_builder_notes_integers_beyond_64_bits_so_validation_need_not_walk_t
     found = validation.check_integers(data, smap, "values")
     assert [(f.code, f.line) for f in found] == [("values.integer_too_large", n) for n in (1, 2, 5, 6, 7, 7)]
     # Data that yamlsafe did not build (big_ints None) is still walked: same findings, any order.
-    walked = validation.check_integers(data, yamlsafe.SourceMap("v.yaml", lines=smap.lines), "values")
+    walked = validation.check_integers(data, SourceMap("v.yaml", lines=smap.lines), "values")
     assert sorted(f.line for f in walked) == [1, 2, 5, 6, 7, 7]
     path = tmp_path / "values.yaml"
     path.write_text("x: 99999999999999999999\n")
-    read = yamlsafe.DocumentReader().load(str(path), "values.yaml")[1]       # the loader's reader keeps them too
+    read = reader.DocumentReader().load(str(path), "values.yaml")[1]       # the loader's reader keeps them too
     assert read.big_ints == (("x",),)
 
 
 def test_mapping_keys_are_one_shared_string_across_files(tmp_path):
-    reader = yamlsafe.DocumentReader()
+    documents = reader.DocumentReader()
     docs = []
     for i in range(2):
         path = tmp_path / f"values{i}.yaml"
         path.write_text(f"greeting_{'x' * 30}: hello {i}\nsites:\n  - site_name_{'y' * 30}: s{i}\n")
-        docs.append(reader.load(str(path), path.name)[0])
+        docs.append(documents.load(str(path), path.name)[0])
     keys = [next(iter(d)) for d in docs]
     assert keys[0] == keys[1] and keys[0] is keys[1]            # one object: a fleet of 30,000 files shares it
     inner = [next(iter(d["sites"][0])) for d in docs]
@@ -204,9 +204,9 @@ def test_live_variables_keys_are_one_shared_string_across_pages(emulator):
 
 
 def test_yaml11_ambiguity_is_worked_out_once_per_text():
-    yamlsafe._ambiguity.cache_clear()
+    yamlscalars.ambiguity_of.cache_clear()
     first = [yamlsafe.parse_yaml(f"n: 0644\nflag: NO\nother_{i}: x\n", f"v{i}.yaml")[1].notes for i in range(3)]
-    info = yamlsafe._ambiguity.cache_info()
+    info = yamlscalars.ambiguity_of.cache_info()
     assert info.misses <= 4 and info.hits >= 4                # the 2nd and 3rd file asked the memo
     assert [len(notes) for notes in first] == [2, 2, 2]       # NO and 0644 warn in every file, memo or not
-    assert yamlsafe.ambiguity("NO", "NO") is not None and yamlsafe.ambiguity("x", "x") is None
+    assert yamlscalars.ambiguity("NO", "NO") is not None and yamlscalars.ambiguity("x", "x") is None

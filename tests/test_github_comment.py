@@ -193,7 +193,7 @@ def test_report_of_the_wrong_kind_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="not a plan/apply/drift JSON report"):
         documents.read_report(reports.write(tmp_path / "v.json", reports.validate_document()))
     (tmp_path / "bad.json").write_text("{nope")
-    with pytest.raises(ConfigError, match="bad.json: not JSON"):
+    with pytest.raises(ConfigError, match="bad.json: the report is not JSON"):
         documents.read_report(tmp_path / "bad.json")
     newer = dict(reports.plan_document({"a": "b"}), format_version=2)
     with pytest.raises(ConfigError, match="format_version 2 is newer"):

@@ -31,7 +31,8 @@ def test_init_into_an_empty_folder_validates_with_no_warning_and_plans(tmp_path:
     assert (repo / "configs").is_dir() and sorted(p.name for p in (repo / "policies").iterdir()) == \
         sorted(p.name for p in (ROOT / "policies").iterdir())
     out = cli(repo, "validate", check_codes=(0,)).stdout
-    assert out.strip() == "valid: 0 agents, 0 environments checked; 0 errors, 0 warnings"
+    assert out.splitlines() == [f"reconciler validate · repository {repo}",
+                                "valid: 0 agents, 0 environments checked; 0 errors, 0 warnings"]
     # An agent written by hand plans against the seeded emulator.
     emulator.seed("acme", pages={"sandbox": {"schema": SCHEMA, "variables": values("sandbox")}})
     page = repo / "configs" / "acme" / "sandbox"

@@ -1,4 +1,4 @@
-"""The local phase takes turns with the live reads (reconciler.steps, engine.read_and_plan).
+"""The local phase takes turns with the live reads (reconciler.steps, reading.read_overlapped).
 
 What must hold: loading + validating as steps gives exactly what the one-shot
 functions give; an agent's read starts as soon as the loader accepts its
@@ -16,6 +16,7 @@ import pytest
 from e2e_helpers import API_KEY, ENVS, make_repo, write_env
 from reconciler import engine, steps
 from reconciler.checks import validation
+from reconciler.planning import reading
 from reconciler.repository import loader
 from reconciler.api import AgentsApi
 from reconciler.api.live import LiveReads
@@ -116,36 +117,38 @@ def fleet(tmp_path, emulator):
     return root
 
 
-def test_read_and_plan_reads_each_accepted_agent_once_and_plans_like_prepare_then_plan_with(fleet, emulator):
+def test_overlapped_read_reads_each_accepted_agent_once_and_plans_like_a_sequential_read(fleet, emulator):
     os.environ.setdefault("POLYAI_API_KEY", API_KEY)
     options = engine.RunOptions()
 
-    async def pipelined():
-        settings = engine.load_settings(fleet, options)
+    async def overlapped():
+        settings = reading.load_settings(fleet, options)
         async with AgentsApi.from_settings(settings) as api:
-            return await engine.read_and_plan(api, settings, fleet, options)
+            read = await reading.read_overlapped(api, settings, fleet, options)
+            return read.agents, engine.plan_snapshot(read.snapshot, read.live, read.agents, target=api.target)
 
     async def sequential():
-        settings, desired, agents = engine.prepare(fleet, options)
-        async with AgentsApi.from_settings(settings) as api:
-            return await engine.plan_with(api, settings, desired, agents, options)
+        snapshot, agents = reading.read_repository(fleet, options)
+        async with AgentsApi.from_settings(snapshot.settings) as api:
+            read = await reading.read_live(api, snapshot, agents)
+            return read.agents, engine.plan_snapshot(read.snapshot, read.live, read.agents, target=api.target)
 
     emulator.reset_stats()
-    first = asyncio.run(pipelined())
+    first_agents, first = asyncio.run(overlapped())
     paths = sorted(r["path"] for r in emulator.requests())
     assert paths == sorted(f"/v1/agents/agent-{i:02d}/real-time-configs" for i in range(12))  # never "escape"
-    second = asyncio.run(sequential())
-    assert first.plan == second.plan and first.agents == second.agents
-    assert "escape" in first.agents and first.plan.summary() == second.plan.summary()
+    second_agents, second = asyncio.run(sequential())
+    assert first == second and first_agents == second_agents
+    assert "escape" in first_agents and first.summary() == second.summary()
 
 
-def test_read_and_plan_starts_no_read_for_an_unknown_agent_option(fleet, emulator):
+def test_overlapped_read_starts_no_read_for_an_unknown_agent_option(fleet, emulator):
     options = engine.RunOptions(agents=("agent-00", "nobody"))
 
     async def go():
-        settings = engine.load_settings(fleet, options)
-        async with AgentsApi.from_settings(settings, ) as api:
-            return await engine.read_and_plan(api, settings, fleet, options)
+        settings = reading.load_settings(fleet, options)
+        async with AgentsApi.from_settings(settings) as api:
+            return await reading.read_overlapped(api, settings, fleet, options)
 
     emulator.reset_stats()
     os.environ.setdefault("POLYAI_API_KEY", API_KEY)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 
+import deepdiff
 import pytest
 
 from planner_cases import LV, PR, SB, SCHEMA, SETTINGS, desired_state, env_desired, live_agent
-from reconciler.planning import diff, planner
+from reconciler.planning import planner
 from reconciler.planning.plan import Status
 
 VALUES = {"greeting": "hi", "max_retries": 3, "enabled": True, "api_token": "s3cret",
@@ -31,8 +32,8 @@ def test_equal_is_in_sync_and_unmanaged_envs_stay_unmanaged():
 
 def test_fast_path_calls_no_deepdiff_when_equal(monkeypatch):
     calls = []
-    real = diff._deepdiff
-    monkeypatch.setattr(diff, "_deepdiff", lambda a, b: calls.append(1) or real(a, b))
+    real = deepdiff.DeepDiff
+    monkeypatch.setattr(deepdiff, "DeepDiff", lambda *a, **kw: calls.append(1) or real(*a, **kw))
     reordered = {"required": ["max_retries", "greeting"], **{k: v for k, v in reversed(SCHEMA.items())
                                                               if k != "required"}}
     desired = desired_state(env_desired("a1", SB, reordered, dict(reversed(VALUES.items()))))

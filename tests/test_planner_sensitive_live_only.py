@@ -4,7 +4,7 @@ and `validate` does not require them in values.yaml."""
 from __future__ import annotations
 
 from planner_cases import SB, SETTINGS, desired_state, env_desired, live_agent
-from reconciler.checks import masking, validation
+from reconciler.checks import masking, valuecheck
 from reconciler.planning import planner
 from reconciler.model import SourceMap
 from reconciler.planning.plan import Status
@@ -45,8 +45,8 @@ def test_live_only_keys_definition():
 
 def test_validate_allows_a_missing_required_sensitive_key_but_not_others():
     vmap = SourceMap(file="configs/a1/sandbox/values.yaml", lines={(): 1})
-    assert validation.check_values({"greeting": "hi"}, vmap, SCHEMA) == []
-    [finding] = validation.check_values({"token": "x"}, vmap, SCHEMA)
+    assert valuecheck.check_values({"greeting": "hi"}, vmap, SCHEMA) == []
+    [finding] = valuecheck.check_values({"token": "x"}, vmap, SCHEMA)
     assert "'greeting' is a required property" in finding.message
 
 

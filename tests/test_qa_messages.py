@@ -81,8 +81,8 @@ def test_crash_log_is_a_new_private_file_and_never_follows_a_planted_link(tmp_pa
     for delta in range(3):
         stamp = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=delta)).strftime("%Y%m%dT%H%M%SZ")
         (tmp_path / f"reconciler-crash-{stamp}.log").symlink_to(victim)
-    first = cli_module._write_crash_log(ValueError("first"))
-    second = cli_module._write_crash_log(ValueError("second"))
+    first = cli_module.write_crash_log(ValueError("first"))
+    second = cli_module.write_crash_log(ValueError("second"))
     assert first != second                                   # same second, two files
     assert victim.read_text(encoding="utf-8") == "keep me\n"
     for path, word in ((first, "first"), (second, "second")):

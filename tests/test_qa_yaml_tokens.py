@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from e2e_helpers import cli
-from reconciler.repository import yamlsafe, yamlwrite
+from reconciler.repository import yamlhints, yamlsafe, yamlwrite
 
 
 @pytest.mark.parametrize("text", ["=", "<<"])
 def test_needs_quoting_says_yes_without_raising(text: str) -> None:
-    assert yamlsafe.needs_quoting(text) is True
+    assert yamlhints.needs_quoting(text) is True
     written = yamlwrite.dump({"k": text})
     assert yamlsafe.parse_yaml(written, "w.yaml")[0] == {"k": text}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.checks import regexguard
+from reconciler.checks import regexguard, regexsyntax, schemacheck
 from reconciler.emulator import ecma, schemas
 
 CASES = json.loads((Path(__file__).parent / "data" / "ecmascript_regex_cases.json").read_text(encoding="utf-8"))
@@ -33,7 +33,7 @@ def test_emulator_engine_passes_the_suite(schema, data, valid) -> None:
 
 @pytest.mark.parametrize("pattern", CASES["invalid"])
 def test_suite_invalid_patterns_are_refused_by_both(pattern: str) -> None:
-    with pytest.raises(regexguard.RegexError):
+    with pytest.raises(regexsyntax.RegexError):
         regexguard.compile_pattern(pattern)
     assert ecma.pattern_problem(pattern)
 
@@ -52,7 +52,7 @@ def test_both_engines_give_the_same_verdict(pattern: str, ok: bool) -> None:
     try:
         regexguard.compile_pattern(pattern)
         ours = True
-    except regexguard.RegexError:
+    except regexsyntax.RegexError:
         ours = False
     assert ours is ok
     assert (ecma.pattern_problem(pattern) is None) is ok
@@ -80,20 +80,20 @@ def test_emulator_search_is_bounded_and_recovers() -> None:
 
 
 def test_python_re_differences_are_named() -> None:
-    notes = [h for h, _ in regexguard.python_re_differences(r"^\d{4}$")]
+    notes = [h for h, _ in regexsyntax.python_re_differences(r"^\d{4}$")]
     assert notes == ["`\\d` is ASCII 0-9 only", "`$` is the very end"]
-    assert any("\\w" in h for h, _ in regexguard.python_re_differences(r"^\w+"))
-    assert any("\\s" in h for h, _ in regexguard.python_re_differences(r"\s"))
-    assert regexguard.python_re_differences(r"^[a-z]+[0-9]") == []
-    assert regexguard.python_re_differences(r"^a\$") == []          # an escaped $ is a literal
+    assert any("\\w" in h for h, _ in regexsyntax.python_re_differences(r"^\w+"))
+    assert any("\\s" in h for h, _ in regexsyntax.python_re_differences(r"\s"))
+    assert regexsyntax.python_re_differences(r"^[a-z]+[0-9]") == []
+    assert regexsyntax.python_re_differences(r"^a\$") == []          # an escaped $ is a literal
 
 
 def test_dialect_warning_quotes_the_pattern_as_written_and_is_never_cut() -> None:
     from reconciler.checks import validation
     long = "^" + "(ab|cd)" * 30 + r"\d\w\s\b$"
-    message = validation.dialect_message(long, regexguard.python_re_differences(long))
+    message = schemacheck.dialect_message(long, regexsyntax.python_re_differences(long))
     assert "\\\\" not in message and "`^(ab|cd)" in message          # not repr-escaped
     assert message.endswith("also before a final newline)")               # whole, not cut mid-sentence
-    short = validation.dialect_message(r"^\d{4}$", regexguard.python_re_differences(r"^\d{4}$"))
+    short = schemacheck.dialect_message(r"^\d{4}$", regexsyntax.python_re_differences(r"^\d{4}$"))
     assert short == ("pattern `^\\d{4}$`: `\\d` is ASCII 0-9 only, `$` is the very end "
                      "(Python's re: any Unicode digit; also before a final newline)")

@@ -21,7 +21,7 @@ import jsonschema_rs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.checks import regexguard, validation
+from reconciler.checks import regexguard, validation, valuecheck
 from reconciler.emulator import schemas as emulator_schemas
 from reconciler.model import SourceMap
 
@@ -105,7 +105,7 @@ def case(draw) -> tuple[dict[str, Any], dict[str, Any]]:
 def validate_accepts(schema: dict[str, Any], values: dict[str, Any]) -> bool:
     if any(f.blocks for f in validation.check_schema(schema, SourceMap("schema.yaml"))):
         return False
-    return not any(f.blocks for f in validation.check_values(values, SourceMap("values.yaml"), schema))
+    return not any(f.blocks for f in valuecheck.check_values(values, SourceMap("values.yaml"), schema))
 
 
 def emulator_accepts(client: httpx.Client, schema: dict[str, Any], values: dict[str, Any]) -> bool:

@@ -6,13 +6,13 @@ import time
 
 import pytest
 
-from reconciler.checks import regexguard
+from reconciler.checks import formats, regexguard, regexsyntax
 
 
 def test_invalid_pattern_is_a_readable_error() -> None:
-    with pytest.raises(regexguard.RegexError, match=r"invalid regular expression '\(abc'"):
+    with pytest.raises(regexsyntax.RegexError, match=r"invalid regular expression '\(abc'"):
         regexguard.compile_pattern("(abc")
-    assert issubclass(regexguard.RegexError, ValueError)
+    assert issubclass(regexsyntax.RegexError, ValueError)
 
 
 def test_search_is_unanchored_like_json_schema() -> None:
@@ -60,3 +60,19 @@ def test_validator_checks_formats() -> None:
     assert [e.message for e in validator.iter_errors("nope")] == ["'nope' is not a 'email'"]
     assert not list(regexguard.make_validator({"format": "date"}).iter_errors("2025-01-31"))
     assert list(regexguard.make_validator({"format": "iri"}).iter_errors("http://exa mple.com/"))
+
+
+def test_every_draft7_format_is_checked_without_jsonschema_format_extras() -> None:
+    # jsonschema is installed without its format extras: each format's library is our own dependency,
+    # and the uri / iri formats are jsonschema-rs's (no rfc3986-validator, no rfc3987-syntax needed).
+    assert set(formats.format_checker().checkers) == {
+        "date", "date-time", "email", "hostname", "idn-email", "idn-hostname", "ipv4", "ipv6", "json-pointer",
+        "regex", "relative-json-pointer", "time", "uri-template", "uri", "uri-reference", "iri", "iri-reference"}
+    cases = {"uri": ("https://example.com/a?b#c", "not a uri"), "uri-reference": ("/a/b", "\\\\"),
+             "iri": ("https://bücher.de/straße", "http://exa mple.com/"), "iri-reference": ("//[::1]/x", "a b"),
+             "date-time": ("2025-01-31T10:00:00Z", "2025-13-01T10:00:00Z"), "hostname": ("example.com", "-bad-"),
+             "json-pointer": ("/a/0", "a"), "uri-template": ("/v{id}", "/v{id")}
+    for name, (good, bad) in cases.items():
+        validator = regexguard.make_validator({"format": name})
+        assert not list(validator.iter_errors(good)), (name, good)
+        assert [e.message for e in validator.iter_errors(bad)] == [f"{bad!r} is not a {name!r}"], (name, bad)

@@ -27,6 +27,7 @@ import pytest
 
 from reconciler import engine, errors
 from reconciler.apply import lock as applylock
+from reconciler.planning import selection
 from reconciler.api import AgentsApi, fetch_live
 from tests.e2e_helpers import API_KEY, cli, make_repo, write_env, write_settings, writes
 
@@ -54,7 +55,7 @@ def _fleet(root: Path, url: str, count: int, concurrency: int = 16) -> Path:
 def _git(root: Path, *args: str) -> None:
     subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True,
                    env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-                        "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(root), "PATH": "/usr/bin:/bin"})
+                        "GIT_COMMITTER_EMAIL": "t@example.com", "HOME": str(root), "PATH": os.environ.get("PATH", os.defpath)})
 
 
 @pytest.mark.parametrize("ref", ["--output=PWNED", "-oPWNED", "no-such-branch", "HEAD:configs"])
@@ -78,7 +79,7 @@ def test_changed_since_still_takes_branches_and_ancestry(tmp_path: Path, emulato
     _git(root, "add", ".")
     _git(root, "commit", "-q", "-m", "initial")
     _git(root, "commit", "-q", "--allow-empty", "-m", "second")
-    assert len(engine.resolve_commit(root, "HEAD~1")) == 40
+    assert len(selection.resolve_commit(root, "HEAD~1")) == 40
     cli(root, "plan", ".", "--changed-since", "main", check_codes=(0,))      # nothing changed since main
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+import reconciler
 from reconciler.checks import isolation
 from reconciler.model import ClientEnv, EnvDesired
 from reconciler.checks.validation import validate_repository
@@ -163,20 +164,62 @@ def shared_tmp() -> Iterator[Path]:
     subprocess.run(["rm", "-rf", str(path)], check=False)
 
 
+def _unprivileged_prefix() -> list[str]:
+    """How to run a command as a user that file permissions apply to (root ignores them: 'nobody')."""
+    if os.getuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv (util-linux): cannot drop privileges to test permissions")
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+def _unprivileged_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ, POLYAI_API_KEY=API_KEY, NO_COLOR="1", HOME=str(home))
+    env.pop("RECONCILER_API_URL", None)
+    return env
+
+
+def _require_unprivileged_cli(where: Path) -> None:
+    """Skip, naming the reason, unless the unprivileged user can run this checkout's CLI on ``where``.
+
+    As root, the CLI runs as 'nobody', which must reach this interpreter, its packages, this
+    checkout's ``reconciler`` and ``where`` by its absolute path: a clone (or ``$TMPDIR``) under a
+    directory only root can enter, such as a 0700 home or temporary directory, does not allow that,
+    and the run would print nothing instead of a report. That is a property of where the clone
+    lives, not of the code under test.
+    """
+    prefix = _unprivileged_prefix()
+    if not prefix:
+        return
+    marker = where / "probe.txt"
+    marker.write_text("ok\n")
+    marker.chmod(0o644)
+    probe = ("import pathlib, sys, reconciler; print(pathlib.Path(reconciler.__file__).resolve()); "
+             "print(pathlib.Path(sys.argv[1]).read_text().strip())")
+    runs = {(sys.executable, "-m", "reconciler", "--version"): reconciler.__version__,
+            (sys.executable, "-c", probe, str(marker)): f"{Path(reconciler.__file__).resolve()}\nok"}
+    try:
+        for command, want in runs.items():
+            proc = subprocess.run([*prefix, *command], cwd=where, env=_unprivileged_env(where),
+                                  capture_output=True, text=True, timeout=120)
+            if proc.returncode != 0 or not proc.stdout.strip().endswith(want):
+                what = "python -m reconciler --version" if "-m" in command else f"reading {marker}"
+                detail = (proc.stderr.strip().splitlines() or [proc.stdout.strip() or "no output"])[-1]
+                pytest.skip(f"the unprivileged user (uid 65534) cannot run this checkout's CLI: {what} exited "
+                            f"{proc.returncode} ({detail[:200]}); put the clone and $TMPDIR in directories "
+                            "other users can enter (e.g. mode 0755) to run this permission test")
+    finally:
+        marker.unlink()
+
+
 def _as_unprivileged(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """The CLI as a process that file permissions apply to (root ignores them: run it as 'nobody')."""
-    prefix: list[str] = []
-    if os.getuid() == 0:
-        if not shutil.which("setpriv"):
-            pytest.skip("running as root without setpriv (util-linux): cannot drop privileges to test permissions")
-        prefix = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-    env = dict(os.environ, POLYAI_API_KEY=API_KEY, NO_COLOR="1", HOME=str(cwd))
-    env.pop("RECONCILER_API_URL", None)
-    return subprocess.run([*prefix, sys.executable, "-m", "reconciler", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run([*_unprivileged_prefix(), sys.executable, "-m", "reconciler", *args], cwd=cwd,
+                          env=_unprivileged_env(cwd), capture_output=True, text=True, timeout=120)
 
 
 def test_unreadable_file_and_directories_are_path_unreadable(shared_tmp: Path) -> None:
+    _require_unprivileged_cli(shared_tmp)
     root = repo(shared_tmp / "repo", {
         f"{SANDBOX}/values.yaml": "greeting: Hi\n",
         "configs/beta/sandbox/values.yaml": "greeting: Hi\n",

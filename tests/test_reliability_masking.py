@@ -11,6 +11,7 @@ in the plan's text, JSON and markdown, and in the CLI's real output.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -18,12 +19,13 @@ import httpx
 import pytest
 import yaml
 
-from reconciler import report
+from reconciler.report import formats
 from reconciler.apply import executor
 from reconciler.planning import planner
 from reconciler.api import envelope
-from reconciler.model import ClientEnv
-from reconciler.planning.plan import EnvPlan, Status
+from reconciler.api.breaker import CircuitBreaker
+from reconciler.model import ClientEnv, DesiredState
+from reconciler.planning.plan import EnvPlan, Plan, Status
 from reconciler.report import findings as render_findings
 from reconciler.settings import ApiSettings, Settings
 from reconciler.checks.validation import validate_repository
@@ -90,7 +92,7 @@ def _outputs(root: Path) -> dict[str, str]:
     plan = planner.plan(desired, {}, settings)
     return {"validate-text": render_findings.render_text(desired.findings),
             "validate-json": render_findings.render_json(desired.findings, command="validate"),
-            **{f"plan-{fmt}": report.render(plan, fmt, command="plan", color=False)
+            **{f"plan-{fmt}": formats.render(plan, fmt, command="plan", color=False)
                for fmt in ("text", "json", "markdown", "github")}}
 
 
@@ -129,6 +131,23 @@ def test_the_issue_canary_through_the_real_commands(tmp_path: Path) -> None:
             assert FRAGMENT not in proc.stdout + proc.stderr, proc.stdout
 
 
+class _RefusingApi:
+    """The executor's client seam (``executor.AgentsApi``), refusing every PATCH with one API error."""
+
+    target = base_url = "http://agents.invalid"
+
+    def __init__(self, error: Exception) -> None:
+        self.error, self.breaker = error, CircuitBreaker(self.base_url)
+
+    async def get_agent(self, agent):
+        raise AssertionError("no read expected: the plan was made in this run")
+
+    get_page = put_schema = get_agent
+
+    async def patch_variables(self, agent, env, variables):
+        raise self.error
+
+
 def test_an_api_error_echoing_the_patch_is_masked_before_it_is_cut(tmp_path: Path) -> None:
     # A server message that quotes the PATCH body with the secret right on the client's 800-char cut.
     for width in range(730, 770, 3):
@@ -140,7 +159,11 @@ def test_an_api_error_echoing_the_patch_is_masked_before_it_is_cut(tmp_path: Pat
         env_plan = EnvPlan(agent="acme", env=ClientEnv.SANDBOX, status=Status.CHANGES,
                            variables_patch={"greeting": "g", "pin": CANARY},
                            masked_patch={"greeting": "g", "pin": "***"}, sensitive_keys=frozenset({"pin"}))
-        outcome = executor._failed(env_plan, exc)
+        settings = Settings(root=Path("."), api=ApiSettings(url="local"))
+        result = asyncio.run(executor.apply_plan(
+            Plan(results=(env_plan,), target="local"), _RefusingApi(exc), settings=settings,
+            desired=DesiredState(root=Path("."), agents={}), allow_live=True, planned_at=0.0, started_at_monotonic=0.0))
+        [outcome] = result.outcomes
         [error] = outcome.errors
         assert "REAL_TIME_CONFIG_INVALID_FOR_SCHEMA" in error.message and "e-1" in error.message
         assert FRAGMENT not in error.message, (width, error.message[-120:])
@@ -162,5 +185,5 @@ def test_planner_errors_against_the_live_schema_are_masked_before_they_are_cut(c
         [result] = [r for r in plan.results if r.env is ClientEnv.SANDBOX]
         assert result.status is Status.ERROR and result.errors
         for fmt in ("text", "json", "markdown"):
-            text = report.render(plan, fmt, command="plan", color=False)
+            text = formats.render(plan, fmt, command="plan", color=False)
             assert FRAGMENT not in text, (case, width, fmt, text)

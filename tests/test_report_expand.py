@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from planner_cases import SB, SETTINGS, desired_state, env_desired, live_agent
-from reconciler import report
+from reconciler.report import formats
 from reconciler.planning import planner
 from reconciler.report import common
 
@@ -27,7 +27,7 @@ def _plan():
 def test_a_new_schema_is_shown_one_key_per_line_in_text_and_markdown_with_detail():
     plan = _plan()
     for fmt in ("text", "markdown"):
-        out = report.render(plan, fmt, command="plan", info=common.RunInfo(detail=True))
+        out = formats.render(plan, fmt, command="plan", info=common.RunInfo(detail=True))
         assert "properties.transfer.properties.target.description: \"E.164 number\"" in out, fmt
         assert "properties.transfer.properties.pin.x-sensitive: true" in out, fmt
         diff_lines = [line for line in out.splitlines() if line.lstrip().startswith("+ ")]
@@ -35,7 +35,7 @@ def test_a_new_schema_is_shown_one_key_per_line_in_text_and_markdown_with_detail
 
 
 def test_json_keeps_the_item_whole():
-    data = json.loads(report.render(_plan(), "json", command="plan"))
+    data = json.loads(formats.render(_plan(), "json", command="plan"))
     (result,) = [r for r in data["results"] if r["env"] == "sandbox"]
     assert {d["path"] for d in result["schema"]["diff"]} == {"type", "properties"}
 
@@ -43,8 +43,8 @@ def test_json_keeps_the_item_whole():
 def test_expansion_never_reveals_a_masked_value():
     plan = _plan()
     for fmt in ("text", "markdown", "json", "github"):
-        assert SECRET not in report.render(plan, fmt, command="plan"), fmt
-    text = report.render(plan, "text", command="plan", info=common.RunInfo(detail=True))
+        assert SECRET not in formats.render(plan, fmt, command="plan"), fmt
+    text = formats.render(plan, "text", command="plan", info=common.RunInfo(detail=True))
     assert '"pin": "***"' in text                      # the masked value, not the secret
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import reconciler
 from planner_cases import LV, PR, SB, SCHEMA, SETTINGS, desired_state, env_desired, finding, live_agent, source
-from reconciler import report
+from reconciler.report import formats
 from reconciler.planning import planner
 from reconciler.model import Finding, Severity
 from reconciler.planning.plan import ApplyResult, Outcome, OutcomeState
@@ -46,11 +46,11 @@ def _apply_result():
     return ApplyResult(plan=plan, outcomes=outcomes)
 
 
-@pytest.mark.parametrize("fmt", report.FORMATS)
+@pytest.mark.parametrize("fmt", formats.FORMATS)
 @pytest.mark.parametrize("command", ["plan", "drift", "apply"])
 def test_no_format_shows_a_secret_yet_the_change_is_visible(fmt, command):
     value = _apply_result() if command == "apply" else _plan()
-    out = report.render(value, fmt, command=command, color=True)
+    out = formats.render(value, fmt, command=command, color=True)
     for secret in SECRETS:
         assert secret not in out
     if fmt != "github":
@@ -61,7 +61,7 @@ def test_no_format_shows_a_secret_yet_the_change_is_visible(fmt, command):
 
 
 def test_text_is_terraform_like_with_summary_and_file_line():
-    out = report.render(_plan(), "text", command="plan", color=False)
+    out = formats.render(_plan(), "text", command="plan", color=False)
     assert "a1 / sandbox: to change" in out
     assert '    ~ max_retries: 3 → 5' in out
     assert '    ~ sites[0].phone: "+441234567890" → "+441234567899"' in out
@@ -76,45 +76,45 @@ def test_text_is_terraform_like_with_summary_and_file_line():
 
 
 def test_text_drift_wording():
-    out = report.render(_plan(), "text", command="drift", color=False)
+    out = formats.render(_plan(), "text", command="drift", color=False)
     assert "a1 / sandbox: drift detected: live differs from the repository" in out
     assert "to change" not in out
     # b2/sandbox differs (an orphan the schema forbids) AND is an error: it counts in both.
     assert "b2 / sandbox: drift detected: live differs from the repository; error" in out
     assert out.rstrip().splitlines()[-1] == "Drift: 2 drifted, 1 in sync, 1 error."
     assert "Other pages with findings (not drifted or not compared):" in out     # a1/pre-release's warning
-    md = report.render(_plan(), "markdown", command="drift")
+    md = formats.render(_plan(), "markdown", command="drift")
     assert "#### Other pages with findings (not drifted or not compared)" in md
 
 
 def test_text_apply_shows_outcomes():
-    out = report.render(_apply_result(), "text", command="apply", color=False)
+    out = formats.render(_apply_result(), "text", command="apply", color=False)
     assert "a1 / sandbox: to change → applied (PATCH max_retries, api_token, sites)" in out
     assert "b2 / sandbox: error → blocked" in out
     assert "a1 / pre-release: in sync\n" in out and "in_sync" not in out    # shown for its warning, no raw enum
-    md = report.render(_apply_result(), "markdown", command="apply")
+    md = formats.render(_apply_result(), "markdown", command="apply")
     assert "**pre-release** — in sync\n" in md and "in_sync" not in md
     assert out.rstrip().splitlines()[-1] == "Apply: 1 applied, 1 in sync, 1 blocked."
 
 
 def test_colour_only_when_asked_and_never_with_no_color(monkeypatch):
-    assert "\x1b[" in report.render(_plan(), "text", command="plan", color=True)
+    assert "\x1b[" in formats.render(_plan(), "text", command="plan", color=True)
     monkeypatch.delenv("NO_COLOR", raising=False)
     # Under pytest stdout is not a terminal: automatic colour is off.
-    assert "\x1b[" not in report.render(_plan(), "text", command="plan")
+    assert "\x1b[" not in formats.render(_plan(), "text", command="plan")
 
     class Tty(io.StringIO):
         def isatty(self):
             return True
 
-    assert report.want_color(Tty()) is True
-    assert report.want_color(io.StringIO()) is False
+    assert formats.want_color(Tty()) is True
+    assert formats.want_color(io.StringIO()) is False
     monkeypatch.setenv("NO_COLOR", "1")
-    assert report.want_color(Tty()) is False
+    assert formats.want_color(Tty()) is False
 
 
 def test_json_has_the_exact_shape_and_masks_the_patch():
-    doc = json.loads(report.render(_plan(), "json", command="plan"))
+    doc = json.loads(formats.render(_plan(), "json", command="plan"))
     assert list(doc) == ["format_version", "command", "tool_version", "created_at", "changed_since", "target",
                          "environments", "summary", "findings", "results"]
     assert doc["format_version"] == 1 and doc["command"] == "plan" and doc["target"] == "local"
@@ -141,7 +141,7 @@ def test_json_has_the_exact_shape_and_masks_the_patch():
 
 
 def test_json_apply_carries_outcomes():
-    doc = json.loads(report.render(_apply_result(), "json", command="apply"))
+    doc = json.loads(formats.render(_apply_result(), "json", command="apply"))
     assert doc["command"] == "apply" and doc["ok"] is False
     outcome = doc["results"][0]["outcome"]
     assert outcome["state"] == "applied" and outcome["patched_keys"] == ["max_retries", "api_token", "sites"]
@@ -149,14 +149,14 @@ def test_json_apply_carries_outcomes():
 
 
 def test_markdown_table_details_and_drift():
-    out = report.render(_plan(), "markdown", command="plan")
+    out = formats.render(_plan(), "markdown", command="plan")
     assert "| agent | sandbox | pre-release | live |" in out
     assert "| `a1` | 📝 changes | ✅ in sync | ➖ unmanaged |" in out
     assert "| `b2` | ❌ error | ➖ unmanaged | ➖ unmanaged |" in out
     assert "<details><summary><code>a1</code>" in out and out.count("</details>") == 2
     assert "```diff\n" in out and "! max_retries: 3 → 5" in out
     assert "**Plan: 1 to change, 1 in sync, 1 error.**" in out
-    drift = report.render(_plan(), "markdown", command="drift")
+    drift = formats.render(_plan(), "markdown", command="drift")
     assert "⚠️ drift" in drift and "drift detected: live differs from the repository" in drift
 
 
@@ -168,7 +168,7 @@ def test_markdown_is_capped_with_a_pointer_to_the_json_artifact():
         envs.append(env_desired(agent, SB, {"type": "object"}, big))
         live[agent] = live_agent(agent, {SB: ({"type": "object"}, {})})
     plan = planner.plan(desired_state(*envs), live, SETTINGS)
-    out = report.render(plan, "markdown", command="plan")
+    out = formats.render(plan, "markdown", command="plan")
     assert len(out) <= markdown.MAX_CHARS
     assert "Truncated" in out and "--format json" in out
     assert out.count("<details>") == out.count("</details>")      # never cut inside a section
@@ -179,7 +179,7 @@ def test_markdown_is_capped_with_a_pointer_to_the_json_artifact():
 def test_markdown_fence_survives_backticks_in_values():
     desired = desired_state(env_desired("a1", SB, {"type": "object"}, {"t": "```\n# not a heading"}))
     plan = planner.plan(desired, {"a1": live_agent("a1", {SB: ({"type": "object"}, {})})}, SETTINGS)
-    out = report.render(plan, "markdown", command="plan")
+    out = formats.render(plan, "markdown", command="plan")
     assert "````diff\n" in out
 
 
@@ -188,7 +188,7 @@ def test_github_annotations_are_escaped_and_run_wide_errors_written_once():
     desired = desired_state(env_desired("a1", SB, {"type": "object"}, {"x": 1}),
                             env_desired("a1", PR, {"type": "object"}, {"x": 1}), findings=(run_wide,))
     live = {"a1": live_agent("a1", {SB: ({"type": "object"}, {}), PR: ({"type": "object"}, {})})}
-    out = report.render(planner.plan(desired, live, SETTINGS), "github", command="plan")
+    out = formats.render(planner.plan(desired, live, SETTINGS), "github", command="plan")
     assert out.count("::error file=x.yaml,line=3,title=settings.invalid::settings.invalid here\n") == 1
     weird = github.annotation(Finding(severity=Severity.WARNING, code="c", message="50%\nnext",
                                       file="a,b:c.yaml", line=2, agent="a1", env="sandbox"))
@@ -198,9 +198,9 @@ def test_github_annotations_are_escaped_and_run_wide_errors_written_once():
 
 def test_unknown_format_or_command_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown report format"):
-        report.render(_plan(), "yaml", command="plan")
+        formats.render(_plan(), "yaml", command="plan")
     with pytest.raises(ValueError, match="unknown report command"):
-        report.render(_plan(), "json", command="destroy")
+        formats.render(_plan(), "json", command="destroy")
 
 
 @pytest.mark.parametrize("command", ["plan", "drift", "apply"])

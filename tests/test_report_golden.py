@@ -7,7 +7,7 @@ compared with the exact text a reviewer reads.
 from __future__ import annotations
 
 from planner_cases import SB, SETTINGS, desired_state, env_desired, live_agent, source
-from reconciler import report
+from reconciler.report import formats
 from reconciler.planning import planner
 from reconciler.planning.plan import Status
 from reconciler.report import common
@@ -29,18 +29,18 @@ def _block(out: str) -> list[str]:
 
 
 def test_a_new_schema_is_one_summary_line():
-    out = report.render(_plan(WIDE, {}), "text", command="plan", color=False)
+    out = formats.render(_plan(WIDE, {}), "text", command="plan", color=False)
     assert _block(out) == [
         "  schema: PUT (whole schema)",
         "    + schema: new, 14 properties (sites, fallback_number, greeting, after_hours, max_hold, …)",
     ]
-    md = report.render(_plan(WIDE, {}), "markdown", command="plan")
+    md = formats.render(_plan(WIDE, {}), "markdown", command="plan")
     assert "+ schema: new, 14 properties (sites, fallback_number, greeting, after_hours, max_hold, …)" in md
     assert md.count("\n+ ") == 1
 
 
 def test_detail_shows_every_key():
-    out = report.render(_plan(WIDE, {}), "text", command="plan", color=False, info=common.RunInfo(detail=True))
+    out = formats.render(_plan(WIDE, {}), "text", command="plan", color=False, info=common.RunInfo(detail=True))
     for name in NAMES:
         # Every key is there: whole when it fits on a line, else one line per sub-key.
         assert (f'    + properties.{name}: {{"type": "string", "title": "{name}", "description": "The {name}"}}' in out
@@ -49,9 +49,9 @@ def test_detail_shows_every_key():
 
 def test_a_new_environment_summarises_its_values_too():
     values = {n: f"v-{n}" for n in NAMES}
-    out = report.render(_plan(WIDE, {}, values, {}), "text", command="plan", color=False)
+    out = formats.render(_plan(WIDE, {}, values, {}), "text", command="plan", color=False)
     assert "    + variables: new, 14 keys (sites, fallback_number, greeting, after_hours, max_hold, …)" in out
-    drift = report.render(_plan(WIDE, {}, values, {}), "text", command="drift", color=False)
+    drift = formats.render(_plan(WIDE, {}, values, {}), "text", command="drift", color=False)
     assert "    - variables: missing live, 14 keys (sites, fallback_number, greeting, after_hours, max_hold, …)" \
         in drift
 
@@ -61,7 +61,7 @@ def test_enum_order_is_a_change_shown_as_a_reorder():
     want = {"type": "object", "properties": {"size": {"type": "string", "enum": ["large", "medium", "small"]}}}
     plan = _plan(want, live)
     assert plan.results[0].status is Status.CHANGES and plan.results[0].schema_put == want
-    assert _block(report.render(plan, "text", command="plan", color=False)) == [
+    assert _block(formats.render(plan, "text", command="plan", color=False)) == [
         "  schema: PUT (whole schema)",
         '    ~ properties.size.enum: reordered ["small", "medium", "large"] → ["large", "medium", "small"]',
     ]
@@ -73,7 +73,7 @@ def test_enum_order_is_a_change_shown_as_a_reorder():
 def test_an_enum_with_a_new_item_is_not_a_reorder():
     live = {"properties": {"size": {"enum": ["s", "m"]}}}
     want = {"properties": {"size": {"enum": ["s", "m", "l"]}}}
-    assert _block(report.render(_plan(want, live), "text", command="plan", color=False)) == [
+    assert _block(formats.render(_plan(want, live), "text", command="plan", color=False)) == [
         "  schema: PUT (whole schema)",
         '    + properties.size.enum[2]: "l"',
     ]
@@ -84,7 +84,7 @@ def test_required_order_and_mapping_key_order_are_not_changes():
     want = {"properties": {"b": {"type": "string"}, "a": {"type": "string"}}, "required": ["b", "a"], "type": "object"}
     plan = _plan(want, live, {"a": "x", "b": {"q": 1, "p": 2}}, {"b": {"p": 2, "q": 1}, "a": "x"})
     assert plan.results[0].status is Status.IN_SYNC
-    assert report.render(plan, "text", command="plan", color=False).rstrip().splitlines()[-1] == \
+    assert formats.render(plan, "text", command="plan", color=False).rstrip().splitlines()[-1] == \
         "Plan: 0 to change, 1 in sync, 0 errors."
 
 
@@ -97,7 +97,7 @@ def _many_keys_plan(n: int):
 
 
 def test_github_annotations_sit_at_each_changed_key_and_are_capped():
-    out = report.render(_many_keys_plan(12), "github", command="plan").splitlines()
+    out = formats.render(_many_keys_plan(12), "github", command="plan").splitlines()
     notices = [line for line in out if line.startswith("::notice")]
     assert len(notices) == 10
     assert notices[0] == ("::notice file=configs/a1/sandbox/values.yaml,line=3,title=change::"
@@ -109,12 +109,12 @@ def test_github_annotations_sit_at_each_changed_key_and_are_capped():
 
 
 def test_github_annotations_below_the_cap_have_no_summary_line():
-    out = report.render(_many_keys_plan(10), "github", command="plan")
+    out = formats.render(_many_keys_plan(10), "github", command="plan")
     assert out.count("::notice") == 10 and "more annotation(s)" not in out
 
 
 def test_drift_annotations_are_warnings_with_the_cause():
-    out = report.render(_many_keys_plan(2), "github", command="drift").splitlines()
+    out = formats.render(_many_keys_plan(2), "github", command="drift").splitlines()
     assert out[0] == ("::warning file=configs/a1/sandbox/values.yaml,line=3,title=drift (unknown)::"
                       "a1/sandbox: `key_00` differs from live (cause: unknown; live last written "
                       "2026-01-01T00:00:00Z)")

@@ -2,8 +2,8 @@
 
 Subprocess runs of ``reconciler validate`` / ``plan`` (against the served emulator) compare
 cold and warm reports byte for byte; in-process checks look at what the cache holds and
-believes. Every CLI run here gets a temporary ``$XDG_CACHE_HOME`` (the key's home) from
-``conftest._private_cache_key``, or its own where a test needs a second key.
+believes. Every CLI run here gets a temporary ``$XDG_CACHE_HOME`` (the key's home) from the
+session-wide autouse fixture in ``conftest.py``, or its own where a test needs a second key.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from e2e_helpers import API_KEY, SCHEMA, cli, make_repo, values, write_env
 
 import reconciler
 from reconciler.checks import validation
-from reconciler.repository import loader, cache as resultcache
+from reconciler.repository import cache as resultcache, cachetrust, loader, reader
 from reconciler.model import ClientEnv
 
 SENSITIVE_SCHEMA = {**SCHEMA, "properties": {**SCHEMA["properties"], "pin": {
@@ -88,9 +88,9 @@ def _load(root: Path) -> tuple[dict, resultcache.ResultCache]:
 
 def _forge(root: Path, key: bytes, file: Path, data: dict) -> None:
     """Write an entry for ``file``'s exact bytes that claims it holds ``data``, MAC'd with ``key``."""
-    content = resultcache.digest(file.read_bytes())
+    content = reader.content_digest(file.read_bytes())
     payload = json.dumps({"data": data, "notes": [], "big_ints": []}).encode()
-    fp = resultcache.fingerprint()
+    fp = cachetrust.fingerprint()
     mac = hmac.digest(key, b"\0".join((fp, b"parse", content, payload)), "sha256")
     with sqlite3.connect(_db(root)) as db:
         db.execute("INSERT OR REPLACE INTO entries VALUES (?, 'parse', ?, ?, ?, 0)", (fp, content, payload, mac))
@@ -120,7 +120,7 @@ def test_validate_cold_and_warm_give_byte_identical_reports_and_the_warm_run_rea
     assert any(f["code"] == "yaml.syntax" for f in found)
 
     # The warm run believes the cache: an entry forged WITH the user's key changes what a file "holds".
-    key = resultcache.load_key(os.path.realpath(root))
+    key = cachetrust.load_key(os.path.realpath(root))
     alpha = root / "configs" / "alpha" / "sandbox" / "schema.yaml"
     _forge(root, key, alpha, {"type": "object", "properties": {"greeting": {"type": "integer"}}})
     with sqlite3.connect(_db(root)) as db:             # (the "valid" verdict for these bytes would skip the check)
@@ -393,7 +393,7 @@ def test_the_cache_is_ignored_by_git_even_without_a_gitignore_in_the_repository(
 
 def _forge_json(root: Path, key: bytes, kind: str, content: bytes, value: object) -> None:
     payload = json.dumps(value).encode()
-    fp = resultcache.fingerprint()
+    fp = cachetrust.fingerprint()
     mac = hmac.digest(key, b"\0".join((fp, kind.encode(), content, payload)), "sha256")
     with sqlite3.connect(_db(root)) as db:
         db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?, 0)", (fp, kind, content, payload, mac))
@@ -404,13 +404,13 @@ def test_only_valid_verdicts_are_kept_and_a_warm_run_believes_only_authentic_one
     honest = _validate_json(root, "--no-cache")
     _validate_json(root)
     env = root / "configs" / "gamma" / "pre-release"
-    pair = resultcache.digest(resultcache.digest((env / "schema.yaml").read_bytes())
-                              + resultcache.digest((env / "values.yaml").read_bytes()))
+    pair = reader.content_digest(reader.content_digest((env / "schema.yaml").read_bytes())
+                              + reader.content_digest((env / "values.yaml").read_bytes()))
     valid = {r[2] for r in _rows(root) if r[1] == "valid"}
     assert len(valid) == 5 and pair not in valid     # alpha/beta x 3 share 3 pairs, gamma's 2 valid ones, delta's not
     assert _validate_json(root) == honest
     # An authentic "valid" for the invalid pair is believed (the warm path reads verdicts) ...
-    _forge_json(root, resultcache.load_key(os.path.realpath(root)), "valid", pair, True)
+    _forge_json(root, cachetrust.load_key(os.path.realpath(root)), "valid", pair, True)
     errors = json.loads(_validate_json(root))["errors"]
     assert {e["code"] for e in errors if e["file"] == "configs/gamma/pre-release/values.yaml"} == {
         "values.integer_too_large"}                       # values.invalid skipped: "valid" was believed
@@ -429,12 +429,12 @@ def test_schema_problems_come_from_the_cache_but_a_regex_timeout_is_probed_every
     assert "schema.regex_timeout" in honest and "schema.regex_dialect" in honest
     assert _validate_json(root) == honest
     schemas = {r[2]: json.loads(r[3]) for r in _rows(root) if r[1] == "schema"}
-    slow_file = resultcache.digest((root / "configs" / "zeta" / "sandbox" / "schema.yaml").read_bytes())
+    slow_file = reader.content_digest((root / "configs" / "zeta" / "sandbox" / "schema.yaml").read_bytes())
     assert slow_file not in schemas and len(schemas) == 2
     assert any(p[0] == "schema.regex_dialect" for problems in schemas.values() for p in problems)
     assert _validate_json(root) == honest
-    plain = resultcache.digest((root / "configs" / "alpha" / "live" / "schema.yaml").read_bytes())
-    _forge_json(root, resultcache.load_key(os.path.realpath(root)), "schema", plain,
+    plain = reader.content_digest((root / "configs" / "alpha" / "live" / "schema.yaml").read_bytes())
+    _forge_json(root, cachetrust.load_key(os.path.realpath(root)), "schema", plain,
                 [["schema.invalid", "planted problem", [], False, "error"]])
     assert "planted problem" in _validate_json(root)          # the warm path reads stored problems
 
@@ -551,7 +551,7 @@ def test_sensitive_values_never_rest_under_dot_reconciler_after_validate_and_pla
     kinds = {r[1] for r in _rows(root)}
     assert kinds == {"parse", "valid", "schema"}             # verdicts and schemas are still kept
     assert _leaks(root, TOKEN, PIN, DEFAULT_TOKEN) == []
-    default_schema = resultcache.digest((root / "configs" / "dflt" / "sandbox" / "schema.yaml").read_bytes())
+    default_schema = reader.content_digest((root / "configs" / "dflt" / "sandbox" / "schema.yaml").read_bytes())
     assert default_schema not in {r[2] for r in _rows(root)}
 
 
@@ -568,7 +568,7 @@ def test_an_old_format_cache_holding_a_secret_is_purged_by_the_next_run_even_one
     assert _leaks(root, TOKEN, PIN)
     cli(root, "validate", str(root), check_codes=(1,))
     assert len(_rows(root)) == entries                        # nothing new was written; the old rows are gone
-    assert {r[0] for r in _rows(root)} == {resultcache.fingerprint()}
+    assert {r[0] for r in _rows(root)} == {cachetrust.fingerprint()}
     assert _leaks(root, TOKEN, PIN) == []
 
 
@@ -585,7 +585,7 @@ def test_a_rotated_secret_is_gone_after_the_next_full_run(tmp_path):
 def test_a_full_run_prunes_parse_entries_of_files_no_longer_read_and_a_filtered_run_keeps_them(tmp_path):
     root = _repo(tmp_path / "repo")
     validation.validate_repository(root, use_cache=True)
-    gamma = resultcache.digest((root / "configs" / "gamma" / "live" / "schema.yaml").read_bytes())
+    gamma = reader.content_digest((root / "configs" / "gamma" / "live" / "schema.yaml").read_bytes())
     parses = lambda: {r[2] for r in _rows(root) if r[1] == "parse"}                  # noqa: E731
     assert gamma in parses() and len(parses()) == 2
     edited = {**SENSITIVE_SCHEMA, "title": "Edited"}
@@ -595,5 +595,5 @@ def test_a_full_run_prunes_parse_entries_of_files_no_longer_read_and_a_filtered_
     validation.validate_repository(root, use_cache=True, envs=["sandbox"])
     assert gamma in parses()
     validation.validate_repository(root, use_cache=True)                           # full: the stale one goes
-    new = resultcache.digest((root / "configs" / "gamma" / "live" / "schema.yaml").read_bytes())
+    new = reader.content_digest((root / "configs" / "gamma" / "live" / "schema.yaml").read_bytes())
     assert gamma not in parses() and new in parses() and len(parses()) == 2

@@ -86,3 +86,25 @@ def test_import_takes_agents_only_and_the_repository_as_repo(repo: Path, tmp_pat
     fresh = tmp_path / "fresh"
     cli(tmp_path, "import", "other", "-C", str(fresh), "--api-url", emulator.url, check_codes=(0,))
     assert (fresh / "configs" / "other" / "sandbox" / "values.yaml").is_file()
+
+
+@pytest.mark.parametrize("args, code", [(["validate"], 0), (["plan"], 2), (["apply", "--auto-approve"], 0),
+                                        (["drift"], 0)])
+def test_the_text_header_line_names_the_root_discovery_found(repo: Path, args: list[str], code: int) -> None:
+    inner = repo / "configs" / "acme" / "sandbox"
+    if args[0] == "drift":
+        cli(repo, "apply", "--auto-approve", check_codes=(0,))
+    proc = cli(repo, *args, cwd=inner, check_codes=(code,))
+    header = proc.stdout.splitlines()[0]
+    assert header.startswith(f"reconciler {args[0]} · repository {repo}"), header
+    assert str(inner) not in header
+    # Given as DIR at the root itself, the header names it too (an absolute path, not ".").
+    assert cli(repo, *args, ".", check_codes=(0, 2)).stdout.splitlines()[0].startswith(
+        f"reconciler {args[0]} · repository {repo}")
+
+
+def test_json_reports_are_unchanged_by_the_header(repo: Path) -> None:
+    inner = repo / "configs" / "acme"
+    validate = json.loads(cli(repo, "validate", "--format", "json", cwd=inner, check_codes=(0,)).stdout)
+    plan = json.loads(cli(repo, "plan", "--format", "json", cwd=inner, check_codes=(2,)).stdout)
+    assert "repository" not in validate and "repository" not in plan

@@ -76,7 +76,7 @@ def test_missing_file_needs_a_target_unless_offline(tmp_path: Path) -> None:
      "allowed: sync, selfHeal"),
     ("api:\n  url: https://api.poly.ai\n", "settings.invalid", 2, "api.region"),
     ("api:\n  url: http://10.1.2.3\n", "settings.invalid", 2, "https"),
-    ("api: {region: mars}\n", "settings.invalid", 1, "'us', 'uk', 'eu' or 'studio'"),
+    ("api: {region: mars}\n", "settings.invalid", 1, "'us', 'uk', 'eu', 'studio', 'us-1', 'uk-1' or 'euw-1'"),
     ("api: {url: local, region: us}\n", "settings.invalid", 1, "not both"),
     ("api: {url: local}\nenvironments:\n  staging: {}\n", "settings.invalid", 3, "sandbox, pre-release, live"),
     ("api: {url: local}\nenvironments:\n  live: {sync: sometimes}\n", "settings.invalid", 3, "auto"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reconciler.repository import yamlsafe
-from reconciler.checks.validation import check_values
+from reconciler.checks.valuecheck import check_values
 
 
 def test_value_regex_timeout_is_its_own_error_at_the_value() -> None:

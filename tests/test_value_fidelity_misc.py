@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from e2e_helpers import SCHEMA, converge, desired_state, new_agent, values, writes
 
-from reconciler.checks import validation
+from reconciler.checks import validation, valuecheck
 from reconciler.repository import loader
 from reconciler.emulator import ecma
 from reconciler.emulator import schemas as emulator_schemas
@@ -41,7 +41,7 @@ REF_SCHEMA = {
 def test_refs_to_boolean_schemas_and_percent_encoded_pointers_resolve() -> None:
     assert validation.check_schema(REF_SCHEMA, SourceMap("schema.yaml")) == []
     smap = SourceMap("values.yaml", lines={(): 1, ("y",): 2, ("z",): 3, ("n",): 4})
-    found = validation.check_values({"x": [1], "y": "s", "z": 3, "n": 0}, smap, REF_SCHEMA)
+    found = valuecheck.check_values({"x": [1], "y": "s", "z": 3, "n": 0}, smap, REF_SCHEMA)
     assert sorted(f.path for f in found) == ["n", "y", "z"]
     assert emulator_schemas.check_schema(REF_SCHEMA) is None            # the emulator agrees
     assert len(emulator_schemas.variables_errors(REF_SCHEMA, {"x": [1], "y": "s", "z": 3, "n": 0})) == 3

@@ -119,6 +119,6 @@ def test_a_bad_warnings_section_is_a_settings_error(tmp_path: Path, emulator) ->
 
 def test_schema_settings_describes_the_section(tmp_path: Path) -> None:
     schema = json.loads(cli(tmp_path, "schema", "settings", check_codes=(0,)).stdout)
-    section = schema["definitions"]["_WarningsFile"]["properties"]
+    section = schema["definitions"]["WarningsFile"]["properties"]
     assert set(section) == {"ignore", "ignore_in", "enable"}
     assert section["enable"]["items"]["const"] == "schema.regex_dialect"

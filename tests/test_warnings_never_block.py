@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reconciler.checks import validation
+from reconciler.checks import schemacheck, validation
 from reconciler.model import Severity
 from tests.e2e_helpers import cli, writes
 
@@ -29,7 +29,7 @@ def _repo(root: Path, url: str) -> Path:
 
 def test_the_ui_schema_has_warnings_only() -> None:
     # The premise of the tests below: the live schema has findings, none of them an error.
-    problems = validation.schema_problems(UI_SCHEMA)
+    problems = schemacheck.schema_problems(UI_SCHEMA)
     assert problems and all(p.severity is Severity.WARNING for p in problems), problems
 
 

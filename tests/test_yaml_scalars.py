@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.checks import validation
-from reconciler.repository import yamlsafe
+from reconciler.repository import yamlhints, yamlsafe
 from reconciler.errors import ConfigError
 from reconciler.checks.policy.loader import load_policies
 
@@ -123,7 +123,7 @@ def test_quoted_strings_are_never_numbers_and_finite_floats_stay_finite() -> Non
                                   " padded", "a: b", "a #b", "- x", "[x]", "{x}", "*x", "&x", "!x", "|", ">",
                                   "'q'", '"q"', "%x", "@x", "`x", "line\nbreak", "tab\there", "x:"])
 def test_needs_quoting_covers_both_yaml_versions(text: str) -> None:
-    assert yamlsafe.needs_quoting(text)
+    assert yamlhints.needs_quoting(text)
     data, smap = yamlsafe.parse_yaml(f"v: {json.dumps(text)}\n", "v.yaml")   # quoted: always the string
     assert data["v"] == text and not smap.notes
 
@@ -131,7 +131,7 @@ def test_needs_quoting_covers_both_yaml_versions(text: str) -> None:
 @pytest.mark.parametrize("text", ["GB", "hello world", "acme-support", "y", "n", "foo:bar", "a-b", "x.y",
                                   "Hello, World", "+", "é"])
 def test_plain_safe_strings_need_no_quotes(text: str) -> None:
-    assert not yamlsafe.needs_quoting(text)
+    assert not yamlhints.needs_quoting(text)
     data, smap = yamlsafe.parse_yaml(f"v: {text}\n", "v.yaml")
     assert data["v"] == text and not smap.notes
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reconciler.repository import yamlsafe
+from reconciler.repository import yamlbuild, yamlsafe
 from reconciler.errors import ConfigError
 
 DOC = """\
@@ -121,4 +121,4 @@ def test_size_limit_is_checked_before_reading(tmp_path: Path) -> None:
 
 def test_uses_libyaml_when_available() -> None:
     if yaml.__with_libyaml__:
-        assert issubclass(yamlsafe._Loader, yaml.CSafeLoader)
+        assert issubclass(yamlbuild.ComposingLoader, yaml.CSafeLoader)

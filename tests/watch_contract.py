@@ -43,15 +43,9 @@ def split_watch_args(args: list[str]) -> tuple[str | None, dict[str, str]]:
 
 def real_watch_command() -> Any | None:
     """The click command behind ``reconciler watch``, or None while this build has no such command."""
-    import typer
-
     from reconciler import cli
 
-    group = typer.main.get_command(cli.app)
-    if "watch" not in getattr(group, "commands", {}):
-        cli._register_commands()
-        group = typer.main.get_command(cli.app)
-    return getattr(group, "commands", {}).get("watch")
+    return cli.commands().get("watch")
 
 
 def parse_with_real_cli(args: list[str], existing_dir: str | None = None) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reconciler import __version__
+from reconciler import __version__, settings as settings_module
 from reconciler.aio import run_async
+from reconciler.api import AgentsApi
 from reconciler.errors import ApiError
 from reconciler.model import ClientEnv
 
@@ -47,9 +48,6 @@ class Listing:
 
 def list_connectors(root: Path, agents: Sequence[str], *, api_url: str | None = None) -> Listing:
     """Read every agent's connectors once."""
-    from reconciler import settings as settings_module
-    from reconciler.api import AgentsApi
-
     settings = settings_module.load_settings(Path(root), api_url=api_url)
 
     created_at = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -25,13 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler import settings as settings_module
+from reconciler.api import AgentsApi, fetch_live
 from reconciler.checks import masking
-from reconciler.repository import writer as repowrite, yamlwrite
+from reconciler.repository import safefile, writer as repowrite, yamlwrite
 from reconciler.aio import run_async
 from reconciler.errors import ApiError, ConfigError
 from reconciler.model import ClientEnv, LiveAgent
 
 #: The comment written in place of a sensitive key: ``# <key>: <PIN>``.
+#: ``--agents-file`` is read up to this size.
+MAX_AGENTS_FILE_BYTES = 16 * 1024 * 1024
 PIN = "pin: sensitive — kept in live only, not imported"
 
 
@@ -125,9 +129,6 @@ def write_agent(root: Path, live: LiveAgent, envs: Sequence[ClientEnv], *, force
 def import_live(root: Path, agents: Iterable[str], *, envs: Sequence[ClientEnv] = (), api_url: str | None = None,
                 force: bool = False) -> ImportReport:
     """Read each agent once and write its pages under ``root``."""
-    from reconciler import settings as settings_module
-    from reconciler.api import AgentsApi, fetch_live
-
     order = list(dict.fromkeys(repowrite.check_agent_id(a) for a in agents))
     settings = settings_module.load_settings(Path(root), api_url=api_url)
     chosen = tuple(envs) or settings.promotion_order
@@ -150,9 +151,9 @@ def import_live(root: Path, agents: Iterable[str], *, envs: Sequence[ClientEnv] 
 def read_agents_file(path: Path) -> list[str]:
     """Agent ids from a file: one per line; blank lines and ``#`` comments ignored."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"--agents-file {path}: cannot read it ({exc})", code="cli.agents_file") from None
+        text = safefile.read_text(path, limit=MAX_AGENTS_FILE_BYTES, what="agents file")
+    except ConfigError as exc:
+        raise ConfigError(f"--agents-file {path}: {exc.message}", code="cli.agents_file") from None
     ids = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip()

@@ -34,6 +34,8 @@ _WORKFLOW_EDITS = {
         ("- name: Install the reconciler from the base branch", "- name: Install the reconciler ({pin})"),
         ("the reconciler is installed from the base branch (./base)",
          "the reconciler is a pinned release from the package index"),
+        ("the reconciler comes from ./base, nothing from ./pr runs",
+         "the reconciler is a pinned release, nothing from ./pr runs"),
     ),
     "apply.yml": (("python -m pip install .", 'python -m pip install "{pin}"'),),
     "drift.yml": (("python -m pip install .", 'python -m pip install "{pin}"'),),

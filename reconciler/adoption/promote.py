@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.repository import writer as repowrite, yamlsafe, yamlwrite
+from reconciler.repository import safepath, writer as repowrite, yamlsafe, yamlwrite
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv
 
@@ -90,7 +90,7 @@ def _find(root: Path, directory: str, stem: str) -> str | None:
 
 def _read(root: Path, rel: str) -> tuple[str, dict]:
     """A repository YAML file's text and data (read safely; a broken file is an error here)."""
-    text = yamlsafe.read_text(root / rel, root)
+    text = safepath.read_text(root / rel, root)
     data, _ = yamlsafe.parse_yaml(text, rel)
     return text, data
 

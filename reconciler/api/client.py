@@ -7,14 +7,18 @@ local`` is just another httpx transport, see :mod:`reconciler.api.transport`).
 
 What this module does:
 
-- at most ``concurrency`` requests in flight, sent by a :mod:`wire <reconciler.api.wire>`:
-  aiohttp for http(s) URLs, httpx over an injected transport (``url: local``, tests);
-  explicit timeouts, headers ``x-api-key`` / ``User-Agent`` / ``Accept`` (:func:`~reconciler.api.wire.base_headers`);
+- at most ``concurrency`` requests in flight, sent by the :mod:`wire <reconciler.api.wire>` (httpx;
+  ``url: local`` and tests inject a transport); explicit timeouts, headers ``x-api-key`` /
+  ``User-Agent`` / ``Accept`` (:func:`~reconciler.api.wire.base_headers`);
 - every request goes through :func:`reconciler.api.retry.call_with_retries`
   (backoff + jitter, bounded) and waits on the client's one :class:`RateGate`,
   so a 429 pauses the whole run, not just one agent;
-- failures become typed :mod:`reconciler.errors` values via
-  :func:`reconciler.api.envelope.raise_api_error` (chained from httpx's error).
+- failures become typed :mod:`reconciler.errors` values in one place, :meth:`AgentsApi._attempt`:
+  httpx's exceptions and error answers go through :func:`reconciler.api.envelope.raise_api_error`
+  (chained from httpx's error), and the ones that mean "no server" also feed the breaker;
+- every request (each retry too) carries its own ``X-PolyAI-Correlation-Id: rtc-<uuid4>``, as the
+  public ADK sends one; a failure keeps the id it was sent with (``ApiError.request_id``, shown in its
+  message), so a failed request can be found in the service's logs.
 
 What it leaves to others: deciding what to send (planner/executor), reading
 many agents at once (:mod:`reconciler.api.live`), loading settings (loader).
@@ -34,15 +38,17 @@ import socket
 import sys
 import time
 import urllib.parse
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 
+from reconciler.api.transport import local_app
 from reconciler.api.breaker import CircuitBreaker
-from reconciler.api.envelope import raise_api_error
+from reconciler.api.envelope import CORRELATION_HEADER, raise_api_error
 from reconciler.api.retry import Clock, RateGate, RetryPolicy, Sleep, call_with_retries, policy_from
-from reconciler.api.wire import AiohttpWire, HttpxWire, Wire, base_headers, encode_json, status_error
+from reconciler.api.wire import Wire, base_headers, encode_json
 from reconciler import settings as settings_module
 from reconciler.errors import ApiError, ConfigError, UnreachableError
 from reconciler.model import ClientEnv, LiveAgent, LivePage
@@ -57,6 +63,11 @@ _LOG = logging.getLogger("reconciler.api")
 #: Distinct live schema texts one client keeps to share (a fleet has a handful; beyond this, no sharing).
 _MAX_SHARED_SCHEMAS = 256
 _ENV_NAMES = frozenset(ClientEnv.names())
+
+
+def new_request_id() -> str:
+    """A request's correlation id: ``rtc-`` and a random UUID."""
+    return f"rtc-{uuid.uuid4()}"
 
 
 def agent_path(agent: str, *rest: str) -> str:
@@ -86,7 +97,7 @@ class AgentsApi:
                  sleep: Sleep = asyncio.sleep, rng: Callable[[], float] = random.random,
                  clock: Clock = time.monotonic, target: str | None = None,
                  observer: Callable[[str, str], None] | None = None,
-                 breaker: CircuitBreaker | None = None, wire: str | None = None) -> None:
+                 breaker: CircuitBreaker | None = None) -> None:
         if not api_key:
             # Checked before anything is sent: a request without a key can only fail.
             raise ConfigError(settings_module.missing_key_message(target or base_url), code="api.no_key")
@@ -115,26 +126,13 @@ class AgentsApi:
             self._slots.put_nowait(slot)
         self._timeout = timeout
         self._schemas: dict[bytes, dict[str, Any]] = {}
-        # The wire (reconciler/api/wire.py): aiohttp for a network URL, for CPU: 1,000 GETs through this
-        # class on the served emulator cost 0.42 ms of CPU each over aiohttp against 1.44 ms over httpx
-        # (benchmarks/http_bench.py). `wire="httpx"` keeps the former client, for that comparison.
-        headers = base_headers(api_key)
-        self.wire_name = wire or ("httpx" if transport is not None else "aiohttp")
-        self._wire: Wire
-        if self.wire_name == "httpx":
-            self._wire = HttpxWire(self.base_url, headers, timeout=timeout, concurrency=concurrency,
-                                   redact=self._redact, transport=transport)
-        elif self.wire_name == "aiohttp" and transport is None:
-            self._wire = AiohttpWire(self.base_url, headers, timeout=timeout, concurrency=concurrency,
-                                     redact=self._redact)
-        else:
-            raise ValueError(f"wire must be 'aiohttp' (no transport) or 'httpx', not {wire!r}")
+        self._closed = False
+        self._wire = Wire(self.base_url, base_headers(api_key), timeout=timeout, concurrency=concurrency,
+                          redact=self._redact, transport=transport)
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> "AgentsApi":
         """The client for ``settings.api.url``: ``local`` (embedded emulator) or an http(s) URL."""
-        from reconciler.api.transport import local_app
-
         api = settings.api
         options: dict[str, Any] = dict(timeout=api.timeout, backoffs=api.backoffs,
                                        max_retry_seconds=api.max_retry_seconds,
@@ -155,6 +153,7 @@ class AgentsApi:
     # -- lifecycle -----------------------------------------------------------
 
     async def aclose(self) -> None:
+        self._closed = True
         await self._wire.aclose()
 
     async def __aenter__(self) -> "AgentsApi":
@@ -206,10 +205,24 @@ class AgentsApi:
     async def _request(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         data = None if body is None else encode_json(body)
         return await call_with_retries(
-            lambda: self._attempt(method, path, data), policy=self._policy, gate=self.gate,
+            lambda: self._tagged_attempt(method, path, data), policy=self._policy, gate=self.gate,
             what=f"{method} {path}", logger=self._log, sleep=self._sleep, clock=self._clock, rng=self._rng)
 
-    async def _attempt(self, method: str, path: str, body: bytes | None) -> Any:
+    async def _tagged_attempt(self, method: str, path: str, body: bytes | None) -> Any:
+        """One attempt under a fresh correlation id; its failure keeps the id (not a breaker's
+        "unreachable": that request reached no server, or was never sent)."""
+        request_id = new_request_id()
+        try:
+            return await self._attempt(method, path, body, request_id)
+        except ApiError as exc:
+            if not isinstance(exc, UnreachableError) and exc.request_id is None:
+                exc.request_id = request_id
+            raise
+
+    async def _attempt(self, method: str, path: str, body: bytes | None, request_id: str) -> Any:
+        if self._closed:
+            # A task nobody awaited, still running after aclose(): a typed error, not httpx's RuntimeError.
+            raise ApiError("the client is closed", method=method, path=path)
         self._check_breaker(method, path)
         slot = await self._slots.get()
         try:
@@ -217,7 +230,7 @@ class AgentsApi:
             self._check_breaker(method, path)    # ... and the breaker may have opened while we waited
             self.request_count += 1
             try:
-                response = await self._wire.send(slot, method, path, body)
+                response = await self._wire.send(slot, method, path, body, {CORRELATION_HEADER: request_id})
             except httpx.TransportError as exc:   # connect/read/write errors, timeouts, dropped connections
                 self._observe(method, "error")
                 self._count_unreachable(exc, method, path)
@@ -228,9 +241,11 @@ class AgentsApi:
             self._slots.put_nowait(slot)
         self._observe(method, str(response.status_code))
         self.breaker.success()               # any answer, even a 5xx: the server is there
-        if not 200 <= response.status_code < 300:
-            raise_api_error(method=method, path=path, cause=status_error(response, method, self.base_url + path),
-                            response=response, redact=self._redact)
+        if not response.is_success:          # 3xx (never followed), 4xx, 5xx
+            try:
+                response.raise_for_status()
+            except httpx.HTTPStatusError as exc:  # httpx's own error is the typed error's __cause__
+                raise_api_error(method=method, path=path, cause=exc, response=response, redact=self._redact)
         if response.status_code != 200 and not response.content:
             return None
         try:

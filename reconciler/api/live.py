@@ -43,7 +43,7 @@ class LiveReads:
 
     The plan commands start an agent's read as soon as the loader has accepted
     its directory, while the rest of the repository is still being read and
-    validated (:func:`reconciler.engine.read_and_plan`): the network wait then
+    validated (:func:`reconciler.planning.reading.read_overlapped`): the network wait then
     hides behind the local work instead of following it. Each agent is read
     once, whoever asks; :meth:`results` waits for the agents a run covers.
     """

@@ -1,33 +1,30 @@
-"""The wire: send one request, get ``(status, headers, bytes)`` back. Nothing else.
+"""The wire: send one request with httpx, get an ``httpx.Response`` back. Nothing else.
 
 :class:`~reconciler.api.client.AgentsApi` keeps everything above this line —
 retries, the circuit breaker, the rate gate, error mapping, redaction, request
-counting, the observer — and talks to one of two wires through :class:`Wire`:
+counting, the observer. One HTTP library, httpx, for every target: an http(s)
+URL goes through httpx's own transport, ``url: local`` through
+``httpx.ASGITransport`` to the embedded emulator, tests through any injected
+``httpx.AsyncBaseTransport``. Failures are httpx's exceptions, mapped to typed
+errors once, in :meth:`AgentsApi._attempt <reconciler.api.client.AgentsApi>`.
 
-- :class:`AiohttpWire` for http(s) URLs (the real API, a served emulator). It
-  imports aiohttp only when its first request is about to be sent (``import
-  aiohttp`` costs ~130 ms, most of it building SSL contexts), so ``reconciler
-  validate`` and ``url: local`` never load it. The code is in
-  :mod:`reconciler.api.wire_aiohttp`.
-- :class:`HttpxWire` over an injected httpx transport: ``url: local`` (the
-  embedded emulator through ``httpx.ASGITransport``) and tests. Without a
-  transport it is the client this project used before (pools of
-  :data:`POOL_SIZE` connections), kept for comparison: ``benchmarks/http_bench.py``.
+What every request gets: the headers of :func:`base_headers` (``Accept-Encoding``
+pinned to what httpx always decodes, so an optional ``brotli``/``zstandard`` never
+changes what is asked for), bodies encoded by :func:`encode_json`, ``timeout``
+seconds to connect (name lookup included) and between reads, no redirects
+followed, no retries inside httpx (``retries=0``: ours are counted, logged and
+seen by the breaker), no proxy from the environment (an explicit transport turns
+httpx's env proxies off) and TLS verified like httpx does by default (certifi,
+or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
 
-Why two: CPU per request. Measured here with ``benchmarks/http_bench.py`` (1,000 GETs
-of ``/v1/agents/{id}/real-time-configs`` through the whole ``AgentsApi``, served
-emulator on loopback, concurrency 32): httpx in pools of 8 connections 1.44 ms of
-CPU per request (httpcore's pool, h11 and anyio), httpx's client over an
-aiohttp-backed httpx transport 0.75 ms (httpx's client layer alone ~0.3 ms),
-aiohttp directly 0.42 ms. At 1,000 agents that is ~1 s of CPU out of a ~3.5 s plan.
-
-One error vocabulary: both wires raise httpx's exception classes
-(``httpx.ConnectError``, ``ConnectTimeout``, ``ReadTimeout``, ``RemoteProtocolError``,
-``DecodingError``...), so the client maps failures to breaker reasons and typed
-errors in one place, whichever wire sent the request. Both send the same bytes:
-the same headers (:func:`base_headers`), the same JSON encoding (:func:`encode_json`),
-no redirects followed, no proxy from the environment, TLS verified like httpx
-(``httpx.create_ssl_context()``: certifi, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
+Connection pools, for CPU: without an injected transport, ``concurrency``
+connections are spread over ceil(concurrency / :data:`POOL_SIZE`) clients of at
+most :data:`POOL_SIZE` connections each, a request using the client of its slot.
+httpcore scans every connection of its pool whenever it hands one out, so one
+pool of 32 cost ~4 ms of CPU per request here and 4 pools of 8 ~1.3 ms
+(``benchmarks/http_bench.py``: 1,000 GETs through the whole client, served
+emulator on loopback, concurrency 32). The caller's slots already bound the
+requests in flight, so nobody waits for a connection inside httpx.
 """
 
 from __future__ import annotations
@@ -35,89 +32,65 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import httpx
 
 from reconciler import __version__
 
 USER_AGENT = f"rtc-reconciler/{__version__}"
-#: Connections per httpx pool (:class:`HttpxWire` without a transport); ``concurrency`` connections are
-#: spread over ceil(concurrency / POOL_SIZE) pools: httpcore's pool scans every one of its connections
-#: whenever it hands one out, so one pool of 32 cost ~4 ms of CPU per request here, 4 pools of 8 ~1.3 ms.
+#: Most connections in one httpx pool (see the module docstring).
 POOL_SIZE = 8
-#: What both wires accept and decode (zlib, always there); neither adds ``br``/``zstd`` because an
-#: optional package happens to be installed.
+#: What httpx always decodes (zlib); never ``br``/``zstd`` because an optional package is installed.
 ACCEPT_ENCODING = "gzip, deflate"
 JSON_HEADERS = {"Content-Type": "application/json"}
-
-
-class Answer(Protocol):
-    """What a wire returns: an HTTP answer of any status, its body read whole and decoded."""
-
-    status_code: int
-    headers: Mapping[str, str]
-    content: bytes
-
-
-class Wire(Protocol):
-    async def send(self, slot: int, method: str, path: str, body: bytes | None) -> Answer:
-        """Send ``method base_url+path`` with ``body`` (JSON bytes or None) on connection slot ``slot``.
-
-        Raises ``httpx.TransportError`` (no answer) or ``httpx.RequestError`` (an answer that
-        cannot be read, e.g. a broken gzip body); every HTTP status is an answer.
-        """
-        ...
-
-    async def aclose(self) -> None: ...
+#: Keep-alive connections are closed after this long unused.
+KEEPALIVE_SECONDS = 30.0
 
 
 def base_headers(api_key: str) -> dict[str, str]:
-    """Headers of every request, both wires (``Host``/``Content-Length`` come from the wire)."""
+    """Headers of every request (``Host``/``Content-Length`` come from httpx)."""
     return {"x-api-key": api_key, "User-Agent": USER_AGENT, "Accept": "application/json",
             "Accept-Encoding": ACCEPT_ENCODING}
 
 
 def encode_json(body: Any) -> bytes:
-    """A request body as httpx's ``json=`` encodes it (httpx 0.28), for both wires."""
+    """A request body as httpx's ``json=`` encodes it (httpx 0.28), encoded once for every attempt."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
-def status_error(answer: Answer, method: str, url: str) -> httpx.HTTPStatusError:
-    """httpx's own error for a non-2xx answer (the ``__cause__`` of the typed error, as before)."""
-    response = answer if isinstance(answer, httpx.Response) else httpx.Response(
-        answer.status_code, request=httpx.Request(method, url),
-        headers=[(k, v) for k, v in answer.headers.items() if k.lower() not in ("content-encoding",
-                                                                                "content-length")],
-        content=answer.content)
-    try:
-        response.raise_for_status()
-    except httpx.HTTPStatusError as exc:
-        return exc
-    raise AssertionError(f"not an error status: {answer.status_code}")  # pragma: no cover
-
-
-class HttpxWire:
+class Wire:
     """httpx clients: one over ``transport`` when given, else pools of :data:`POOL_SIZE` connections."""
 
     def __init__(self, base_url: str, headers: Mapping[str, str], *, timeout: float, concurrency: int,
                  redact: Callable[[str], str], transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.timeout = timeout
         self._redact = redact
         pools = 1 if transport is not None else math.ceil(concurrency / POOL_SIZE)
         per_pool = math.ceil(concurrency / pools)
-        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool, keepalive_expiry=30.0)
+        self.pool_sizes = [per_pool] * pools
+        """Most connections of each client (``concurrency`` or more in all)."""
+        limits = httpx.Limits(max_connections=per_pool, max_keepalive_connections=per_pool,
+                              keepalive_expiry=KEEPALIVE_SECONDS)
         self.clients = [
             httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(timeout),
                               follow_redirects=False, headers=dict(headers),
                               transport=transport or httpx.AsyncHTTPTransport(limits=limits, retries=0))
             for _ in range(pools)]
 
-    async def send(self, slot: int, method: str, path: str, body: bytes | None) -> httpx.Response:
+    async def send(self, slot: int, method: str, path: str, body: bytes | None,
+                   headers: Mapping[str, str] | None = None) -> httpx.Response:
+        """``method base_url+path`` with ``body`` (JSON bytes or None) on the client of slot ``slot``,
+        ``headers`` added to the client's own (the request's correlation id).
+
+        Every HTTP status is an answer; raises ``httpx.TransportError`` (no answer) or another
+        ``httpx.RequestError`` (an answer that cannot be read, e.g. a broken gzip body).
+        """
         client = self.clients[slot % len(self.clients)]
         try:
             if body is None:
-                return await client.request(method, path)
-            return await client.request(method, path, content=body, headers=JSON_HEADERS)
+                return await client.request(method, path, headers=headers)
+            return await client.request(method, path, content=body, headers={**JSON_HEADERS, **(headers or {})})
         except httpx.RequestError as exc:
             if not _mentions(exc, self._redact):
                 raise
@@ -142,35 +115,3 @@ def _mentions(exc: BaseException, redact: Callable[[str], str]) -> bool:
             return True
         todo += [item.__cause__, item.__context__]
     return False
-
-
-class AiohttpWire:
-    """aiohttp for http(s) URLs; the session is made at the first request, in the running loop."""
-
-    def __init__(self, base_url: str, headers: Mapping[str, str], *, timeout: float, concurrency: int,
-                 redact: Callable[[str], str]) -> None:
-        self.base_url = base_url
-        self.headers = dict(headers)
-        self.timeout = timeout
-        self.concurrency = concurrency
-        self._redact = redact
-        self._impl: Any = None
-        """:class:`reconciler.api.wire_aiohttp.Session`, once a request has been sent."""
-        self._closed = False
-
-    async def send(self, slot: int, method: str, path: str, body: bytes | None) -> Answer:
-        if self._closed:
-            # A request still running after aclose() (a task nobody awaited) must not open a new
-            # session that nothing would close: it fails like a request on a closed httpx client.
-            raise httpx.RequestError(f"{method} {path}: the client is closed")
-        if self._impl is None:
-            from reconciler.api.wire_aiohttp import Session   # imports aiohttp: only now
-
-            self._impl = Session(self.base_url, self.headers, timeout=self.timeout, limit=self.concurrency,
-                                 redact=self._redact)
-        return await self._impl.send(method, path, body)
-
-    async def aclose(self) -> None:
-        self._closed = True
-        if self._impl is not None:
-            await self._impl.aclose()

@@ -24,12 +24,19 @@ Rules, per agent (agents run concurrently, at most ``settings.concurrency``):
   the agent is re-planned once (one fresh ``GET`` of the agent) and the new
   plan is executed, with a warning; if it moves again the environment fails
   and nothing is overwritten. A plan made moments ago in the same run (the
-  CLI's ``apply --auto-approve``) is not re-read: the fetch it was made from
-  *is* the read, which keeps an apply at N GETs + the writes. The CLI restarts
+  CLI's ``apply --auto-approve``) is not re-read while that read is under
+  ``writers.REREAD_AFTER`` seconds old: the fetch it was made from *is* the
+  read, which keeps a quick apply at N GETs + the writes. The CLI restarts
   the clock after waiting for a human "yes", so an interactive apply re-reads.
 - **every request body is serialised before the first write** (strict JSON: no
   NaN/infinity): if one cannot be, nothing of the run is sent (``apply.blocked``),
   so an apply never fails half-way for a reason known in advance.
+- **every write is verified, and the first one goes alone** (:mod:`reconciler.apply.verify`,
+  :mod:`reconciler.apply.canary`): each PUT/PATCH answer is compared with the page the
+  plan predicted; a difference fails that page (``apply.unexpected_result``, masked)
+  and halts the run: no write starts after it (each later page is ``skipped``), what
+  is in flight finishes. Until one page write has been verified, pages are written
+  one at a time, so an API that does not merge as documented changes one page.
 """
 
 from __future__ import annotations
@@ -41,9 +48,12 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from reconciler import errors
+from reconciler import errors, interruption
+from reconciler.apply import outcomes, verify, writers
+from reconciler.apply.canary import WriteGate
 from reconciler.checks import masking
 from reconciler.model import ClientEnv, DesiredState, Finding, LiveAgent, LivePage, Severity
+from reconciler.planning import planner
 from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
 from reconciler.settings import Settings
 
@@ -53,8 +63,32 @@ Replan = Callable[[str, LiveAgent], Sequence[EnvPlan]]
 Progress = Callable[[int, int], None]
 
 
+class Breaker(Protocol):
+    """The client's run-wide circuit breaker, as its drivers read it (``reconciler.api.breaker``)."""
+
+    trips: int
+    """How many times it opened."""
+    first_trip: str | None
+    """Why it first opened (one line naming the target), or None."""
+    cooldown: float | None
+    """Seconds an open breaker waits before a request may try again (None: stays open)."""
+
+    def summary(self) -> str: ...
+
+
 class AgentsApi(Protocol):
-    """What the executor needs from ``reconciler.api`` (the client implements it)."""
+    """The Agents API client as the engine, the executor and the daemon use it (``reconciler.api`` implements it)."""
+
+    @property
+    def target(self) -> str:
+        """What a plan names as its target: ``local`` or the base URL."""
+        ...
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def breaker(self) -> Breaker: ...
 
     async def get_agent(self, agent: str) -> LiveAgent: ...
     async def get_page(self, agent: str, env: ClientEnv) -> LivePage: ...
@@ -73,6 +107,10 @@ class _Run:
     semaphore: asyncio.Semaphore
     stop: asyncio.Event | None = None
     """Set by a signal (Ctrl-C / SIGTERM): start no new environment; the one being written finishes."""
+    gate: WriteGate = dataclasses.field(default_factory=WriteGate)
+    """First write alone; halted once a write's answer was not the predicted page (fail closed)."""
+    planned_at: float | None = None
+    """``time.monotonic()`` of the plan's live read: older than a few seconds, pages are re-read (writers.py)."""
 
     @property
     def stopping(self) -> bool:
@@ -94,7 +132,8 @@ class _PageMoved(Exception):
 async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired: DesiredState,
                      allow_live: bool, planned_at: float | None = None,
                      started_at_monotonic: float | None = None, replan: Replan | None = None,
-                     progress: Progress | None = None, stop: asyncio.Event | None = None) -> ApplyResult:
+                     progress: Progress | None = None, stop: asyncio.Event | None = None,
+                     gate: WriteGate | None = None) -> ApplyResult:
     """Execute ``plan`` against ``api``; return the (possibly re-planned) plan and one outcome per result.
 
     ``planned_at``: ``time.monotonic()`` when the live state behind the plan was
@@ -102,18 +141,20 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
     now). Pages are re-read before writing when the plan is older than the run.
     ``stop``: once set, no further environment is started (each is ``skipped``,
     "not attempted: interrupted"); a PUT already sent is always followed by its PATCH.
+    ``gate``: shared by several runs (the daemon's passes); default: one for this run.
     """
     started = time.monotonic() if started_at_monotonic is None else started_at_monotonic
     if any(f.blocks for f in plan.findings):
         # A run-wide error (settings, malformed policy file): nothing is trustworthy, send nothing.
-        return ApplyResult(plan, tuple(_without_writes(r, "a run-wide error blocks every write") for r in plan.results))
+        return ApplyResult(plan, tuple(outcomes.without_writes(r, "a run-wide error blocks every write") for r in plan.results))
     unsendable = _unsendable_body(plan)
     if unsendable is not None:
         # Serialised before the first write: a body that cannot be sent would otherwise fail half-way.
-        return ApplyResult(plan, tuple(_without_writes(r, unsendable) for r in plan.results))
+        return ApplyResult(plan, tuple(outcomes.without_writes(r, unsendable) for r in plan.results))
     run = _Run(api=api, allow_live=allow_live, reread=planned_at is None or planned_at < started,
                replan=replan or _planner_replan(plan, desired, settings),
-               semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop)
+               semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop, gate=gate or WriteGate(),
+               planned_at=planned_at)
     agents = plan.agents
     slots: list[tuple[tuple[Outcome, ...], tuple[EnvPlan, ...]] | None] = [None] * len(agents)
     done = 0
@@ -127,14 +168,14 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
             progress(done, len(agents))
 
     await asyncio.gather(*(one(i, a) for i, a in enumerate(agents)))
-    outcomes = tuple(o for slot in slots if slot for o in slot[0])
+    recorded = tuple(o for slot in slots if slot for o in slot[0])
     executed = tuple(p for slot in slots if slot for p in slot[1])
-    return ApplyResult(dataclasses.replace(plan, results=executed), outcomes)
+    return ApplyResult(dataclasses.replace(plan, results=executed), recorded)
 
 
 async def _apply_agent(run: _Run, plans: tuple[EnvPlan, ...]) -> tuple[tuple[Outcome, ...], tuple[EnvPlan, ...]]:
     """One agent, environments in plan order; returns its outcomes and the env plans it executed."""
-    outcomes: list[Outcome] = []
+    done: list[Outcome] = []
     stop: str | None = None              # why later environments are skipped
     replanned: Finding | None = None     # the warning, once the agent was re-planned
     i = 0
@@ -142,24 +183,26 @@ async def _apply_agent(run: _Run, plans: tuple[EnvPlan, ...]) -> tuple[tuple[Out
         env_plan = plans[i]
         if stop is None and run.stopping and env_plan.has_writes and env_plan.status is Status.CHANGES:
             stop = INTERRUPTED                   # checked between environments only: never mid PUT/PATCH
+        if stop is None and run.gate.halted and env_plan.has_writes and env_plan.status is Status.CHANGES:
+            stop = verify.HALTED
         if stop is not None and env_plan.status is not Status.UNMANAGED:
-            outcome: Outcome | _Replanned = _skipped(env_plan, stop)
+            outcome: Outcome | _Replanned = outcomes.skipped(env_plan, stop)
         else:
             outcome = (_settle_without_writes(env_plan, run.allow_live)
-                       or await _write_env(run, plans, i, replanned=replanned is not None))
+                       or await _gated_write(run, plans, i, replanned=replanned is not None))
         if isinstance(outcome, _Replanned):
             # Execute the fresh plan from this environment on (earlier ones are done).
             plans, replanned = plans[:i] + outcome.rest, outcome.warning
             continue
         if replanned is not None:
             # The warning goes on the environment that saw the change; later ones only carry the flag.
-            note = () if any(o.replanned for o in outcomes) else (replanned,)
+            note = () if any(o.replanned for o in done) else (replanned,)
             outcome = dataclasses.replace(outcome, replanned=True, warnings=outcome.warnings + note)
-        outcomes.append(outcome)
+        done.append(outcome)
         if stop is None and outcome.state.is_failure:
             stop = f"not attempted: {env_plan.env} {outcome.state}"
         i += 1
-    return tuple(outcomes), plans
+    return tuple(done), plans
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,11 +213,24 @@ class _Replanned:
     warning: Finding
 
 
+async def _gated_write(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned: bool) -> Outcome | _Replanned:
+    """One page's writes, in turn until a first write was verified; an unexpected answer halts the run."""
+    async with run.gate.turn():
+        if run.gate.halted:                       # decided while this page waited for its turn
+            return outcomes.skipped(plans[i], verify.HALTED)
+        outcome = await _write_env(run, plans, i, replanned=replanned)
+        if isinstance(outcome, Outcome) and outcome.state is OutcomeState.APPLIED:
+            run.gate.passed()
+        elif isinstance(outcome, Outcome) and any(e.code == verify.UNEXPECTED_RESULT for e in outcome.errors):
+            run.gate.halt()
+        return outcome
+
+
 async def _write_env(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned: bool) -> Outcome | _Replanned:
     """Re-read the page when the rule says so, then write it; a moved page asks for one re-plan."""
     env_plan = plans[i]
     try:
-        if run.reread:
+        if run.reread or writers.needs_reread(run.planned_at):
             await _check_unchanged(run.api, env_plan)
         return await _write(run.api, env_plan)
     except _PageMoved as moved:
@@ -183,25 +239,25 @@ async def _write_env(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned
         try:
             return _Replanned(await _replan_agent(run, plans[i:]), _replanned_warning(env_plan, moved))
         except errors.ApiError as exc:
-            return _failed(env_plan, exc)
+            return outcomes.failed(env_plan, exc)
     except errors.ApiError as exc:
-        return _failed(env_plan, exc)
+        return outcomes.failed(env_plan, exc)
 
 
 def _settle_without_writes(env_plan: EnvPlan, allow_live: bool) -> Outcome | None:
     """The outcome of an environment that needs no request; None when it must be written."""
     if env_plan.status is Status.ERROR:
         first = env_plan.errors[0].message if env_plan.errors else "the plan has errors for it"
-        return _outcome(env_plan, OutcomeState.BLOCKED, Severity.ERROR, "apply.blocked",
+        return outcomes.outcome(env_plan, OutcomeState.BLOCKED, Severity.ERROR, "apply.blocked",
                         f"not applied, the plan has errors: {first}")
     if env_plan.status is Status.UNMANAGED:
         return Outcome(env_plan.agent, env_plan.env, OutcomeState.UNMANAGED)
     if env_plan.status is Status.SKIPPED:
-        return _skipped(env_plan, "skipped in the plan")
+        return outcomes.skipped(env_plan, "skipped in the plan")
     if not env_plan.has_writes:
         return Outcome(env_plan.agent, env_plan.env, OutcomeState.IN_SYNC)
     if env_plan.env is ClientEnv.LIVE and not allow_live:
-        return _outcome(env_plan, OutcomeState.REFUSED, Severity.ERROR, "apply.live_refused",
+        return outcomes.outcome(env_plan, OutcomeState.REFUSED, Severity.ERROR, "apply.live_refused",
                         "live not written: pass --auto-approve (or answer yes on a terminal) to write live")
     return None
 
@@ -214,19 +270,27 @@ async def _check_unchanged(api: AgentsApi, env_plan: EnvPlan) -> None:
 
 
 async def _write(api: AgentsApi, env_plan: EnvPlan) -> Outcome:
-    """PUT the schema (if any), then — only if that succeeded — PATCH the variables (if any)."""
+    """PUT the schema (if any), then — only if that succeeded as predicted — PATCH the variables (if any)."""
     agent, env = env_plan.agent, env_plan.env
     put_done = False
     last_updated = env_plan.live_last_updated
     try:
         if env_plan.schema_put is not None:
-            last_updated = _last_updated(await api.put_schema(agent, env, env_plan.schema_put), last_updated)
-            put_done = True
+            with interruption.writing(f"{agent}/{env} schema PUT"):
+                answer = await api.put_schema(agent, env, env_plan.schema_put)
+            last_updated, put_done = _last_updated(answer, last_updated), True
+            if (unexpected := outcomes.unexpected(env_plan, "schema PUT", verify.after_put(env_plan), answer)) is not None:
+                return dataclasses.replace(unexpected, schema_put=True, last_updated=last_updated)
         if env_plan.variables_patch:
-            last_updated = _last_updated(await api.patch_variables(agent, env, env_plan.variables_patch),
-                                         last_updated)
+            with interruption.writing(f"{agent}/{env} variables PATCH"):
+                answer = await api.patch_variables(agent, env, env_plan.variables_patch)
+            last_updated = _last_updated(answer, last_updated)
+            predicted = verify.after_patch(env_plan, put_done=put_done)
+            if (unexpected := outcomes.unexpected(env_plan, "variables PATCH", predicted, answer)) is not None:
+                return dataclasses.replace(unexpected, schema_put=put_done, last_updated=last_updated,
+                                           patched_keys=tuple(env_plan.variables_patch))
     except errors.ApiError as exc:
-        return dataclasses.replace(_failed(env_plan, exc), schema_put=put_done, last_updated=last_updated)
+        return dataclasses.replace(outcomes.failed(env_plan, exc), schema_put=put_done, last_updated=last_updated)
     return Outcome(agent, env, OutcomeState.APPLIED, schema_put=put_done,
                    patched_keys=tuple(env_plan.variables_patch), last_updated=last_updated)
 
@@ -249,8 +313,6 @@ def _keep_blocks(new: EnvPlan, old: EnvPlan) -> EnvPlan:
 def _planner_replan(plan: Plan, desired: DesiredState, settings: Settings) -> Replan:
     """The default re-plan: the pure planner, for one agent and the plan's environments."""
     def replan(agent: str, live: LiveAgent) -> Sequence[EnvPlan]:
-        from reconciler.planning import planner   # imported late: the executor is usable with any replan
-
         envs = tuple(r.env for r in plan.for_agent(agent))
         fresh = planner.plan(desired, {agent: live}, settings, agents=[agent], envs=envs, target=plan.target)
         return fresh.for_agent(agent)
@@ -273,41 +335,8 @@ def _unsendable_body(plan: Plan) -> str | None:
     return None
 
 
-def _without_writes(env_plan: EnvPlan, reason: str) -> Outcome:
-    if env_plan.status is Status.UNMANAGED:
-        return Outcome(env_plan.agent, env_plan.env, OutcomeState.UNMANAGED)
-    if not env_plan.has_writes and env_plan.status is Status.IN_SYNC:
-        return Outcome(env_plan.agent, env_plan.env, OutcomeState.IN_SYNC)
-    return _outcome(env_plan, OutcomeState.BLOCKED, Severity.ERROR, "apply.blocked", reason)
-
-
-def _skipped(env_plan: EnvPlan, reason: str) -> Outcome:
-    return _outcome(env_plan, OutcomeState.SKIPPED, Severity.WARNING, "apply.skipped", reason)
-
-
-def _failed(env_plan: EnvPlan, exc: errors.ApiError) -> Outcome:
-    if isinstance(exc, errors.UnreachableError):
-        return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, "api.unreachable",
-                        f"not attempted: {exc.message}")
-    # The server's message may quote what was sent: mask the whole of it, then shorten.
-    return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, api_error_code(exc),
-                    masking.api_error_text(exc, _sent_secrets(env_plan)))
-
-
-def _sent_secrets(env_plan: EnvPlan) -> list[Any]:
-    """The sensitive values this environment's writes carry (PATCH body, sensitive schema constants)."""
-    patch = env_plan.variables_patch
-    if env_plan.masked_patch is not None:
-        found = masking.masked_leaves(patch, env_plan.masked_patch)
-    else:
-        found = [patch[k] for k in env_plan.sensitive_keys if k in patch]
-    if env_plan.schema_put is not None:
-        found += masking.sensitive_values({}, env_plan.schema_put)
-    return found
-
-
 def _moved_again(env_plan: EnvPlan, moved: _PageMoved) -> Outcome:
-    return _outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, "apply.page_changed",
+    return outcomes.outcome(env_plan, OutcomeState.FAILED, Severity.ERROR, "apply.page_changed",
                     f"page changed again after re-planning (lastUpdated {moved.seen} → {moved.now}); "
                     "nothing overwritten — run apply again once the edits in the UI have stopped")
 
@@ -316,25 +345,6 @@ def _replanned_warning(env_plan: EnvPlan, moved: _PageMoved) -> Finding:
     return Finding(Severity.WARNING, "apply.replanned",
                    f"page changed since it was planned (lastUpdated {moved.seen} → {moved.now}); re-planned",
                    agent=env_plan.agent, env=str(env_plan.env))
-
-
-def _outcome(env_plan: EnvPlan, state: OutcomeState, severity: Severity, code: str, message: str) -> Outcome:
-    finding = Finding(severity, code, message, agent=env_plan.agent, env=str(env_plan.env))
-    if severity is Severity.WARNING:
-        return Outcome(env_plan.agent, env_plan.env, state, warnings=(finding,))
-    return Outcome(env_plan.agent, env_plan.env, state, errors=(finding,))
-
-
-def api_error_code(exc: errors.ApiError) -> str:
-    """Stable finding code of an API failure: ``api.<ERROR_CODE>``, ``api.http_<status>``, ``api.transport``
-    or ``api.unreachable`` (the circuit breaker stopped the run: nothing was sent)."""
-    if isinstance(exc, errors.UnreachableError):
-        return "api.unreachable"
-    if exc.error_code:
-        return f"api.{exc.error_code}"
-    if exc.status is not None:
-        return f"api.http_{exc.status}"
-    return "api.transport"
 
 
 def _last_updated(answer: Any, default: str | None) -> str | None:

@@ -32,6 +32,11 @@ from pathlib import Path
 from reconciler.errors import ReconcilerError
 from reconciler.repository import statedir
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no advisory locks, applies are not serialised
+    fcntl = None  # type: ignore[assignment]
+
 #: Where the lock lives, relative to the repository (``.reconciler/`` is never committed).
 LOCK_FILE = Path(".reconciler") / "apply.lock"
 
@@ -75,9 +80,7 @@ def take(root: Path, who: str = APPLY, *, shared: bool = False) -> Taken:
     ``shared``: the daemons' way (``watch --shard I/N`` pods of one checkout hold it together, and
     each adds its own line); an apply takes it alone.
     """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
+    if fcntl is None:  # pragma: no cover - Windows
         return Taken(Path(root) / LOCK_FILE, None)
     path = Path(root) / LOCK_FILE
     try:

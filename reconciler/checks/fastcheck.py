@@ -15,11 +15,11 @@ How the two are kept in agreement:
 
 - Draft 7 always (like the full validator), whatever ``$schema`` says.
 - ``format``: the compiled validator calls the *same* Python format checks
-  (:data:`reconciler.checks.regexguard.FORMAT_CHECKER`) for every format they know;
+  (:func:`reconciler.checks.formats.format_checker`) for every format they know;
   unknown formats pass, as in ``jsonschema``.
 - ``pattern`` / ``patternProperties``: the dialect decision of
   :mod:`reconciler.checks.regexguard` (ECMA-262, Unicode mode). Every pattern of the
-  schema goes through the same translation (:func:`regexguard.translate`) and
+  schema goes through the same translation (:func:`regexsyntax.translate`) and
   the same engine options (jsonschema-rs, :data:`regexguard.BACKTRACK_LIMIT`) as
   the full validator's ``search``: a search that runs out of its budget is not
   "valid", so the full validator reports it (``values.regex_timeout``).
@@ -30,11 +30,15 @@ How the two are kept in agreement:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
+import jsonschema
+import jsonschema_rs
+
 from reconciler import memo
-from reconciler.checks import regexguard
+from reconciler.checks import formats, regexguard, regexsyntax
 
 
 def is_valid(schema: Mapping[str, Any], instance: Any) -> bool | None:
@@ -53,36 +57,32 @@ _VALIDATORS: memo.JsonMemo[Any] = memo.JsonMemo(1024)
 
 def meta_valid(schema: Any) -> bool:
     """``True`` when ``schema`` certainly satisfies the Draft 7 meta-schema (compiled check)."""
-    global _META
-    if _META is None:
-        import jsonschema
-
-        formats = dict(_formats(), regex=lambda value: True)    # patterns get their own, better check
-        _META = _compile(jsonschema.Draft7Validator.META_SCHEMA, formats) or False
-    if _META is False:    # pragma: no cover - the meta-schema always compiles
+    meta = _meta_validator()
+    if meta is None:      # pragma: no cover - the meta-schema always compiles
         return False
     try:
-        return bool(_META.is_valid(schema))
+        return bool(meta.is_valid(schema))
     except Exception:
         return False
 
 
-_META: Any = None
+@functools.cache
+def _meta_validator() -> Any:
+    checks = dict(_formats(), regex=lambda value: True)    # patterns get their own, better check
+    return _compile(jsonschema.Draft7Validator.META_SCHEMA, checks)
 
 
-def _compile(schema: Any, formats: dict[str, Any] | None = None) -> Any:
+def _compile(schema: Any, checks: dict[str, Any] | None = None) -> Any:
     """A jsonschema-rs Draft 7 validator for ``schema``, or None when it cannot build one."""
-    import jsonschema_rs
-
-    if not isinstance(schema, (Mapping, bool)) or _float_multiple_of(schema):
+    if not isinstance(schema, (Mapping, bool)) or float_multiple_of(schema):
         return None
     try:
         translated = _translated(schema)
-    except regexguard.RegexError:          # not ECMA-262: a schema problem, the full validator speaks
+    except regexsyntax.RegexError:          # not ECMA-262: a schema problem, the full validator speaks
         return None
     try:
         return jsonschema_rs.Draft7Validator(
-            translated, validate_formats=True, ignore_unknown_formats=True, formats=formats or _formats(),
+            translated, validate_formats=True, ignore_unknown_formats=True, formats=checks or _formats(),
             retriever=_refuse,
             pattern_options=jsonschema_rs.FancyRegexOptions(backtrack_limit=regexguard.BACKTRACK_LIMIT))
     except Exception:        # a pattern it cannot compile, a $ref it cannot resolve, ...: full validator only
@@ -101,9 +101,9 @@ def _translated(node: Any) -> Any:
         return node
     out = dict(node)
     if isinstance(node.get("pattern"), str):
-        out["pattern"] = regexguard.translate(node["pattern"])
+        out["pattern"] = regexsyntax.translate(node["pattern"])
     if isinstance(node.get("patternProperties"), Mapping):
-        out["patternProperties"] = {regexguard.translate(k): _translated(v)
+        out["patternProperties"] = {regexsyntax.translate(k): _translated(v)
                                     for k, v in node["patternProperties"].items()}
     for key in _ONE:
         if isinstance(node.get(key), Mapping):
@@ -117,16 +117,16 @@ def _translated(node: Any) -> Any:
     return out
 
 
-def _float_multiple_of(node: Any) -> bool:
+def float_multiple_of(node: Any) -> bool:
     """A ``multipleOf`` with a fractional divisor: ``jsonschema`` (and the API it stands for) divides in
     binary floating point, so ``0.3`` is not a multiple of ``0.1`` there; jsonschema-rs says it is.
     Such schemas are left to the full validator."""
     if isinstance(node, Mapping):
         if isinstance(node.get("multipleOf"), float):
             return True
-        return any(_float_multiple_of(v) for v in node.values())
+        return any(float_multiple_of(v) for v in node.values())
     if isinstance(node, list):
-        return any(_float_multiple_of(v) for v in node)
+        return any(float_multiple_of(v) for v in node)
     return False
 
 
@@ -134,16 +134,11 @@ def _refuse(uri: str) -> Any:
     raise ValueError(f"{uri}: only references inside the schema are supported")
 
 
-_FORMATS: dict[str, Any] | None = None
-
-
+@functools.cache
 def _formats() -> dict[str, Any]:
     """Every format the full validator checks, checked by the very same Python functions."""
-    global _FORMATS
-    if _FORMATS is None:
-        from reconciler.checks.regexguard import FORMAT_CHECKER
+    checker = formats.format_checker()
 
-        def check(name: str):
-            return lambda value: FORMAT_CHECKER.conforms(value, name)
-        _FORMATS = {name: check(name) for name in FORMAT_CHECKER.checkers}
-    return _FORMATS
+    def check(name: str):  # noqa: ANN202 - a format check: value -> bool
+        return lambda value: checker.conforms(value, name)
+    return {name: check(name) for name in checker.checkers}

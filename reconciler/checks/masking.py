@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.checks import regexguard
+from reconciler.checks import regexguard, regexsyntax
 from reconciler.model import MASK, PathPart
 
 _BRANCHES = ("allOf", "anyOf", "oneOf")
@@ -54,7 +54,8 @@ def resolve_pointer(root: Any, ref: str) -> Any:
     return node
 
 
-def _resolve_ref(root: Mapping, ref: str) -> Mapping | None:
+def resolve_schema_ref(root: Mapping, ref: str) -> Mapping | None:
+    """The schema (a mapping) a local ``$ref`` names, or None (missing, or a boolean schema)."""
     node = resolve_pointer(root, ref)
     return node if isinstance(node, Mapping) else None
 
@@ -71,7 +72,7 @@ def _expand(root: Mapping, nodes: Iterable[Any]) -> list[Mapping]:
         seen.add(id(node))
         out.append(node)
         if isinstance(node.get("$ref"), str):
-            target = _resolve_ref(root, node["$ref"])
+            target = resolve_schema_ref(root, node["$ref"])
             if target is not None:
                 todo.append(target)
         for key in _BRANCHES:
@@ -106,7 +107,7 @@ def _children(nodes: Iterable[Mapping], part: PathPart) -> list[Any]:
 def _matches(pattern: str, key: str) -> bool:
     try:
         return regexguard.search(pattern, key)
-    except (regexguard.RegexError, regexguard.RegexTimeout):
+    except (regexsyntax.RegexError, regexguard.RegexTimeout):
         return True                      # cannot tell: err on the side of masking
 
 

@@ -1,7 +1,7 @@
 """Recursive ``$ref`` detection: a cycle through ``$ref`` that makes no progress into the instance.
 
-Called by :mod:`reconciler.checks.validation` (``schema.recursive_ref`` at the ``$ref``'s
-line) and by the planner (a live schema that cannot be used). A schema may
+Called by :mod:`reconciler.checks.schemacheck` (``schema.recursive_ref``, placed at the ``$ref``'s
+line by validation; the planner asks it of a live schema it would PATCH against). A schema may
 legitimately refer to itself — a tree of sites whose ``children`` are items of
 ``#/definitions/site`` — because each round descends one level into the
 instance (``properties``, ``items``…), so validating it ends with the data.
@@ -53,7 +53,7 @@ def _same_instance(node: Mapping, path: JsonPath, root: Mapping,
     """(target path, is_ref) for every subschema applied to the same instance as ``node``."""
     ref = node.get("$ref")
     if isinstance(ref, str) and ref.startswith("#"):
-        target = masking._resolve_ref(root, ref)
+        target = masking.resolve_schema_ref(root, ref)
         if target is not None and id(target) in paths:
             yield paths[id(target)], True
     for key in _SAME_INSTANCE_LISTS:

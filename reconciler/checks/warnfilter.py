@@ -11,7 +11,7 @@ Every road passes through two calls, so an ignored warning appears in no report
 
 Only warnings are ever hidden: an error (waived or not) is never filtered here,
 because only errors block and a hidden error would be a silent one. Codes in
-:data:`reconciler.settings.OPT_IN_WARNINGS` are hidden unless ``warnings.enable``
+:data:`reconciler.checks.warnsettings.OPT_IN_WARNINGS` are hidden unless ``warnings.enable``
 names them: they are true but give the user nothing to act on.
 """
 
@@ -24,15 +24,16 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from reconciler import settings
+from reconciler.checks import warnsettings
 from reconciler.model import Finding, Severity
 from reconciler.planning.plan import Plan
 
 
-def rules_for(root: Path) -> settings.WarningSettings:
+def rules_for(root: Path) -> warnsettings.WarningSettings:
     """The repository's warning settings; an unreadable ``reconciler.yaml`` gives the defaults
     (its own errors are reported, and block, elsewhere)."""
     problems, parsed = settings.read_settings_file(Path(root))
-    return settings.WarningSettings() if problems else settings.warning_settings(parsed)
+    return warnsettings.from_file(None if problems or parsed is None else parsed.warnings)
 
 
 def filter_repository(root: Path, findings: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -40,23 +41,23 @@ def filter_repository(root: Path, findings: Iterable[Finding]) -> tuple[Finding,
     return filter_findings(findings, rules_for(root))
 
 
-def filter_findings(findings: Iterable[Finding], rules: settings.WarningSettings) -> tuple[Finding, ...]:
+def filter_findings(findings: Iterable[Finding], rules: warnsettings.WarningSettings) -> tuple[Finding, ...]:
     return tuple(f for f in findings if shown(f, rules))
 
 
-def filter_plan(plan: Plan, rules: settings.WarningSettings) -> Plan:
+def filter_plan(plan: Plan, rules: warnsettings.WarningSettings) -> Plan:
     """The plan with hidden warnings removed from its run-wide findings and from every page."""
     results = tuple(dataclasses.replace(r, warnings=filter_findings(r.warnings, rules))
                     if r.warnings else r for r in plan.results)
     return dataclasses.replace(plan, findings=filter_findings(plan.findings, rules), results=results)
 
 
-def shown(finding: Finding, rules: settings.WarningSettings) -> bool:
+def shown(finding: Finding, rules: warnsettings.WarningSettings) -> bool:
     """False for a warning that ``rules`` hide (or an opt-in warning not enabled); True for every error."""
     if finding.severity is not Severity.WARNING:
         return True
     code = finding.code
-    if code in settings.OPT_IN_WARNINGS and code not in rules.enable:
+    if code in warnsettings.OPT_IN_WARNINGS and code not in rules.enable:
         return False
     if code in rules.ignore:
         return False

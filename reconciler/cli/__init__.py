@@ -1,8 +1,14 @@
-"""The ``reconciler`` command line: thin commands and one error boundary.
+"""The ``reconciler`` command line: thin commands, loaded when they run, and one error boundary.
 
 Each command module (``cli/validate.py``, ``cli/plan.py``, …) parses options,
 builds Settings, calls one library function, renders a report and returns an
-exit code. :func:`main` is the only place that turns exceptions into exit codes:
+exit code. :class:`LazyCommands` imports a command's module only when that
+command runs (or its own ``--help`` is asked for): ``reconciler --version``
+imports no command, and ``reconciler validate`` neither the HTTP client nor
+the emulator's web framework. The root ``--help`` lists the commands from
+:data:`COMMANDS` without importing any of them.
+
+:func:`main` is the only place that turns exceptions into exit codes:
 a :class:`~reconciler.errors.ReconcilerError` becomes a one-line message and
 exit 1, a usage error (unknown option, missing directory) exit 1 too — never
 2, which ``plan``/``drift`` reserve for "changes pending" — Ctrl-C exit 130,
@@ -13,25 +19,114 @@ on the terminal).
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
+import gc
+import importlib
+import os
+import signal
 import sys
+import tempfile
+import traceback
 from pathlib import Path
+from typing import Any
 
 import typer
+import typer.core
 
-from reconciler import __version__, errors
+from reconciler import __version__, errors, interruption
+
+#: Every command, in the order ``--help`` lists them: its module under ``reconciler/cli/`` (which exposes
+#: ``register(app)``) and the first paragraph of its help, which the root ``--help`` shortens to one line.
+#: ``tests/test_cli_lazy.py`` holds each summary equal to the command's own help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("validate", "Check a config repository offline: YAML safety, Draft 7 schemas, values vs schema, "
+                             "reconciler.yaml and policies. Every problem is reported at its file:line."),
+    "plan": ("plan", "Validate, read live state and show what apply would change. Exit 0 in sync, 2 changes, "
+                     "1 error."),
+    "apply": ("plan", "Plan, then write the changes: schema PUT before variables PATCH, environments in "
+                      "promotion order."),
+    "drift": ("plan", "Report where live differs from the repository, and who moved. Exit 0 none, 2 drift, "
+                      "1 any error."),
+    "show": ("show", "Render a saved plan or JSON report: no API call, no repository. Exit 0, or 1 if FILE "
+                     "cannot be read."),
+    "policies": ("policies", "List the policies in DIR/policies: rules, severity, what they match, waivers "
+                             "with expiry."),
+    "emulator": ("emulator", "Serve the local Agents API emulator (a stand-in for tests and demos, NOT the "
+                             "real service)."),
+    "watch": ("watch", "Run the daemon: apply repository changes as they are saved, resync live state, serve "
+                       "status."),
+    "import": ("adopt", "Write live config pages (or an ADK project) into the repository as YAML."),
+    "export": ("adopt", "Write an agent's pages as an ADK project: DIR/project.yaml and "
+                        "DIR/real_time_configuration/{draft_and_sandbox,pre_release,live}/{schema.json,data.json} "
+                        "(both files per environment, JSON with sorted keys as the ADK writes it), from the "
+                        "repository."),
+    "promote": ("adopt", "Copy an agent's schema and values from one environment directory to the next, in "
+                         "the repository: a change to review in a pull request, nothing is sent to the API. "
+                         "Refuses to skip an environment in promotion order (environments: of reconciler.yaml) "
+                         "unless --force."),
+    "connectors": ("connectors", "List each agent's telephony connectors per environment: name, variant, "
+                                 "languages (ASR → TTS), voice and whether handoff is on. One GET per agent."),
+    "github": ("github", "Post a plan as a sticky PR comment, or keep a drift tracking issue (GitHub REST)."),
+    "schema": ("schema", "Print the JSON Schema (Draft 7) of reconciler.yaml or of a policy file."),
+    "init": ("init", "Create a config repository: reconciler.yaml (the API target), configs/, the default "
+                     "policies/, schemas/, .gitignore, .pre-commit-config.yaml (the reconciler-validate hook) and "
+                     ".github/workflows/ (pr-plan, apply, drift) installing this same release of the tool."),
+}
+
+#: Commands that run for as long as they are left running: the garbage collector keeps its defaults there.
+SERVERS = ("watch", "emulator")
+
+#: The settings every Typer of the CLI shares (the root app and each command module's).
+_TYPER_SETTINGS: dict[str, Any] = {"pretty_exceptions_enable": False, "add_completion": False,
+                                   "rich_markup_mode": None}
+
+
+def load_module_commands(module_name: str) -> dict[str, Any]:
+    """Import ``reconciler.cli.<module_name>`` and return the click commands it registers, by name."""
+    module = importlib.import_module(f"reconciler.cli.{module_name}")
+    commands = typer.Typer(**_TYPER_SETTINGS)
+    module.register(commands)
+    return dict(typer.main.get_group(commands).commands)
+
+
+class LazyCommands(typer.core.TyperGroup):
+    """The root group: knows every command's name and summary, imports a command's module when it is used."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            self.commands.update(load_module_commands(COMMANDS[cmd_name][0]))
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list of ``--help``, shortened exactly as click shortens a command's help."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, typer.core.TyperCommand(name=name, help=summary).get_short_help_str(limit))
+                for name, (_module, summary) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except typer.TyperException as exc:      # "No such command": suggest from every name, loaded or not
+            message = getattr(exc, "message", None)
+            if args and isinstance(message, str) and "Did you mean" not in message:
+                matches = difflib.get_close_matches(args[0], list(COMMANDS))
+                if matches:
+                    exc.message = f"{message.rstrip('.')}. Did you mean {', '.join(repr(m) for m in matches)}?"
+            raise
+
 
 app = typer.Typer(
     name="reconciler",
     help="Config-as-code for PolyAI real-time configuration: validate, plan, apply, drift.",
     no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    rich_markup_mode=None,
+    cls=LazyCommands,
+    **_TYPER_SETTINGS,
 )
-
-#: Command modules; each exposes ``register(app)``.
-_COMMAND_MODULES = ("validate", "plan", "show", "policies", "emulator", "watch", "adopt", "connectors", "github",
-                    "schema", "init")
 
 
 def _version_callback(value: bool) -> None:
@@ -49,44 +144,25 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version_cal
     """
 
 
-def _register_commands(argv: list[str] | None = None) -> None:
-    """Register the commands; ``reconciler validate …`` imports only ``cli/validate.py``.
-
-    Start-up time matters for the commands run on every commit (validate in a
-    pre-commit hook): when the first argument names a command module, only that
-    module is imported (plan's HTTP client and the emulator's web framework are
-    not). Anything else (``--help``, ``apply``…) registers every command.
-    """
-    import importlib
-
-    args = sys.argv[1:] if argv is None else argv
-    first = next((a for a in args if not a.startswith("-")), None)
-    names = (first,) if first in _COMMAND_MODULES else _COMMAND_MODULES
-    for name in names:
-        module = importlib.import_module(f"reconciler.cli.{name}")
-        module.register(app)
+def commands() -> dict[str, Any]:
+    """Every top-level click command, by name, in ``--help`` order (imports every command module)."""
+    group = typer.main.get_command(app)
+    context = group.make_context("reconciler", [], resilient_parsing=True)
+    return {name: group.get_command(context, name) for name in group.list_commands(context)}
 
 
-def _write_crash_log(exc: BaseException) -> Path:
+def write_crash_log(exc: BaseException) -> Path:
     """Write the traceback to a new file of its own (mode 0600) in the temporary directory.
 
     ``mkstemp`` creates the file exclusively under an unpredictable name: two crashes in the same
     second never overwrite each other, a link planted in a shared ``/tmp`` is never followed, and
     other users of the machine cannot read the traceback (it may quote a value).
     """
-    import os
-    import tempfile        # only on a crash: kept out of every start-up
-    import traceback
-
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     fd, name = tempfile.mkstemp(prefix=f"reconciler-crash-{stamp}-", suffix=".log")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write("".join(traceback.format_exception(exc)))
     return Path(name)
-
-
-#: Commands that run for as long as they are left running: the garbage collector keeps its defaults there.
-_SERVERS = ("watch", "emulator")
 
 
 def _tune_gc(argv: list[str] | None) -> None:
@@ -97,10 +173,8 @@ def _tune_gc(argv: list[str] | None) -> None:
     Measured on a 1,000-agent plan: ~380 collections costing ~0.15 s of CPU
     (full collections over the parsed fleet included) became ~15.
     """
-    import gc
-
     args = sys.argv[1:] if argv is None else argv
-    if next((a for a in args if not a.startswith("-")), None) in _SERVERS:
+    if next((a for a in args if not a.startswith("-")), None) in SERVERS:
         return
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
@@ -108,9 +182,8 @@ def _tune_gc(argv: list[str] | None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and ``python -m reconciler``."""
-    _register_commands(argv)
-    _tune_gc(argv)
     try:
+        _tune_gc(argv)
         # With standalone_mode=False, click *returns* the code of a typer.Exit instead of raising it.
         result = app(args=argv, prog_name="reconciler", standalone_mode=False)
         if isinstance(result, int) and not isinstance(result, bool):
@@ -121,10 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     except errors.ReconcilerError as exc:
         typer.echo(f"error: {exc}", err=True)
         return _finish(1)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        return _finish(130)
-    except typer.Abort:
+    except KeyboardInterrupt as exc:        # SIGINT/SIGTERM (interruption.Interrupt): one line, 130/143
+        return _finish(interruption.report(interruption.found_in(exc) or interruption.Interrupt(signal.SIGINT)))
+    except typer.Abort as exc:
+        if (interrupt := interruption.found_in(exc)) is not None:      # click's wrapping of the interrupt
+            return _finish(interruption.report(interrupt))
         typer.echo("aborted", err=True)
         return _finish(1)
     except typer.TyperException as exc:      # usage errors: typer's own message, exit 1
@@ -135,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return _finish(1)
     except Exception as exc:
-        log = _write_crash_log(exc)
+        log = write_crash_log(exc)
         typer.echo(f"error: unexpected {type(exc).__name__}: {exc} (this is a bug; details in {log})", err=True)
         return _finish(1)
     return _finish(0)
@@ -147,4 +221,4 @@ def _finish(code: int) -> int:
 
 
 def run() -> None:  # pragma: no cover - console script shim
-    sys.exit(main())
+    interruption.run_cli(lambda: main)

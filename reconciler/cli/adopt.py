@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from reconciler import settings as settings_module
 from reconciler.adoption import adk, importer as adoption, promote
 from reconciler.checks import validation
 from reconciler.cli import rootdir
@@ -90,8 +91,8 @@ def import_command(
     from_adk: Annotated[Path | None, typer.Option("--from-adk", metavar="PATH",
                                                   help="Import an ADK project instead of live pages.")] = None,
     agent: Annotated[str | None, typer.Option("--agent", "-a", metavar="ID",
-                                              help="With --from-adk: the agent id (default: the project "
-                                                   "directory's name).")] = None,
+                                              help="With --from-adk: the agent id (default: project.yaml's "
+                                                   "project_id, else the project directory's name).")] = None,
 ) -> None:
     names, root = _agents_and_root(list(args or []), repo)
     if from_adk is not None:
@@ -140,8 +141,9 @@ def _validate(root: Path, agents: list[str]) -> None:
         typer.echo(f"validate: {len(agents)} imported agent(s) valid")
 
 
-_EXPORT_HELP = """Write an agent's pages in the ADK layout: DIR/real_time_configuration/
-{draft_and_sandbox,pre_release,live}/{schema.json,data.json}, from the repository.
+_EXPORT_HELP = """Write an agent's pages as an ADK project: DIR/project.yaml and
+DIR/real_time_configuration/{draft_and_sandbox,pre_release,live}/{schema.json,data.json}
+(both files per environment, JSON with sorted keys as the ADK writes it), from the repository.
 
 Exit codes: 0 written, 1 error (files with other content exist without --force, invalid files).
 
@@ -149,6 +151,7 @@ Exit codes: 0 written, 1 error (files with other content exist without --force, 
 Examples:
   reconciler export --adk /tmp/adk/acme-support --agent acme-support
   reconciler export . --adk /tmp/adk/acme-support --agent acme-support --force
+  reconciler export . --adk /tmp/adk/acme-support --agent acme-support --account acct-123 --force
 """
 
 
@@ -157,10 +160,12 @@ def export_command(
                                          file_okay=False, dir_okay=True)] = Path("."),
     adk_dir: Annotated[Path, typer.Option("--adk", metavar="DIR", help="The ADK project directory to write.")] = ...,
     agent: Annotated[str, typer.Option("--agent", "-a", metavar="ID", help="The agent to export.")] = ...,
+    account: Annotated[str, typer.Option("--account", metavar="ID",
+                                         help="project.yaml's account_id (default: empty).")] = "",
     force: ForceOpt = False,
 ) -> None:
     repo = rootdir.repository(repo)
-    written = adk.export_adk(repo, agent, adk_dir, force=force)
+    written = adk.export_adk(repo, agent, adk_dir, force=force, account=account)
     for path in written:
         typer.echo(f"wrote {path}")
     typer.echo(f"exported {agent}: {len(written)} file(s)")
@@ -189,8 +194,6 @@ def promote_command(
                                              help="Only these top-level values keys (comma-separated).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Allow skipping an environment (or going backwards).")] = False,
 ) -> None:
-    from reconciler import settings as settings_module
-
     directory = rootdir.repository(directory)
     order = settings_module.load_settings(directory, require_target=False).promotion_order
     selected = [k.strip() for k in (keys or "").split(",") if k.strip()]

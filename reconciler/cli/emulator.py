@@ -13,12 +13,16 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 
 from reconciler import errors
+from reconciler.cli import rootdir
+from reconciler.emulator import Faults, create_app, seed, server
+from reconciler.repository import discover, statedir
 
 
 def _announce(url: str) -> None:
@@ -60,8 +64,6 @@ def emulator(
     if action is not None:
         _seed(action, fleet, url, repo)
         return
-    from reconciler.emulator import Faults, create_app, server
-
     faults = Faults(latency_ms=latency_ms, jitter_ms=jitter_ms, error_rate=error_rate,
                     rate_limit_rate=rate_limit_rate, retry_after_s=retry_after_s, drop_rate=drop_rate)
     try:
@@ -79,10 +81,6 @@ def emulator(
 
 def _default_db() -> Path:
     """``<root>/.reconciler/emulator.db`` inside a repository; outside one, never a ``.reconciler/`` here."""
-    import tempfile
-
-    from reconciler.repository import discover, statedir
-
     try:
         root = discover.find_root(None).root
     except errors.ConfigError:
@@ -93,9 +91,6 @@ def _default_db() -> Path:
 
 
 def _seed(action: str, fleet: Path | None, url: str | None, repo: Path | None) -> None:
-    from reconciler.cli import rootdir
-    from reconciler.emulator import seed
-
     if action != "seed" or fleet is None:
         raise errors.ConfigError(f"unknown emulator action {action!r}: use `reconciler emulator seed DIR`"
                                  if action != "seed" else "seed needs DIR, the fleet to load", code="usage")

@@ -17,6 +17,9 @@ from typing import Annotated
 
 import typer
 
+from reconciler.github import comment, context, documents, drift_issue
+from reconciler.github.client import GitHubApi
+
 github_app = typer.Typer(name="github", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                          help="Post a plan as a sticky PR comment, or keep a drift tracking issue (GitHub REST).")
 
@@ -60,8 +63,6 @@ def comment_command(
     = "reconciler-plan",
 ) -> None:
     """Create or update the one sticky plan comment of a pull request."""
-    from reconciler.github import comment, context, documents
-
     ctx = context.from_environment(pr=pr, sha=sha)
     inp = comment.CommentInput(
         report=documents.read_report(report) if report else None,
@@ -83,8 +84,6 @@ def drift_issue_command(
     label: Annotated[str, typer.Option("--label", metavar="NAME", help="Label of the tracking issue.")] = "drift",
 ) -> None:
     """Open, update or close the one drift tracking issue of the repository."""
-    from reconciler.github import context, documents, drift_issue
-
     data = documents.read_drift_report(report)        # before any GitHub request
     ctx = context.from_environment()
     outcome = asyncio.run(_with_github(ctx, lambda gh: drift_issue.sync_issue(gh, ctx, data, label=label)))
@@ -92,8 +91,6 @@ def drift_issue_command(
 
 
 async def _with_github(ctx, work):
-    from reconciler.github.client import GitHubApi
-
     _log_to_stderr()
     async with GitHubApi(ctx.api_url, ctx.token) as gh:
         return await work(gh)

@@ -81,7 +81,8 @@ def _next_steps(root: Path, *, imported: bool) -> None:
         steps.append("reconciler import AGENT…   (or write configs/<agent>/<env>/schema.yaml and values.yaml)")
     steps += ["reconciler validate && reconciler plan",
               "git init && git add -A && git commit -m 'reconciler: initial repository'",
-              "in GitHub: set the variable RECONCILER_API_URL and the secret POLYAI_API_KEY for the workflows",
+              "in GitHub: set the variable RECONCILER_API_URL, and the secret POLYAI_API_KEY in the "
+              "Environments plan, drift, staging, live-plan and live (not a repository secret)",
               "optional: pre-commit install   (validate before every commit)"]
     typer.echo("next steps:")
     for number, step in enumerate(steps, 1):

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import typer
 
+from reconciler import interruption
 from reconciler.errors import ConfigError
 from reconciler.repository import statedir
 
@@ -55,5 +56,6 @@ def write_report(text: str, out: Path, summary: str) -> bool:
                    "on stdout", err=True)
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return False
+    interruption.note_file(out)
     typer.echo(summary)
     return True

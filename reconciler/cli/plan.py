@@ -12,6 +12,8 @@ one-line summary.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as _dt
 import enum
 import sys
 import time
@@ -19,13 +21,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import Progress
 
 from reconciler import engine
 from reconciler.cli import outputs, rootdir
 from reconciler.cli.validate import NoCacheOpt
+from reconciler.apply import verify
 from reconciler.apply.executor import INTERRUPTED
 from reconciler.model import ClientEnv
 from reconciler.planning.plan import ApplyResult, OutcomeState, Plan
+from reconciler.report import formats
 from reconciler.report.common import RunInfo
 from reconciler.stopsignals import StopOnSignals
 
@@ -123,7 +129,7 @@ def plan_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: Env
         engine.write_plan_file(planned, save_plan, options)
     plan = planned.plan
     summary = _plan_summary("plan", plan, out) + (f"; plan file written to {save_plan}" if save_plan else "")
-    _emit(_render(plan, fmt, "plan", out, _info(planned, options, detail)), out, summary,
+    _emit(_render(plan, fmt, "plan", out, _info(planned, options, detail, directory)), out, summary,
           always=save_plan is not None)
     _explain_unreachable(plan)
     raise typer.Exit(1 if plan.has_errors else 2 if plan.has_changes else 0)
@@ -146,7 +152,8 @@ def drift_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     with _ProgressBar() as bar:
         planned = engine.run_drift(directory, options, progress=bar.update)
     plan = planned.plan
-    _emit(_render(plan, fmt, "drift", out, _info(planned, options, detail)), out, _plan_summary("drift", plan, out))
+    _emit(_render(plan, fmt, "drift", out, _info(planned, options, detail, directory)), out,
+          _plan_summary("drift", plan, out))
     _explain_unreachable(plan)
     raise typer.Exit(1 if plan.has_errors else 2 if plan.has_drift else 0)
 
@@ -187,10 +194,13 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     except engine.Interrupted as exc:
         typer.echo(f"{signals.received.name if signals.received else 'interrupted'}: {exc}", err=True)
         raise typer.Exit(signals.exit_code or 130) from None
-    info = RunInfo(created_at=started, changed_since=changed_since, detail=detail)
+    info = RunInfo(created_at=started, changed_since=changed_since, detail=detail,
+                   repository=rootdir.shown(directory))
     _emit(_render(result, fmt, "apply", out, info), out, _apply_summary(result, out))
     _explain_refusals(result, asked=approve is _ask_live)
     _explain_unreachable(result.plan)
+    if (halted := verify.halted_summary(result)) is not None:
+        typer.echo(halted, err=True)           # what was and was not written, after a write came back unexpected
     if signals.received is not None:
         typer.echo(_interrupted_summary(result, signals.received.name), err=True)
         raise typer.Exit(signals.exit_code)
@@ -215,21 +225,18 @@ def _interrupted_summary(result: ApplyResult, signal_name: str) -> str:
             f"{len(skipped)} page(s) not attempted")
 
 
-def _info(planned: engine.Planned, options: engine.RunOptions, detail: bool) -> RunInfo:
-    return RunInfo(created_at=planned.read_at or _now(), changed_since=options.changed_since, detail=detail)
+def _info(planned: engine.Planned, options: engine.RunOptions, detail: bool, root: Path) -> RunInfo:
+    return RunInfo(created_at=planned.read_at or _now(), changed_since=options.changed_since, detail=detail,
+                   repository=rootdir.shown(root))
 
 
 def _now() -> str:
-    import datetime as _dt
-
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _render(value: Plan | ApplyResult, fmt: ReportFormat, command: str, out: Path | None, info: RunInfo) -> str:
-    from reconciler import report
-
     # No colour codes in a file; on stdout the report module decides (TTY, NO_COLOR).
-    return report.render(value, fmt.value, command=command, color=False if out is not None else None, info=info)
+    return formats.render(value, fmt.value, command=command, color=False if out is not None else None, info=info)
 
 
 def _emit(text: str, out: Path | None, summary: str, *, always: bool = False) -> None:
@@ -275,14 +282,10 @@ def _interactive() -> bool:
 
 def _ask_live(plan: Plan) -> bool:
     """Show what would change in live and ask; only "yes" approves (as terraform does)."""
-    import dataclasses
-
-    from reconciler import report
-
     agents = engine.live_changes(plan)
     live_only = dataclasses.replace(plan, results=tuple(
         r for r in plan.results if r.env is ClientEnv.LIVE and r.agent in agents))
-    typer.echo(report.render(live_only, "text", command="plan", color=report.want_color(sys.stderr)), err=True)
+    typer.echo(formats.render(live_only, "text", command="plan", color=formats.want_color(sys.stderr)), err=True)
     answer = typer.prompt(f"Write these changes to live for {len(agents)} agent(s)? Only 'yes' is accepted",
                           default="", show_default=False, err=True)
     return answer.strip() == "yes"
@@ -310,9 +313,6 @@ class _ProgressBar:
         if not self._enabled or time.monotonic() - self._start < self.DELAY:
             return
         if self._progress is None:
-            from rich.console import Console
-            from rich.progress import Progress
-
             self._progress = Progress(console=Console(stderr=True), transient=True)
             self._progress.start()
         if phase not in self._tasks:

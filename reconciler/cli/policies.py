@@ -17,12 +17,14 @@ from typing import Annotated, Any
 
 import typer
 
+from reconciler import __version__
 from reconciler.cli import rootdir
 from reconciler.repository import loader as repo_loader
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, Finding
 from reconciler.checks.policy import loader
 from reconciler.checks.policy.model import Policy, PolicySet, Rule
+from reconciler.report.findings import utc_now
 
 
 class ListFormat(enum.StrEnum):
@@ -114,9 +116,6 @@ def _finding_line(finding: Finding) -> str:
 
 
 def to_json(policy_set: PolicySet, envs: list[tuple[str, str]], today: _dt.date) -> dict[str, Any]:
-    from reconciler import __version__
-    from reconciler.report.findings import utc_now
-
     return {
         "format_version": 1,
         "command": "policies",

@@ -2,11 +2,13 @@
 
 One call per command (``directory = rootdir.repository(directory)``) before any
 work; see :mod:`reconciler.repository.discover`. When the root is a parent of
-the start folder, one line on stderr says which root is used.
+the start folder, one line on stderr says which root is used; the text reports
+of validate, plan, apply and drift name it in their header line (:func:`shown`).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -20,3 +22,8 @@ def repository(directory: Path | None) -> Path:
     if found.walked_up:
         typer.echo(f"repository: {found.root} (found from {found.start.resolve()})", err=True)
     return found.root
+
+
+def shown(root: Path) -> str:
+    """The root as a text report's header line names it (``reconciler plan · repository /abs/path · …``)."""
+    return os.path.abspath(root)

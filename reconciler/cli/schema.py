@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import typer
 
+from reconciler.checks import schemas
+
 schema_app = typer.Typer(name="schema", no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                          help="Print the JSON Schema (Draft 7) of reconciler.yaml or of a policy file.")
 
@@ -22,8 +24,6 @@ Example:
 
 
 def _print(name: str) -> None:
-    from reconciler.checks import schemas
-
     typer.echo(schemas.render(name), nl=False)
 
 

@@ -15,6 +15,8 @@ from typing import Annotated
 
 import typer
 
+from reconciler.planning import planfile
+from reconciler.report import formats, reader
 from reconciler.cli.plan import DetailOpt, FormatOpt, OutOpt, ReportFormat
 
 _HELP_EPILOG = """
@@ -32,13 +34,9 @@ def show_command(file: Annotated[Path, typer.Argument(metavar="FILE", dir_okay=F
                                                             "(--format json) of plan, apply or drift.")],
                  fmt: FormatOpt = ReportFormat.TEXT, out: OutOpt = None, detail: DetailOpt = False) -> None:
     """Render a saved plan or JSON report: no API call, no repository. Exit 0, or 1 if FILE cannot be read."""
-    from reconciler import report
-    from reconciler.planning import planfile
-    from reconciler.report import reader
-
     doc = planfile.read_json(file)
     value, command, info = reader.read_document(doc, source=str(file))
-    text = report.render(value, fmt.value, command=command, color=False if out is not None else None,
+    text = formats.render(value, fmt.value, command=command, color=False if out is not None else None,
                          info=dataclasses.replace(info, detail=detail))
     if out is None:
         typer.echo(text, nl=not text.endswith("\n"))

@@ -12,7 +12,10 @@ from typing import Annotated
 
 import typer
 
+from reconciler import daemon
 from reconciler.cli import rootdir
+from reconciler.daemon.sharding import parse_shard
+from reconciler.settings import parse_duration
 from reconciler.cli.plan import ConcurrencyOpt, DirArg, UrlOpt
 
 _EXAMPLES = """
@@ -53,10 +56,6 @@ def watch(
     concurrency: ConcurrencyOpt = None,
 ) -> int:
     """Run the daemon: apply repository changes as they are saved, resync live state, serve status."""
-    from reconciler import daemon
-    from reconciler.daemon.sharding import parse_shard
-    from reconciler.settings import parse_duration
-
     host, port = parse_listen(listen)
     try:
         shard_value = parse_shard(shard)

@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from reconciler import errors
+from reconciler.api.client import AgentsApi
 from reconciler.apply import lock as applylock
 from reconciler.daemon import http, logs, repository, state as state_module
 from reconciler.daemon.metrics import Metrics
@@ -40,6 +41,7 @@ from reconciler.daemon.sharding import Shard
 from reconciler.daemon.status import Board
 from reconciler.daemon.watcher import watch
 from reconciler.daemon.workqueue import WorkQueue
+from reconciler.repository import gitinfo
 
 STATE_DIR = ".reconciler"
 PERSIST_EVERY = 0.2
@@ -109,8 +111,6 @@ class Daemon:
         self.record, warning = state_module.load(self.options.state_path())
         if warning:
             self.log.warning(warning, extra={"event": "state_unknown"})
-        from reconciler.api import AgentsApi
-
         self.api = AgentsApi.from_settings(settings, observer=self.metrics.observe_request)
         # The CLI's breaker waits 30 s before it lets a request try again; a daemon that outlives an
         # outage must notice the API is back within its own backoff, so it probes every few seconds.
@@ -138,19 +138,12 @@ class Daemon:
         self._stop.set()
 
     async def _serve(self):
-        from reconciler.emulator import server as serving   # the same uvicorn set-up as `reconciler emulator`
-
+        app = http.create_app(self.board, self.metrics, self._alive)
         try:
-            sock = serving.bind(self.options.host, self.options.port)
+            server, task, url = await http.start(app, self.options.host, self.options.port)
         except OSError as exc:
             raise errors.ReconcilerError(f"cannot listen on {self.options.host}:{self.options.port}: "
                                          f"{exc.strerror or exc}") from None
-        app = http.create_app(self.board, self.metrics, self._alive)
-        server = serving._Server(serving._config(app, "warning"))
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done():
-            await asyncio.sleep(0.01)
-        url = serving.url_of(sock)
         self.log.info(f"listening on {url}", extra={"event": "listening", "url": url})
         return server, task
 
@@ -321,7 +314,7 @@ class Daemon:
         for agent in sorted(targets):
             self.queue.add(agent, event_at=at)
         # After the agents are queued: `git rev-parse` must not delay an edit going live.
-        self.board.revision = new.revision if everything else await asyncio.to_thread(repository.git_revision,
+        self.board.revision = new.revision if everything else await asyncio.to_thread(gitinfo.revision,
                                                                                       new.real_root)
 
     async def _persister(self) -> None:

@@ -31,6 +31,10 @@ class Metrics:
                                ["env", "result"], registry=self.registry)
         self.self_heals = Counter("reconciler_self_heals", "Out-of-band edits reverted (selfHeal: true)",
                                   ["env"], registry=self.registry)
+        self.unexpected_results = Counter("reconciler_unexpected_results",
+                                          "Writes answered with a page other than the predicted one "
+                                          "(apply.unexpected_result); writes are then held", ["env"],
+                                          registry=self.registry)
         self.api_requests = Counter("reconciler_api_requests", "Agents API requests sent (retries included)",
                                     ["method", "code"], registry=self.registry)
         self.reconcile_seconds = Histogram("reconciler_reconcile_seconds",

@@ -54,6 +54,16 @@ def _row(r: dict[str, Any]) -> str:
             f"<td>{_e(', '.join(r['contested']))}</td><td>{_error(r['last_error'])}</td></tr>")
 
 
+def _held(held: dict[str, Any] | None) -> str:
+    """A red banner while the daemon's writes are held (``writes_held`` in ``/status``)."""
+    if not held:
+        return ""
+    return (f'<div id="writes-held" style="background:{_COLOURS["error"]};color:#fff;padding:.5rem .8rem;'
+            f'border-radius:.4rem;margin-bottom:1rem"><strong>writes held</strong> since {_e(held.get("since"))}: '
+            f'<code>{_e(held.get("code"))}</code> on {_e(held.get("agent"))}/{_e(held.get("env"))} — '
+            f'{_e(held.get("message"))} Writes resume after the next repository change or a restart.</div>')
+
+
 def render(doc: dict[str, Any]) -> str:
     summary = "".join(f'<span style="color:{_COLOURS.get(k, "#000")}">{_e(k)}: {v}</span>'
                       for k, v in doc["summary"].items())
@@ -67,7 +77,7 @@ def render(doc: dict[str, Any]) -> str:
 <h1>reconciler watch</h1>
 <div class="meta">shard {_e(doc['shard'])} · revision <code>{_e(doc['revision'] or 'not a git checkout')}</code>
  · last full sync {_e(doc['last_full_sync'] or 'not yet')} · <span id="state">{_e(state)}</span></div>
-<div class="summary" id="summary">{summary}</div>
+{_held(doc.get("writes_held"))}<div class="summary" id="summary">{summary}</div>
 <table id="pages"><thead><tr><th>agent</th><th>environment</th><th>status</th><th>sync</th><th>last applied</th>
 <th>drift</th><th>contested keys</th><th>last error</th></tr></thead>
 <tbody>

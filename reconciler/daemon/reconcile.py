@@ -4,8 +4,8 @@ Called by the worker tasks of :mod:`reconciler.daemon.loop` for every key the
 work queue hands out (a file event, a resync or a requeue only says *which*
 agent to look at; the pass is level-triggered, so a missed or duplicated event
 never matters). It is a driver over the same engine as the CLI:
-:func:`reconciler.api.fetch_live` (one GET), :func:`reconciler.engine.plan_from_live`
-(planner + change policies), :func:`reconciler.daemon.decide.decide` (sync mode,
+:func:`reconciler.api.live.fetch_live` (one GET), :func:`reconciler.engine.plan_snapshot`
+(the one road to a plan: planner + change policies), :func:`reconciler.daemon.decide.decide` (sync mode,
 self-heal, contested keys) and :func:`reconciler.apply.executor.apply_plan` (PUT
 strictly before PATCH, never a PATCH without its PUT).
 
@@ -26,15 +26,17 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from reconciler import engine, errors
-from reconciler.apply import executor
-from reconciler.api import fetch_live
+from reconciler.api.live import fetch_live
+from reconciler.apply import executor, verify
 from reconciler.daemon import state as state_module
 from reconciler.daemon.decide import Cause, Decision, PageStatus, decide
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.repository import Snapshot
 from reconciler.daemon.status import Board, PageState, error_of, now_iso
+from reconciler.daemon.writehold import WriteHold
 from reconciler.model import ClientEnv, Finding
 from reconciler.planning.plan import EnvPlan, Outcome, OutcomeState, Plan
+from reconciler.planning.snapshot import LivePages
 from reconciler.settings import EnvironmentSettings
 
 
@@ -49,7 +51,7 @@ class Ending(enum.StrEnum):
 class Context:
     """What every pass shares (owned by the loop)."""
 
-    api: Any                                   # reconciler.api.AgentsApi
+    api: executor.AgentsApi
     board: Board
     record: state_module.StateRecord
     metrics: Metrics
@@ -57,6 +59,8 @@ class Context:
     snapshot: Callable[[], Snapshot]
     record_changed: Callable[[], None]
     """Ask the loop to persist the state record soon."""
+    hold: WriteHold = dataclasses.field(default_factory=WriteHold)
+    """Daemon-wide: first write alone; no write after an unexpected answer until the repository changes."""
 
 
 async def reconcile_agent(ctx: Context, agent: str, event_at: float | None = None) -> Ending:
@@ -70,9 +74,8 @@ async def reconcile_agent(ctx: Context, agent: str, event_at: float | None = Non
     # 1. One GET of the agent's pages (a failed read comes back as a value, not an exception).
     started = time.monotonic()
     live, failed = await fetch_live(ctx.api, [agent])
-    # 2. Plan it with the same planner and change policies as `reconciler plan`.
-    plan = engine.plan_from_live(snap.narrowed(agent), live, failed, snap.settings, [agent],
-                                 target=getattr(ctx.api, "target", "local"), policy_set=snap.policies)
+    # 2. Plan it on the road every command takes (planner, then the change policies).
+    plan = engine.plan_snapshot(snap.of_agent(agent), LivePages(live, failed), [agent], target=ctx.api.target)
     # 3. Decide per page what this daemon may do (sync mode, self-heal, contested keys).
     decisions = [_decide(ctx, snap, env_plan) for env_plan in plan.results]
     # 4. Write what the decisions allow, then record every page (also when something raised).
@@ -127,14 +130,39 @@ async def _execute(ctx: Context, snap: Snapshot, plan: Plan, decisions: Sequence
                    started: float) -> dict[ClientEnv, Outcome]:
     if not any(d.writes for d in decisions):
         return {}
+    if _writes_held(ctx, snap):
+        return {d.env_plan.env: ctx.hold.held_outcome(d.env_plan) for d in decisions if d.writes}
     for d in decisions:
         if d.writes:
             _put(ctx, snap, d, PageStatus.APPLYING)
     decided = dataclasses.replace(plan, results=tuple(d.env_plan for d in decisions))
     # The plan was made from a read moments ago in this pass: that read is the pre-write read.
-    result = await executor.apply_plan(decided, ctx.api, settings=snap.settings, desired=snap.narrowed(decided.agents[0]),
-                                       allow_live=True, planned_at=started, started_at_monotonic=started)
+    repository = snap.of_agent(decided.agents[0])
+    result = await executor.apply_plan(decided, ctx.api, settings=repository.settings, desired=repository.desired,
+                                       allow_live=True, planned_at=started, started_at_monotonic=started,
+                                       gate=ctx.hold.gate)
+    _hold_if_unexpected(ctx, snap, result.outcomes)
     return {o.env: o for o in result.outcomes}
+
+
+def _writes_held(ctx: Context, snap: Snapshot) -> bool:
+    """Whether writes are held for this snapshot (a repository change lifts the hold)."""
+    was, held = ctx.board.writes_held, ctx.hold.check(snap)
+    ctx.board.writes_held = held
+    if was is not None and held is None:
+        ctx.log.info("the repository changed: writes resume (the first one alone)", extra={"event": "writes_resumed"})
+    return held is not None
+
+
+def _hold_if_unexpected(ctx: Context, snap: Snapshot, outcomes: Sequence[Outcome]) -> None:
+    for outcome in outcomes:
+        if any(e.code == verify.UNEXPECTED_RESULT for e in outcome.errors):
+            ctx.metrics.unexpected_results.labels(env=outcome.env.value).inc()
+    if ctx.hold.observe(outcomes, snap) is not None:
+        ctx.board.writes_held = ctx.hold.detail
+        held = ctx.hold.detail or {}
+        ctx.log.error(ctx.board.held_line(), extra={"event": "writes_held", "agent": held.get("agent"),
+                                                    "env": held.get("env"), "code": held.get("code")})
 
 
 def _record(ctx: Context, snap: Snapshot, agent: str, decisions: Sequence[Decision],
@@ -229,7 +257,7 @@ def _log_transition(ctx: Context, previous: PageState | None, page: PageState, c
         where = f"{err.get('file')}:{err.get('line')}: " if err.get("file") else ""
         ctx.log.error(f"{page.agent}/{page.env.value}: {where}{err.get('message')}",
                       extra={**extra, "event": "error", "code": err.get("code"), "file": err.get("file"),
-                             "line": err.get("line")})
+                             "line": err.get("line"), "request_id": err.get("request_id")})
     elif page.status is PageStatus.DRIFT and was is not PageStatus.DRIFT:
         why = "manual sync" if page.sync == "manual" else (
             "contested keys" if page.contested else "out-of-band edit, selfHeal is off")

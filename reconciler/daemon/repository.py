@@ -4,7 +4,8 @@ Called by the daemon's loop at start, on file events and when the repository
 is swapped (git-sync's symlink flip). It only wires the existing pieces —
 :func:`reconciler.settings.load_settings`, :func:`reconciler.checks.validation.validate_repository`
 and the policy loader — and keeps their results as one immutable
-:class:`Snapshot`. Every load reads from the *resolved* real path of DIR, so
+:class:`Snapshot`; a pass plans one agent of it (:meth:`Snapshot.of_agent`, the same
+:class:`~reconciler.planning.snapshot.RepositorySnapshot` the CLI plans from). Every load reads from the *resolved* real path of DIR, so
 a flip in the middle of a load can never mix two checkouts.
 
 Per agent it keeps a fingerprint (content hashes + findings), so after a
@@ -18,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,8 @@ from reconciler.daemon.state import content_hash, json_key
 from reconciler.model import AgentDesired, ClientEnv, DesiredState, Finding
 from reconciler.checks.policy import loader as policy_loader
 from reconciler.checks.policy.model import PolicySet
+from reconciler.planning.snapshot import RepositorySnapshot
+from reconciler.repository import gitinfo
 from reconciler.settings import Settings
 
 
@@ -62,11 +64,12 @@ class Snapshot:
     def agents(self) -> tuple[str, ...]:
         return tuple(sorted(set(self.desired.agents) | {f.agent for f in self.desired.findings if f.agent}))
 
-    def narrowed(self, agent: str) -> DesiredState:
-        """The desired state of one agent (and the run-wide findings), for a one-agent plan."""
+    def of_agent(self, agent: str) -> RepositorySnapshot:
+        """The repository snapshot of one agent (and the run-wide findings), for a one-agent plan."""
         agents = {agent: self.desired.agents[agent]} if agent in self.desired.agents else {}
         findings = self.by_agent.get(None, ()) + self.by_agent.get(agent, ())
-        return DesiredState(root=self.desired.root, agents=agents, findings=findings)
+        desired = DesiredState(root=self.desired.root, agents=agents, findings=findings)
+        return RepositorySnapshot(settings=self.settings, desired=desired, policies=self.policies)
 
 
 class Options:
@@ -105,7 +108,7 @@ def load_full(link: Path, shard: Shard, options: Options, previous: Settings | N
     snapshot = _snapshot(real, current, empty, policies, None)
     for start in range(0, len(owned), LOAD_CHUNK):
         snapshot = _merge(snapshot, owned[start:start + LOAD_CHUNK], set(present))
-    return dataclasses.replace(snapshot, revision=git_revision(real))
+    return dataclasses.replace(snapshot, revision=gitinfo.revision(real))
 
 
 def load_agents(snapshot: Snapshot, link: Path, agents: Iterable[str], shard: Shard) -> Snapshot:
@@ -142,15 +145,6 @@ def changed_agents(old: Snapshot | None, new: Snapshot) -> tuple[str, ...] | Non
         return None
     names = set(old.fingerprints) | set(new.fingerprints)
     return tuple(sorted(a for a in names if old.fingerprints.get(a) != new.fingerprints.get(a)))
-
-
-def git_revision(real: Path) -> str | None:
-    try:
-        proc = subprocess.run(["git", "-C", str(real), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return proc.stdout.strip() or None if proc.returncode == 0 else None
 
 
 def _settings_or(previous: Settings | None, real: Path, options: Options) -> Settings:

@@ -27,7 +27,10 @@ def now_iso() -> str:
 
 
 def error_of(finding: Finding) -> dict[str, Any]:
-    return {"code": finding.code, "message": finding.message, "file": finding.file, "line": finding.line}
+    error = {"code": finding.code, "message": finding.message, "file": finding.file, "line": finding.line}
+    if finding.request_id is not None:
+        error["request_id"] = finding.request_id        # a failed API request's correlation id
+    return error
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +63,8 @@ class Board:
         self.revision: str | None = None
         self.last_full_sync: float | None = None
         """Wall-clock seconds of the end of the last full sync."""
+        self.writes_held: dict[str, Any] | None = None
+        """Why the daemon writes nothing (:mod:`reconciler.daemon.writehold`); None: it may write."""
 
     def put(self, page: PageState) -> None:
         self.pages[(page.agent, page.env)] = page
@@ -75,6 +80,14 @@ class Board:
         counts = Counter(p.status.value for p in self.pages.values())
         return {s.value: counts.get(s.value, 0) for s in PageStatus}
 
+    def held_line(self) -> str:
+        """One line saying writes are held and why ("" when they are not), for ``/readyz``."""
+        held = self.writes_held
+        if held is None:
+            return ""
+        return (f"writes held since {held['since']}: {held['code']} on {held['agent']}/{held['env']}; "
+                "they resume after the next repository change or a restart")
+
     def contested_count(self) -> int:
         return sum(len(p.contested) for p in self.pages.values())
 
@@ -88,4 +101,4 @@ class Board:
         pages = sorted(self.pages.values(), key=lambda p: (p.agent, order[p.env]))
         return {"format_version": FORMAT_VERSION, "ready": self.ready, "shard": str(self.shard),
                 "revision": self.revision, "last_full_sync": last, "summary": self.summary(),
-                "results": [p.to_json() for p in pages]}
+                "writes_held": self.writes_held, "results": [p.to_json() for p in pages]}

@@ -103,8 +103,8 @@ class _Worker:
             proc.kill()
             proc.wait()
         for pipe in (proc.stdin, proc.stdout) if proc is not None else ():
-            if pipe is not None:
-                pipe.close()            # else "ResourceWarning: unclosed file" at exit (url: local runs)
+            if pipe is not None:        # closed here, not by the garbage collector (a ResourceWarning at exit)
+                pipe.close()
 
     def search(self, pattern: str, text: str, deadline: float) -> bool:
         key = (pattern, text)

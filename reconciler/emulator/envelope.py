@@ -5,13 +5,16 @@ Every error leaves the emulator as
 with ``error_id`` equal to the ``X-PolyAI-Correlation-Id`` response header
 (DESIGN.md §1). Route handlers raise :class:`ApiProblem`; the app's exception
 handlers and the middleware turn it (and FastAPI's own 404/405/422) into an
-envelope here. The correlation id itself is chosen by ``middleware``.
+envelope here. The correlation id is the client's own ``X-PolyAI-Correlation-Id``
+when it sent a usable one (:func:`correlation_id_for`), else a fresh UUID; the
+middleware picks it.
 """
 
 from __future__ import annotations
 
 import http
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -35,8 +38,17 @@ class ApiProblem(Exception):
         self.headers = dict(headers or {})
 
 
+#: A client's correlation id the emulator echoes: short, printable, safe in a header and a log.
+_USABLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
 def new_correlation_id() -> str:
     return str(uuid.uuid4())
+
+
+def correlation_id_for(sent: str | None) -> str:
+    """The client's id when it sent a usable one (echoed in the header and ``error_id``), else a new one."""
+    return sent if sent is not None and _USABLE_ID.fullmatch(sent) else new_correlation_id()
 
 
 def dumps(content: Any) -> bytes:

@@ -1,10 +1,18 @@
-"""Injected faults: latency, 5xx, 429 with Retry-After, dropped connections.
+"""Injected faults: latency, 5xx, 429 with Retry-After, dropped connections, and write semantics.
 
 Set at start (``reconciler emulator --latency-ms …``) or at run time through
 ``PUT /_emulator/faults``. The middleware asks :meth:`Faults.decide` once per
 ``/v1`` request *before* any handler runs, so a faulted request never changes
 state: a write either fully happened (no fault) or did not happen at all.
 Hooks under ``/_emulator`` are never faulted.
+
+Two faults change what a write *does* instead (applied by the PATCH route, for
+every request while set): ``patch_replaces`` makes ``PATCH …/variables``
+replace the variables with the body instead of shallow-merging it, and
+``trim_strings`` strips leading/trailing whitespace from every string value of
+the body (nested ones too) before it is stored. They stand for what the real
+service might do and the reconciler cannot know in advance; its write
+verification must catch both (``apply.unexpected_result``).
 """
 
 from __future__ import annotations
@@ -15,6 +23,20 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+
+#: The true/false settings (the others are numbers).
+SWITCHES = frozenset({"patch_replaces", "trim_strings"})
+
+
+def _trimmed(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, dict):
+        return {k: _trimmed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_trimmed(v) for v in value]
+    return value
 
 
 class FaultKind(enum.StrEnum):
@@ -40,6 +62,10 @@ class Faults:
     """Value of the 429's Retry-After header in whole seconds (0 = retry at once)."""
     drop_rate: float = 0.0
     """Probability of closing the connection without sending a response."""
+    patch_replaces: bool = False
+    """``PATCH …/variables`` replaces the variables with the body instead of merging it in."""
+    trim_strings: bool = False
+    """``PATCH …/variables`` stores every string value of the body with surrounding whitespace stripped."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "Faults":
@@ -53,6 +79,11 @@ class Faults:
             raw = data.get(name, 0)
             if raw is None:
                 raw = 0
+            if name in SWITCHES:
+                if not isinstance(raw, bool) and raw != 0:
+                    raise ValueError(f"{name} must be true or false")
+                values[name] = bool(raw)
+                continue
             if isinstance(raw, bool) or not isinstance(raw, (int, float)):
                 raise ValueError(f"{name} must be a number")
             values[name] = raw
@@ -72,6 +103,14 @@ class Faults:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def incoming_variables(self, variables: dict[str, Any]) -> dict[str, Any]:
+        """The PATCH body's variables as this emulator stores them (``trim_strings`` rewrites them)."""
+        return _trimmed(variables) if self.trim_strings else variables
+
+    def merged(self, current: Mapping[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
+        """The page's variables after a PATCH: a shallow merge, or the body alone (``patch_replaces``)."""
+        return dict(variables) if self.patch_replaces else {**current, **variables}
 
     def delay_s(self, rng: random.Random) -> float:
         jitter = rng.uniform(0, self.jitter_ms) if self.jitter_ms else 0.0

@@ -142,7 +142,8 @@ async def reset_stats(request: Request) -> Response:
 
 @router.get("/requests")
 async def requests_log(request: Request) -> Response:
-    """``{"requests": [{"method", "path", "route", "status"}]}`` in arrival order (status null = dropped)."""
+    """``{"requests": [{"method", "path", "route", "status", "correlation_id"}]}`` in arrival order
+    (status null = dropped; correlation_id: the client's ``X-PolyAI-Correlation-Id``, or the one minted)."""
     return json_response({"requests": _state(request).traffic.requests()})
 
 

@@ -3,8 +3,9 @@
 Order for a request under ``/v1`` (DESIGN.md §1; nothing here applies to the
 ``/_emulator`` hooks except the correlation id):
 
-1. choose a correlation id and put it on the response (``X-PolyAI-Correlation-Id``);
-2. count the request by ``METHOD /route/template`` and log it;
+1. take the client's correlation id (``X-PolyAI-Correlation-Id``), or mint one when none
+   usable was sent, and put it on the response;
+2. count the request by ``METHOD /route/template`` and log it, with its correlation id;
 3. injected latency, then at most one injected fault (drop, 500/503, 429), decided
    before any handler runs, so a faulted request never touches state;
 4. ``x-api-key`` check (401);
@@ -79,12 +80,13 @@ class EmulatorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cid = envelope.new_correlation_id()
+        cid = envelope.correlation_id_for(Headers(scope=scope).get(envelope.CORRELATION_HEADER))
         scope[envelope.SCOPE_KEY] = cid
         v1 = _is_v1(scope["path"])
         entry = None
         if v1:
-            entry = self.state.traffic.record(scope["method"], scope["path"], route_template(self.routes, scope))
+            entry = self.state.traffic.record(scope["method"], scope["path"], route_template(self.routes, scope),
+                                              correlation_id=cid)
         started = False
 
         async def send_with_id(message: Any) -> None:

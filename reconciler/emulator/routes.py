@@ -19,6 +19,7 @@ from starlette.responses import Response
 
 from reconciler.emulator import body, schemas
 from reconciler.emulator.envelope import ApiProblem, json_response
+from reconciler.emulator.faults import Faults
 from reconciler.emulator.state import EmulatorState
 from reconciler.emulator.store import ENVS
 
@@ -100,11 +101,11 @@ async def put_schema(request: Request, agentId: str, clientEnv: str) -> Response
     return json_response(page, headers=headers)
 
 
-def _merge_checked(variables: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """The store callback for PATCH: shallow merge, then validate against the current schema."""
+def _merge_checked(variables: dict[str, Any], faults: Faults) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The store callback for PATCH: shallow merge (unless a fault says otherwise), then validate."""
 
     def change(current: dict[str, Any]) -> dict[str, Any]:
-        merged = {**current["variables"], **variables}
+        merged = faults.merged(current["variables"], faults.incoming_variables(variables))
         try:
             errors = schemas.variables_errors(current["schema"], merged)
         except schemas.PatternTimeout as exc:
@@ -126,7 +127,7 @@ async def patch_variables(request: Request, agentId: str, clientEnv: str) -> Res
     check_ids(agentId, clientEnv)
     variables = body.require_object(await body.read_json_object(request), "variables")
     page = await run_in_threadpool(state.store.update_page, agentId, clientEnv,
-                                   _merge_checked(variables), create=state.auto_create)
+                                   _merge_checked(variables, state.faults), create=state.auto_create)
     if page is None:
         raise not_found(agentId)
     return json_response(page)

@@ -53,11 +53,20 @@ def _config(app: ASGIApp, log_level: str) -> uvicorn.Config:
                           log_level=log_level, access_log=False, timeout_graceful_shutdown=5)
 
 
+def make_server(app: ASGIApp, log_level: str = "warning") -> uvicorn.Server:
+    """A uvicorn server for ``app`` set up as ``serve`` sets it up (h11, no lifespan, no signal capture).
+
+    For an app of another part of the package served on a socket from :func:`bind` (the daemon's status
+    endpoints): ``await make_server(app).serve(sockets=[sock])``.
+    """
+    return _Server(_config(app, log_level))
+
+
 async def serve(app: ASGIApp, host: str, port: int, on_ready: Callable[[str], None],
                 log_level: str = "warning") -> None:
     """Serve until SIGINT/SIGTERM; ``on_ready(url)`` once connections are accepted."""
     sock = bind(host, port)
-    server = _Server(_config(app, log_level))
+    server = make_server(app, log_level)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
@@ -75,7 +84,7 @@ class ThreadedServer:
     def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
         self._sock = bind(host, port)
         self.url = url_of(self._sock)
-        self._server = _Server(_config(app, "warning"))
+        self._server = make_server(app)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
                                         name=f"emulator {self.url}", daemon=True)
 

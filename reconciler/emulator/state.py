@@ -29,9 +29,10 @@ class Traffic:
         self._total = 0
         self._log: collections.deque[dict[str, Any]] = collections.deque(maxlen=MAX_LOGGED_REQUESTS)
 
-    def record(self, method: str, path: str, route: str) -> dict[str, Any]:
+    def record(self, method: str, path: str, route: str, *, correlation_id: str | None = None) -> dict[str, Any]:
         """Count one arrival; the returned entry's ``status`` is filled in when the response starts."""
-        entry = {"method": method, "path": path, "route": f"{method} {route}", "status": None}
+        entry = {"method": method, "path": path, "route": f"{method} {route}", "status": None,
+                 "correlation_id": correlation_id}
         with self._lock:
             self._total += 1
             self._by_route[entry["route"]] += 1

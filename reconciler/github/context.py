@@ -16,17 +16,18 @@ them for a subprocess and point ``GITHUB_API_URL`` at a loopback server.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError
+from reconciler.repository import safefile
 
 DEFAULT_API_URL = "https://api.github.com"
+#: The GitHub event file (GITHUB_EVENT_PATH) is read up to this size (GitHub caps payloads at 25 MB).
+MAX_EVENT_BYTES = 64 * 1024 * 1024
 DEFAULT_SERVER_URL = "https://github.com"
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
@@ -83,12 +84,9 @@ def _read_event(path: str | None) -> dict[str, Any]:
     if not path:
         return {}
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"GITHUB_EVENT_PATH {path}: cannot read it ({exc.strerror})",
-                          code="github.event") from None
-    except ValueError as exc:
-        raise ConfigError(f"GITHUB_EVENT_PATH {path}: not JSON ({exc})", code="github.event") from None
+        data = safefile.load_json(path, limit=MAX_EVENT_BYTES, what="event file")
+    except ConfigError as exc:
+        raise ConfigError(f"GITHUB_EVENT_PATH {path}: {exc.message}", code="github.event") from None
     return data if isinstance(data, dict) else {}
 
 

@@ -19,16 +19,18 @@ never required.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ConfigError
+from reconciler.repository import safefile
 from reconciler.model import Finding, Severity
 
 FORMAT_VERSION = 1
+#: A report given to `github comment` / `github drift-issue` is read up to this size.
+MAX_REPORT_BYTES = 256 * 1024 * 1024
 PLAN_KIND = "rtc-reconciler-plan"
 #: A result whose status says "live differs"; issue 9 may spell drift either way.
 CHANGED_STATUSES = ("changes", "drift")
@@ -122,13 +124,14 @@ def differs(result: Mapping[str, Any]) -> bool:
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read it: {exc.strerror}", file=str(path), code="github.report") from None
+        # Regular files only, bounded while reading, nesting bounded (reconciler.repository.safefile).
+        text = safefile.read_text(path, limit=MAX_REPORT_BYTES, what="report")
+    except ConfigError as exc:
+        raise ConfigError(exc.message, file=str(path), code="github.report") from None
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise _bad(path, f"not JSON ({exc})") from None
+        data = safefile.parse_json(text, source=str(path), what="report")
+    except ConfigError as exc:
+        raise _bad(path, exc.message) from None
     if not isinstance(data, dict):
         raise _bad(path, "not a JSON object")
     version = data.get("format_version")

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 
 from reconciler.github.documents import Report, ValidateReport
 from reconciler.model import Finding
-from reconciler.report import common, findings as findings_mod, markdown as md
+from reconciler.report import common, findings as findings_mod, markdown as md, reader
 
 #: GitHub's limit for a comment or an issue body, in characters.
 GITHUB_BODY_LIMIT = 65_536
@@ -31,8 +31,6 @@ _TRUNCATED = "✂️ Truncated"
 
 def report_markdown(report: Report, *, max_chars: int) -> str:
     """The markdown report of a JSON report or saved plan (what ``show --format markdown`` prints)."""
-    from reconciler.report import reader
-
     value, command, info = reader.read_document(report.document, source=report.file)
     return md.render(value, command=command, max_chars=max_chars, info=info)
 
@@ -74,7 +72,7 @@ def meta_line(sha: str | None, scope: str | None, run_url: str | None) -> str:
 
 def finding_item(finding: Finding) -> str:
     """``- ❌ `file:line`: message (`code`)`` — the markdown report's wording."""
-    return f"- {md._finding(finding)}\n"
+    return f"- {md.finding_line(finding)}\n"
 
 
 def findings_list(found: Iterable[Finding]) -> list[str]:

@@ -62,11 +62,11 @@ def sensitive_top_level_keys(schema: Mapping[str, Any] | None) -> frozenset[str]
 
 
 def _deepdiff(t1: Any, t2: Any) -> DeepDiff:
-    """The one place deepdiff is called: a seam tests use to count calls (the planner's fast path).
+    """The one place deepdiff is called: tests count its ``DeepDiff`` objects (the planner's fast path).
 
     Imported here, not at the top: a plan where every page is in sync never needs it (~45 ms of start-up).
     """
-    from deepdiff import DeepDiff
+    from deepdiff import DeepDiff   # deferred: an all-in-sync plan never needs deepdiff (~45 ms of start-up)
 
     # threshold_to_diff_deeper=0: always report per key, never "the whole mapping changed".
     # zip_ordered_iterables: compare lists index by index. deepdiff's default sequence matching

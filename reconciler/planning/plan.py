@@ -3,7 +3,8 @@
 Built by :func:`reconciler.planning.planner.plan` (pure, no I/O), walked by the executor
 in the order it is written, rendered by ``reconciler.report``. Display-only
 fields (diffs, orphans, warnings) never change what the executor does: it only
-reads ``status``, ``schema_put``, ``variables_patch`` and ``live_last_updated``.
+reads ``status``, ``schema_put``, ``variables_patch`` and ``live_last_updated``, and
+``live_page`` to check each write's answer (:mod:`reconciler.apply.verify`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.model import ClientEnv, Finding
+from reconciler.model import ClientEnv, Finding, LivePage
 
 
 class Status(enum.StrEnum):
@@ -117,6 +118,10 @@ class EnvPlan:
     variables_new: bool = False                        # display: no live variables yet
     changed_keys: tuple[KeyLocation, ...] = ()         # display: file:line of each changed top-level key
     cause: DriftCause | None = None                    # drift only: who moved (None: no drift or not asked)
+    live_page: LivePage | None = field(default=None, compare=False, repr=False)
+    """In memory only (never serialised, compared or printed: it holds live values, sensitive ones too): the
+    live page a ``changes`` plan was made from. The executor predicts each write's answer from it
+    (:mod:`reconciler.apply.verify`); None in a plan read back from a file or written by hand."""
 
     @property
     def has_writes(self) -> bool:

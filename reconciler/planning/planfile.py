@@ -26,8 +26,10 @@ document, so an edited file is refused. With ``api.url: local`` and no
 ``POLYAI_API_KEY`` the key is a random one kept in ``.reconciler/plan.key``
 (next to the local emulator's state): such a plan applies only in that checkout.
 
-Reading files and git is left to the loader and :mod:`reconciler.repository.gitinfo`;
-this module builds, parses and compares values, and reads/writes the plan file.
+Reading files and git is left to the loader and :mod:`reconciler.repository.gitinfo`, and the
+masked JSON report the file embeds is made by :mod:`reconciler.report.json` and passed in
+(:func:`build`): this module imports no report. It builds, parses and compares values, and
+reads/writes the plan file.
 """
 
 from __future__ import annotations
@@ -45,10 +47,8 @@ from typing import Any
 
 from reconciler import errors
 from reconciler.planning import canonical
+from reconciler.repository import safefile
 from reconciler.planning.plan import EnvPlan, Plan, Status
-from reconciler.report import common
-from reconciler.report import json as json_report
-from reconciler.report import reader
 from reconciler.repository import statedir
 from reconciler.settings import Settings
 
@@ -58,6 +58,8 @@ FORMAT_VERSION = 1
 LOCAL_KEY_FILE = ".reconciler/plan.key"
 #: A plan file larger than this is refused unread (a fleet of 10k agents stays far below).
 MAX_BYTES = 256 * 1024 * 1024
+#: The only ``signature.algorithm`` written and accepted.
+SIGNATURE_ALGORITHM = "HMAC-SHA256"
 _KEY_LABEL = b"rtc-reconciler plan file v1"
 
 
@@ -125,7 +127,7 @@ def plan_key(settings: Settings, *, create: bool) -> bytes:
                             code="plan_file.no_key")
     path = Path(settings.root) / LOCAL_KEY_FILE
     if path.is_file():
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        return bytes.fromhex(safefile.read_text(path, limit=4096, what="plan key").strip())
     if not create:
         raise PlanFileError(f"no {LOCAL_KEY_FILE} in this checkout: this plan was made elsewhere (with "
                             "url: local and no POLYAI_API_KEY a plan applies only where it was made)",
@@ -164,14 +166,17 @@ def content_digest(key: bytes, digests: Mapping[str, str]) -> str:
 
 # -- building and writing --------------------------------------------------------------------------
 
-def build(plan: Plan, *, key: bytes, info: common.RunInfo, file_hashes: Mapping[str, str],
+def build(plan: Plan, *, report: Mapping[str, Any], key: bytes, file_hashes: Mapping[str, str],
           revision: str | None, allow_large_change: bool) -> dict[str, Any]:
-    """The plan file document (a value; :func:`write` puts it on disk)."""
-    report = json_report.document(plan, command="plan", info=info)
+    """The plan file document (a value; :func:`write` puts it on disk).
+
+    ``report``: the JSON report of ``plan`` (``reconciler.report.json.document(plan, command="plan")``),
+    already masked: its ``created_at``, ``tool_version``, ``results`` and summary keys are what was reviewed.
+    """
     files = file_digests(key, file_hashes)
     doc: dict[str, Any] = {
-        "format_version": FORMAT_VERSION, "kind": KIND, "created_at": info.created_at,
-        "tool_version": info.tool_version, "target": plan.target,
+        "format_version": FORMAT_VERSION, "kind": KIND, "created_at": report["created_at"],
+        "tool_version": report["tool_version"], "target": plan.target,
         "repository": {"revision": revision, "content_sha256": content_digest(key, files), "files": files},
         "results": report["results"],
         "pages": [_page(key, r) for r in plan.results if r.status is not Status.UNMANAGED],
@@ -179,7 +184,7 @@ def build(plan: Plan, *, key: bytes, info: common.RunInfo, file_hashes: Mapping[
     for extra in ("command", "changed_since", "environments", "summary", "findings"):
         doc[extra] = report[extra]
     doc["options"] = {"allow_large_change": allow_large_change}
-    doc["signature"] = {"algorithm": "HMAC-SHA256", "key_id": key_id(key), "value": _signature(key, doc)}
+    doc["signature"] = {"algorithm": SIGNATURE_ALGORITHM, "key_id": key_id(key), "value": _signature(key, doc)}
     return doc
 
 
@@ -203,7 +208,7 @@ def write(path: Path, doc: Mapping[str, Any]) -> None:
         statedir.ignore_if_inside(path)         # a plan saved under .reconciler/ is never committed either
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(json_report.dumps(doc))
+            handle.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")   # as the JSON report
         os.replace(tmp, path)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -218,20 +223,18 @@ def read_json(path: Path) -> Any:
     """The JSON document in ``path``; a clear error when it cannot be read or is not JSON."""
     source = str(path)
     try:
-        if Path(path).stat().st_size > MAX_BYTES:
-            raise PlanFileError(f"larger than {MAX_BYTES // (1024 * 1024)} MiB; not a plan file",
-                                code="plan_file.too_large", file=source)
-        text = Path(path).read_text(encoding="utf-8")
-    except PlanFileError:
-        raise
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanFileError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", code="plan_file.unreadable",
-                            file=source) from None
+        # Regular files only, bounded while reading, nesting bounded (reconciler.repository.safefile).
+        text = safefile.read_text(path, limit=MAX_BYTES, what="plan file")
+    except errors.ConfigError as exc:
+        code = {"file.too_large": "plan_file.too_large"}.get(exc.code, "plan_file.unreadable")
+        raise PlanFileError(exc.message, code=code, file=source) from None
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PlanFileError(f"not valid JSON (corrupt or truncated?): {exc.msg} at column {exc.colno}",
-                            code="plan_file.corrupt", file=source, line=exc.lineno) from None
+        return safefile.parse_json(text, source=source, what="plan file")
+    except errors.ConfigError as exc:
+        if exc.code == "file.too_deep":
+            raise PlanFileError(exc.message, code="plan_file.too_deep", file=source) from None
+        raise PlanFileError(f"not valid JSON (corrupt or truncated?): {exc.message.rsplit(': ', 1)[-1]}",
+                            code="plan_file.corrupt", file=source, line=exc.line) from None
 
 
 def load(path: Path) -> SavedPlan:
@@ -248,7 +251,7 @@ def parse(doc: Any, *, source: str) -> SavedPlan:
         kind = doc.get("kind") if isinstance(doc, Mapping) else type(doc).__name__
         raise PlanFileError(f"not an rtc-reconciler plan file (kind: {kind!r})", code="plan_file.not_a_plan",
                             file=source)
-    reader.check_version(doc, source=source)
+    _check_version(doc, source=source)
     problems = [k for k in ("target", "repository", "results", "pages", "signature") if k not in doc]
     if problems:
         raise PlanFileError(f"corrupt plan file: missing {', '.join(problems)}", code="plan_file.corrupt",
@@ -264,6 +267,20 @@ def parse(doc: Any, *, source: str) -> SavedPlan:
     return saved
 
 
+def _check_version(doc: Mapping[str, Any], *, source: str) -> None:
+    """A ``format_version`` this reconciler reads (the JSON report's rule: a newer one is refused)."""
+    if "format_version" not in doc:
+        raise PlanFileError("not a reconciler report or plan file (no format_version)",
+                            code="show.not_a_report", file=source)
+    version = doc["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise PlanFileError(f"format_version must be an integer, not {version!r}", code="show.corrupt", file=source)
+    if version > FORMAT_VERSION:
+        raise PlanFileError(f"written by a newer reconciler (format_version {version}; this "
+                            f"reconciler reads {FORMAT_VERSION}); upgrade rtc-reconciler to read it",
+                            code="show.newer_format", file=source)
+
+
 def check_target(saved: SavedPlan, target: str) -> None:
     if saved.target != target:
         raise PlanFileError(f"this plan is for target {saved.target!r}, but this run targets {target!r}; "
@@ -274,6 +291,11 @@ def check_target(saved: SavedPlan, target: str) -> None:
 def verify_signature(saved: SavedPlan, key: bytes) -> None:
     """Refuse a plan file edited after it was written (or made with another API key)."""
     signature = saved.doc["signature"]
+    if signature.get("algorithm") != SIGNATURE_ALGORITHM:
+        # The algorithm is outside what the signature covers: "none" with the original value must not pass.
+        raise PlanFileError(f"unknown signature algorithm {str(signature.get('algorithm'))[:40]!r} (this "
+                            f"reconciler signs and checks {SIGNATURE_ALGORITHM} only); plan again",
+                            code="plan_file.bad_algorithm", file=saved.source)
     if signature.get("key_id") != key_id(key):
         raise PlanFileError("this plan was made with another API key (POLYAI_API_KEY differs), or its signature "
                             "was edited; plan again with this key", code="plan_file.other_key", file=saved.source)

@@ -17,7 +17,8 @@ Per agent x environment in promotion order (DESIGN.md §1, §3):
    except sensitive ones, which are kept in live only on purpose;
 4. prediction: the page after PUT + PATCH (live variables shallow-merged with
    the PATCH) must validate against the effective schema, else ``error`` —
-   so an apply never meets REAL_TIME_CONFIG_INVALID_FOR_SCHEMA.
+   so an apply never meets REAL_TIME_CONFIG_INVALID_FOR_SCHEMA
+   (:mod:`reconciler.planning.prediction`).
 
 Fast path: when the canonical texts are equal, deepdiff is not called at all.
 Diff rendering is left to :mod:`reconciler.planning.diff` and :mod:`reconciler.report`.
@@ -32,10 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler import errors
-from reconciler.checks import verdict as blocking, fastcheck, masking, regexguard
-from reconciler.planning import canonical, diff
-from reconciler.model import (ClientEnv, DesiredState, EnvDesired, Finding, LiveAgent, LivePage, Severity,
-                             format_path)
+from reconciler.checks import verdict as blocking, masking
+from reconciler.planning import canonical, diff, prediction
+from reconciler.model import ClientEnv, DesiredState, EnvDesired, Finding, LiveAgent, LivePage, format_path
 from reconciler.planning.plan import EnvPlan, KeyLocation, Plan, Status
 from reconciler.settings import Settings
 
@@ -92,10 +92,6 @@ class _Memo:
         equal = canonical.schema_equal(a, b)
         self._equal_by_id[(id(a), id(b))] = (a, b, equal)
         return equal
-
-    @staticmethod
-    def validator(schema: Mapping[str, Any]) -> Any:
-        return regexguard.validator_for(schema)      # shared per schema text by regexguard's memo
 
 
 def plan(desired: DesiredState, live: Mapping[str, LiveAgent], settings: Settings, *,
@@ -169,12 +165,13 @@ def _plan_env(desired: EnvDesired, ctx: _Context, blocked_by: ClientEnv | None) 
         stops = tuple(f for f in stops if f.code != "plan.blocked")
     elif blocked_by is not None and not any(f.code == "plan.blocked" for f in stops):
         # An earlier environment failed at plan time (orphans, live read...): validation did not know.
-        stops += (_finding(ctx.agent, env, "plan.blocked",
-                           f"blocked: {blocked_by.value} has errors (promotion order)"),)
+        stops += (prediction.page_finding(ctx.agent, env, "plan.blocked",
+                                          f"blocked: {blocked_by.value} has errors (promotion order)"),)
     if ctx.fetch_error is not None:
         stops += (_fetch_finding(ctx.agent, env, ctx.fetch_error),)
     elif ctx.live is None:
-        stops += (_finding(ctx.agent, env, "plan.no_live_state", "live state of the agent was not read"),)
+        stops += (prediction.page_finding(ctx.agent, env, "plan.no_live_state",
+                                          "live state of the agent was not read"),)
     if stops and not (ctx.read_only and ctx.live is not None and ctx.fetch_error is None):
         return EnvPlan(agent=ctx.agent, env=env, status=Status.ERROR, errors=stops, warnings=warnings)
     page = ctx.live.pages.get(env) or LivePage(env=env, schema={}, variables={}, last_updated=None)
@@ -208,12 +205,12 @@ def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...],
     base.update(schema_new=schema_put is not None and not page.schema,
                 variables_new=bool(patch) and not page.variables,
                 changed_keys=_changed_keys(desired, page, schema_put, patch, orphans))
-    if desired.schema is None and (unusable := _unusable_live_schema(desired, page)) is not None:
+    if desired.schema is None and (unusable := prediction.unusable_live_schema(desired, page)) is not None:
         # A PATCH would be validated by the API against a schema that cannot work (recursive $ref,
         # not Draft 7): it would fail or never finish. Say so instead of sending it.
         return EnvPlan(status=Status.ERROR, errors=(unusable,), warnings=warnings, **base)
     # Step 4: predict the page after PUT + PATCH, before anything is sent.
-    problems, notes = _predict(desired, page, patch, orphans, memo)
+    problems, notes = prediction.predict(desired, page, patch, orphans)
     schema_diff = diff.diff_schemas(page.schema, desired.schema) if schema_put is not None else ()
     variables_diff = diff.diff_documents({k: page.variables[k] for k in patch if k in page.variables},
                                          patch, schema=mask_schemas) if patch else ()
@@ -222,7 +219,7 @@ def _compare(desired: EnvDesired, page: LivePage, warnings: tuple[Finding, ...],
                        errors=problems, warnings=warnings + notes, **base)
     return EnvPlan(status=Status.CHANGES, schema_put=schema_put, schema_diff=schema_diff,
                    variables_patch=patch, variables_diff=variables_diff,
-                   masked_patch=_mask_many(patch, mask_schemas), warnings=warnings + notes, **base)
+                   masked_patch=_mask_many(patch, mask_schemas), warnings=warnings + notes, live_page=page, **base)
 
 
 def _orphans(page: LivePage, values: Mapping[str, Any], effective: Mapping[str, Any]) -> tuple[str, ...]:
@@ -269,150 +266,9 @@ def _mask_many(values: Mapping[str, Any], schemas: tuple[Mapping[str, Any], ...]
     return values
 
 
-def _finding(agent: str, env: ClientEnv, code: str, message: str, severity: Severity = Severity.ERROR,
-             **where: Any) -> Finding:
-    return Finding(severity=severity, code=code, message=message, agent=agent, env=env.value, **where)
-
-
 def _fetch_finding(agent: str, env: ClientEnv, error: errors.ApiError) -> Finding:
     if isinstance(error, errors.UnreachableError):
-        return _finding(agent, env, "api.unreachable", f"not attempted: {error.message}")
+        return prediction.page_finding(agent, env, "api.unreachable", f"not attempted: {error.message}")
     code = f"api.{error.error_code or error.status or 'unreachable'}"
-    return _finding(agent, env, code, f"could not read the live config of {agent}: {error}")
-
-
-# --- step 4: prediction -------------------------------------------------------------------------
-
-
-def _predict(desired: EnvDesired, page: LivePage, patch: Mapping[str, Any], orphans: tuple[str, ...],
-             memo: _Memo) -> tuple[tuple[Finding, ...], tuple[Finding, ...]]:
-    """(errors, warnings) about the page as it would be after the PUT and the PATCH."""
-    effective = desired.schema if desired.schema is not None else page.schema
-    merged = {**page.variables, **patch}
-    try:
-        validator = memo.validator(effective)
-        if desired.values is None:
-            # Schema only: the PUT is accepted even if the live values stop validating; say so.
-            failing = _errors(validator, effective, page.variables)
-            return (), ((_live_values_warning(desired, failing, effective),) if failing else ())
-        failing = _errors(validator, effective, merged)
-        if not failing:
-            return (), ()
-        desired_alone_ok = not _errors(validator, effective, desired.values)
-    except Exception as exc:   # a schema the validator cannot run (bad pattern, regex timeout, ...)
-        return (_schema_unusable(desired, exc, _secrets(merged, effective, page.schema)),), ()
-    return _explain(desired, failing, effective, orphans, desired_alone_ok,
-                    _secrets(merged, effective, page.schema)), ()
-
-
-def _errors(validator: Any, schema: Mapping[str, Any], instance: Mapping[str, Any]) -> list[Any]:
-    if fastcheck.is_valid(schema, dict(instance)):
-        return []                    # compiled check: valid, no error to explain
-    return sorted(validator.iter_errors(dict(instance)), key=lambda e: (format_path(e.absolute_path), e.message))
-
-
-def _explain(desired: EnvDesired, failing: list[Any], schema: Mapping[str, Any], orphans: tuple[str, ...],
-             desired_alone_ok: bool, secrets: list[str]) -> tuple[Finding, ...]:
-    """Blame orphans where they cause the failure; report the rest by path."""
-    culprits: set[str] = set()
-    rest = []
-    for error in failing:
-        keys = _error_keys(error, schema) & set(orphans)
-        if keys:
-            culprits |= keys
-        else:
-            rest.append(error)
-    if rest and orphans and desired_alone_ok:
-        # The repository's values alone validate, so the orphans (all that merged adds) are the cause.
-        culprits |= set(orphans) if not culprits else set()
-        rest = []
-    out = [_orphan_finding(desired, sorted(culprits))] if culprits else []
-    out += [_invalid_finding(desired, error, secrets) for error in rest]
-    return tuple(out)
-
-
-def _error_keys(error: Any, schema: Mapping[str, Any]) -> set[str]:
-    """Top-level keys an error is about: its path's first part, or the unexpected keys at the root."""
-    if error.absolute_path:
-        return {str(error.absolute_path[0])}
-    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
-        props = schema.get("properties") or {}
-        patterns = list((schema.get("patternProperties") or {}))
-        return {k for k in error.instance if k not in props and not any(_matches(p, k) for p in patterns)}
-    return set()
-
-
-def _matches(pattern: str, key: str) -> bool:
-    try:
-        return regexguard.search(pattern, key)
-    except Exception:
-        return True
-
-
-def _orphan_finding(desired: EnvDesired, keys: list[str]) -> Finding:
-    names = ", ".join(f"`{k}`" for k in keys)
-    first = keys[0]
-    message = (f"live key(s) {names} not in values.yaml would not validate against the desired schema, "
-               f"so every PATCH would fail; keep `{first}` in schema.yaml (e.g. declare the property), "
-               "or delete it in the Configuration Builder UI; PATCH cannot delete keys")
-    source = desired.schema_map if desired.schema is not None else desired.values_map
-    line = None
-    if source is not None:
-        line = source.key_line_of(("additionalProperties",)) if desired.schema is not None else source.line_of(())
-    return _finding(desired.agent, desired.env, "plan.orphan_forbidden", message, path=first,
-                    file=source.file if source else None, line=line)
-
-
-def _invalid_finding(desired: EnvDesired, error: Any, secrets: list[str]) -> Finding:
-    path = format_path(error.absolute_path)
-    managed_schema = desired.schema is not None
-    code = "plan.invalid_result" if managed_schema else "values.invalid_for_live_schema"
-    what = "after the PUT and PATCH the page would not validate" if managed_schema \
-        else "values do not validate against the live schema (schema.yaml is not managed)"
-    source = desired.values_map
-    return _finding(desired.agent, desired.env, code,
-                    masking.safe_text(f"{what}: `{path or '(root)'}`: {error.message}", secrets, limit=400),
-                    path=path or None,
-                    file=source.file if source else None,
-                    line=source.line_of(tuple(error.absolute_path)) if source else None)
-
-
-def _live_values_warning(desired: EnvDesired, failing: list[Any], schema: Mapping[str, Any]) -> Finding:
-    paths = ", ".join(sorted({f"`{format_path(e.absolute_path) or '(root)'}`" for e in failing}))
-    source = desired.schema_map
-    return _finding(desired.agent, desired.env, "plan.live_values_invalid",
-                    f"live values would stop validating against the new schema at {paths}; values.yaml "
-                    "is not managed here, so the PUT is sent anyway (the UI will block publishing)",
-                    Severity.WARNING, file=source.file if source else None,
-                    line=source.line_of(()) if source else None)
-
-
-def _unusable_live_schema(desired: EnvDesired, page: LivePage) -> Finding | None:
-    """``plan.live_schema_unusable`` when the live schema (values-only page) has a schema error."""
-    from reconciler.checks import validation   # late: validation pulls in the loader and policies
-
-    # Only errors make a schema unusable: a warning (a repository-only concern) never blocks a PATCH.
-    problems = [p for p in validation.schema_problems(page.schema) if p.severity is Severity.ERROR]
-    if not problems:
-        return None
-    first = problems[0]
-    source = desired.values_map
-    return _finding(desired.agent, desired.env, "plan.live_schema_unusable",
-                    f"the live schema of this page is unusable ({first.code} at `{format_path(first.path) or '(root)'}`"
-                    f": {masking.safe_text(first.message, masking.sensitive_values({}, page.schema))}); no PATCH is sent — fix the schema in the Configuration "
-                    "Builder, or manage it here with a schema.yaml",
-                    file=source.file if source else None, line=1 if source else None)
-
-
-def _schema_unusable(desired: EnvDesired, exc: Exception, secrets: list[str]) -> Finding:
-    source = desired.schema_map if desired.schema is not None else None
-    return _finding(desired.agent, desired.env, "plan.schema_unusable",
-                    masking.safe_text(f"cannot validate against the {'desired' if source else 'live'} schema: "
-                                      f"{type(exc).__name__ if not str(exc) else exc}", secrets, limit=400),
-                    file=source.file if source else None, line=source.line_of(()) if source else None)
-
-
-def _secrets(values: Mapping[str, Any], *schemas: Mapping[str, Any]) -> list[str]:
-    """Text forms of the values sensitive under any of ``schemas``, to scrub from validator messages."""
-    return [text for schema in schemas if isinstance(schema, Mapping)
-            for text in masking.sensitive_values(dict(values), schema)]
+    return prediction.page_finding(agent, env, code, f"could not read the live config of {agent}: {error}",
+                                   request_id=error.request_id)

@@ -5,7 +5,8 @@ error and warning lines (:func:`text_line`, :func:`github_line`). Computes
 nothing: findings arrive already located and masked.
 
 - text: ``file:line: severity [code] path: message`` and a summary line;
-  colour only on a TTY, never when ``NO_COLOR`` is set (non-empty).
+  colour only on a TTY, never when ``NO_COLOR`` is set (non-empty), written as
+  plain SGR codes (no rich: ``validate`` starts without it).
 - json: ``{"format_version": 1, "command": …, "errors": [...], "warnings": [...]}``;
   ``errors`` holds the blocking findings, ``warnings`` everything else
   (warnings and waived errors, which keep ``severity`` and ``waived``).
@@ -15,11 +16,13 @@ nothing: findings arrive already located and masked.
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import os
 from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
+from reconciler import __version__
 from reconciler.model import Finding
 
 FORMAT_VERSION = 1
@@ -78,38 +81,48 @@ def use_color(stream: IO[str]) -> bool:
     return bool(isatty and isatty())
 
 
-def render_text(findings: Iterable[Finding], *, summary: str | None = None) -> str:
-    """Plain text: one line per finding, then ``summary`` (default: the counts)."""
+def render_text(findings: Iterable[Finding], *, summary: str | None = None, header: str | None = None) -> str:
+    """Plain text: ``header`` (when given), one line per finding, then ``summary`` (default: the counts)."""
     items = sort_findings(findings)
-    lines = [text_line(f) for f in items]
+    lines = ([header] if header is not None else []) + [text_line(f) for f in items]
     lines.append(summary if summary is not None else summary_line(items))
     return "\n".join(lines) + "\n"
 
 
-def print_text(findings: Iterable[Finding], stream: IO[str], *, summary: str | None = None) -> None:
+#: SGR codes of the styles a coloured findings listing uses (what rich writes for the same styles).
+_SGR = {"error": "1;31", "warning": "33", "waived": "2", "ok": "32"}
+#: Characters a terminal would act on, dropped from coloured lines (as rich drops them).
+_CONTROL = str.maketrans("", "", "\a\b\v\f\r")
+
+
+def _styled(text: str, style: str) -> str:
+    return f"\x1b[{_SGR[style]}m{text}\x1b[0m"
+
+
+def colored_line(finding: Finding) -> str:
+    """:func:`text_line` for a terminal: the ``error [``/``warning [``/``waived [`` label in its colour."""
+    word = f" {label(finding)} ["
+    line = text_line(finding).translate(_CONTROL).expandtabs(8)
+    return line.replace(word, _styled(word, label(finding)))
+
+
+def print_text(findings: Iterable[Finding], stream: IO[str], *, summary: str | None = None,
+               header: str | None = None) -> None:
     """Write the text rendering to ``stream``, coloured when :func:`use_color` says so."""
     items = sort_findings(findings)
     if not use_color(stream):
-        stream.write(render_text(items, summary=summary))
+        stream.write(render_text(items, summary=summary, header=header))
         return
-    from rich.console import Console
-    from rich.text import Text
-
-    console = Console(file=stream, highlight=False, soft_wrap=True)
-    styles = {"error": "bold red", "warning": "yellow", "waived": "dim"}
-    for finding in items:
-        line = Text(text_line(finding))
-        line.highlight_words([f" {label(finding)} ["], styles[label(finding)])
-        console.print(line)
+    if header is not None:
+        stream.write(header.translate(_CONTROL) + "\n")
     blocking = any(f.blocks for f in items)
-    console.print(Text(summary if summary is not None else summary_line(items),
-                       style="bold red" if blocking else "green"))
+    last = (summary if summary is not None else summary_line(items)).translate(_CONTROL).expandtabs(8)
+    stream.write("".join(colored_line(f) + "\n" for f in items)
+                 + _styled(last, "error" if blocking else "ok") + "\n")
 
 
 def json_document(findings: Iterable[Finding], *, command: str, extra: Mapping[str, Any] | None = None
                   ) -> dict[str, Any]:
-    from reconciler import __version__
-
     errors, others = split(findings)
     doc: dict[str, Any] = {"format_version": FORMAT_VERSION, "command": command, "tool_version": __version__,
                            "created_at": utc_now(),
@@ -122,8 +135,6 @@ def json_document(findings: Iterable[Finding], *, command: str, extra: Mapping[s
 
 def utc_now() -> str:
     """Wall-clock time, ISO 8601 UTC to the second: a JSON document's ``created_at``."""
-    import datetime as _dt
-
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 

@@ -33,7 +33,7 @@ def render(value: Plan | ApplyResult, *, command: str, max_chars: int = MAX_CHAR
     if isinstance(value, ApplyResult):
         summary += " " + common.apply_summary_line(value)
     head = [f"### reconciler {command} · `{plan.target}`\n\n**{summary}**\n"]
-    head += [f"- {_finding(f)}\n" for f in plan.findings]
+    head += [f"- {finding_line(f)}\n" for f in plan.findings]
     table = _table(plan, outcomes, command)
     if command == "drift":
         sections = _drift_sections(plan, words, info)
@@ -108,7 +108,7 @@ def _env_section(r: EnvPlan, outcome: Outcome | None, words: common.Wording, inf
     if r.orphans:
         out.append("Orphans (live only; PATCH cannot delete them): " + ", ".join(f"`{k}`" for k in r.orphans) + "\n")
     errors, warnings = common.env_findings(r, outcome)
-    out += [f"- {_finding(f)}\n" for f in errors + warnings]
+    out += [f"- {finding_line(f)}\n" for f in errors + warnings]
     return "\n".join(out)
 
 
@@ -119,7 +119,8 @@ def _fenced(body: str) -> str:
     return f"{fence}diff\n{body}\n{fence}\n"
 
 
-def _finding(finding) -> str:
+def finding_line(finding) -> str:
+    """``❌ `file:line`: message (`code`)``: one finding in markdown (the report's and the PR comment's wording)."""
     icon = "❌" if finding.blocks else "⚠️"
     loc = common.where(finding)
     return f"{icon} {'`' + loc + '`: ' if loc else ''}{_escape(finding.message)} (`{finding.code}`)"

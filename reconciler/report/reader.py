@@ -87,7 +87,7 @@ def _result(r: Mapping[str, Any]) -> EnvPlan:
 def _finding(f: Mapping[str, Any]) -> Finding:
     return Finding(severity=Severity(f["severity"]), code=str(f["code"]), message=str(f["message"]),
                    **{k: f.get(k) for k in ("file", "line", "path", "agent", "env", "policy", "rule",
-                                            "rule_file", "rule_line", "waived")})
+                                            "rule_file", "rule_line", "waived", "request_id")})
 
 
 def _outcome(r: Mapping[str, Any]) -> Outcome:

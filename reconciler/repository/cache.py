@@ -4,7 +4,8 @@ Reading a fleet's YAML is most of a run's local phase (libyaml composing, our
 node walk building data). A schema file whose exact bytes were parsed by an
 earlier run of the same tool needs neither: :class:`ResultCache` keeps, per content
 digest, the parsed data with its ``yaml.ambiguous`` notes and big integers as JSON,
-and :class:`reconciler.repository.yamlsafe.DocumentReader` asks it before parsing. Only
+and :class:`reconciler.repository.reader.DocumentReader` asks it before parsing (as its
+:class:`~reconciler.repository.reader.ParseStore`, handed over by the loader). Only
 schema files are kept (never a values file: its data may hold a sensitive value),
 and only a successful parse of an alias-free schema none of whose sensitive
 properties carries a ``const``/``default``/``enum``/``examples``; every other file
@@ -15,9 +16,12 @@ two digests, so invalid values always get the full validator's located, masked
 messages) and ``schema`` (a schema file's unplaced problems, except a
 clock-measured ``regex_timeout``, and never for a schema with sensitive constants).
 
-Used by ``reconciler validate``, ``plan``, ``apply`` and ``drift`` (``--no-cache``
-or ``RECONCILER_NO_CACHE=1`` turn it off); the library and the daemon run
-uncached unless asked (:func:`reconciler.checks.validation.validate_repository`'s ``use_cache``).
+Opened and closed by the loader (:func:`reconciler.repository.loader.results_cache`) for
+``reconciler validate``, ``plan``, ``apply`` and ``drift`` (``--no-cache`` or
+``RECONCILER_NO_CACHE=1`` turn it off); the library and the daemon run uncached unless
+asked (:func:`reconciler.checks.validation.validate_repository`'s ``use_cache``). This is
+the only module that speaks SQLite; where the cache lives and why it may be trusted
+(directories, key, fingerprint) is :mod:`reconciler.repository.cachetrust`.
 
 Trust (the repository may be hostile: a pull request from a fork, run by CI):
 
@@ -57,34 +61,21 @@ written in one transaction when the run's loading is done).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import importlib
 import json
 import logging
 import os
-import secrets
 import sqlite3
 import stat
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-import reconciler
 from reconciler.checks import masking
-from reconciler.repository import statedir
 from reconciler.model import SourceMap, YamlNote
+from reconciler.repository import cachetrust
 
-#: Bump when what is stored, or how a file's text becomes data, changes in a way the
-#: fingerprint's source hashes would not see. 2: values files are no longer kept (format 1 kept them,
-#: sensitive values included: its entries are purged when a run opens the cache).
-CACHE_FORMAT = 2
-#: The cache's place in the repository (``.reconciler/`` is never committed).
-CACHE_DIR = (".reconciler", "cache")
 DB_NAME = "results.sqlite"
 #: ``RECONCILER_NO_CACHE=1``: never read or write the cache.
 NO_CACHE_ENV = "RECONCILER_NO_CACHE"
@@ -98,34 +89,18 @@ FLUSH_BYTES = 4 * 1024 * 1024
 MAX_FILE_BYTES = 4 * MAX_TOTAL_BYTES
 #: How long a run waits for another run's write lock before it gives up writing.
 BUSY_TIMEOUT_S = 2.0
-_KEY_BYTES = 32
 #: The one table. A database holding anything else is refused, so a new layout needs a new DB_NAME.
 _SCHEMA = ("CREATE TABLE entries (fp BLOB NOT NULL, kind TEXT NOT NULL, digest BLOB NOT NULL, "
            "payload BLOB NOT NULL, mac BLOB NOT NULL, created INTEGER NOT NULL, "
            "PRIMARY KEY (fp, kind, digest)) WITHOUT ROWID")
-#: Source of the modules whose code decides a stored result (hashed into the fingerprint).
-_OUR_MODULES = ("repository/yamlsafe.py", "repository/cache.py", "model.py", "checks/validation.py",
-                "checks/fastcheck.py", "checks/regexguard.py", "checks/schemarefs.py", "checks/masking.py")
-#: Installed packages that decide a stored result: each one's installed file (size, time) joins the fingerprint,
-#: so an upgrade or a reinstall is another fingerprint (their versions would cost importlib.metadata's ~0.1 s).
-_THEIR_MODULES = ("yaml", "yaml._yaml", "jsonschema", "jsonschema_rs", "regex", "referencing")
 _PARSE = "parse"
 
 log = logging.getLogger("reconciler.cache")
 
 
-class Unusable(Exception):
-    """The cache cannot be used here (the reason is logged at debug level; the run goes on uncached)."""
-
-
 def disabled_by_env() -> bool:
     """True when ``RECONCILER_NO_CACHE`` is set to anything but empty, ``0``, ``false`` or ``no``."""
     return os.environ.get(NO_CACHE_ENV, "").strip().lower() not in ("", "0", "false", "no")
-
-
-def digest(raw: bytes) -> bytes:
-    """The content key of a file's bytes (256-bit BLAKE2b: collisions are out of an attacker's reach)."""
-    return hashlib.blake2b(raw, digest_size=32).digest()
 
 
 def storable_schema(data: Any) -> bool:
@@ -140,15 +115,15 @@ def open_cache(root: Path) -> ResultCache | None:
         return None
     try:
         real_root = os.path.realpath(root)
-        key = load_key(real_root)
-        directory = _private_dir(real_root)
+        key = cachetrust.load_key(real_root)
+        directory = cachetrust.private_dir(real_root)
         db = _connect(directory)
         try:
-            return ResultCache(db, key, fingerprint())
+            return ResultCache(db, key, cachetrust.fingerprint())
         except BaseException:
             db.close()
             raise
-    except Exception as exc:      # Unusable, OSError, sqlite3.Error, ...: whatever it is, the run goes on uncached
+    except Exception as exc:      # cachetrust.Unusable, OSError, sqlite3.Error, ...: whatever it is, the run goes on uncached
         log.debug("on-disk cache not used: %s: %s", type(exc).__name__, exc)
         return None
 
@@ -352,47 +327,6 @@ def _prune(db: sqlite3.Connection) -> None:
     db.executemany("DELETE FROM entries WHERE fp = ? AND kind = ? AND digest = ?", doomed)
 
 
-# ---- where it lives, and why it may be trusted ---------------------------------------------------
-
-def _private_dir(real_root: str) -> str:
-    """``<root>/.reconciler/cache``: real directories owned by us, the cache one 0700 (made if missing),
-    holding a ``.gitignore`` of ``*`` (as pytest's and ruff's caches do): never committed by ``git add .``."""
-    parent = _own_dir(os.path.join(real_root, CACHE_DIR[0]), private=False)
-    statedir.write_gitignore(Path(parent))        # .reconciler/ ignores itself, not only its cache/
-    directory = _own_dir(os.path.join(parent, CACHE_DIR[1]), private=True)
-    try:
-        fd = os.open(os.path.join(directory, ".gitignore"),
-                     os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    except FileExistsError:
-        return directory
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(_GITIGNORE)
-    return directory
-
-
-_GITIGNORE = "# rtc-reconciler's cache of parse and validation results: never commit it\n*\n"
-
-
-def _own_dir(path: str, *, private: bool) -> str:
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    st = os.lstat(path)
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISDIR(st.st_mode):
-        raise Unusable(f"{path} is a symlink or not a directory; refusing it")
-    _check_owner(path, st, private)
-    return path
-
-
-def _check_owner(path: str, st: os.stat_result, private: bool) -> None:
-    if hasattr(os, "geteuid") and st.st_uid != os.geteuid():
-        raise Unusable(f"{path} belongs to another user")
-    if private and st.st_mode & 0o077:
-        raise Unusable(f"{path} is readable or writable by others (mode {stat.S_IMODE(st.st_mode):o}); "
-                       "a cache is 0700/0600")
-
-
 def _connect(directory: str) -> sqlite3.Connection:
     path = os.path.join(directory, DB_NAME)
     try:                                     # ours from the start: 0600 (SQLite gives -wal/-shm the same mode)
@@ -405,10 +339,10 @@ def _connect(directory: str) -> sqlite3.Connection:
         except FileNotFoundError:
             continue
         if not stat.S_ISREG(st.st_mode):
-            raise Unusable(f"{name} is a symlink or not a regular file; refusing it")
-        _check_owner(name, st, private=True)
+            raise cachetrust.Unusable(f"{name} is a symlink or not a regular file; refusing it")
+        cachetrust.check_owner(name, st, private=True)
         if st.st_size > MAX_FILE_BYTES:
-            raise Unusable(f"{name} is larger than a cache ever grows; refusing it")
+            raise cachetrust.Unusable(f"{name} is larger than a cache ever grows; refusing it")
     db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
     try:
         db.execute("PRAGMA trusted_schema = OFF")
@@ -419,7 +353,7 @@ def _connect(directory: str) -> sqlite3.Connection:
             db.execute(_SCHEMA.replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1))
         tables = db.execute("SELECT type, name, sql FROM sqlite_schema").fetchall()
         if tables != [("table", "entries", _SCHEMA)]:
-            raise Unusable("the cache database holds something we did not write; refusing it")
+            raise cachetrust.Unusable("the cache database holds something we did not write; refusing it")
         if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             db.execute("PRAGMA journal_mode = WAL")
         db.execute("PRAGMA synchronous = NORMAL")
@@ -440,95 +374,3 @@ def _remove(path: str) -> None:
             os.unlink(name)
         except OSError:
             pass
-
-
-# ---- the key: outside the repository -------------------------------------------------------------
-
-def key_path() -> str:
-    """``$XDG_CACHE_HOME/rtc-reconciler/cache.key`` (an absolute XDG_CACHE_HOME), else ``~/.cache/…``."""
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    if not os.path.isabs(base):
-        base = os.path.join(os.path.expanduser("~"), ".cache")
-    if not os.path.isabs(base):
-        raise Unusable("no home directory for the cache key")
-    return os.path.join(base, "rtc-reconciler", "cache.key")
-
-
-def load_key(real_root: str) -> bytes:
-    """The HMAC key (made on first use: 32 random bytes, 0600, ``O_EXCL``); never inside the repository."""
-    path = key_path()
-    directory = os.path.dirname(path)
-    real = os.path.realpath(directory)
-    if real == real_root or real.startswith(real_root.rstrip(os.sep) + os.sep):
-        raise Unusable("the cache key would live inside the repository; refusing it")
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    try:
-        return _read_key(path)
-    except FileNotFoundError:
-        pass
-    temp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(_KEY_BYTES))
-        try:
-            os.link(temp, path)              # appears complete or not at all; a concurrent first run wins
-        except FileExistsError:
-            pass
-    finally:
-        os.unlink(temp)
-    return _read_key(path)
-
-
-def _read_key(path: str) -> bytes:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as fh:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise Unusable(f"{path} is not a regular file")
-        _check_owner(path, st, private=True)
-        key = fh.read(_KEY_BYTES + 1)
-    if len(key) != _KEY_BYTES:
-        raise Unusable(f"{path} is not a cache key ({len(key)} bytes)")
-    return key
-
-
-# ---- what a result depends on --------------------------------------------------------------------
-
-def fingerprint() -> bytes:
-    """A digest of everything besides a file's bytes that decides its parse result."""
-    global _FINGERPRINT
-    if _FINGERPRINT is None or _FINGERPRINT[0] != reconciler.__version__:
-        parts = [f"format {CACHE_FORMAT}", f"reconciler {reconciler.__version__}",
-                 f"python {sys.implementation.name} {sys.version}", f"pyyaml {yaml.__version__}",
-                 f"libyaml {_libyaml_version()}"]
-        package = Path(reconciler.__file__).parent
-        for name in _OUR_MODULES:
-            try:
-                parts.append(f"{name} {hashlib.blake2b((package / name).read_bytes()).hexdigest()}")
-            except OSError:                  # pragma: no cover - installed without sources: the version decides
-                parts.append(f"{name} ?")
-        parts.extend(_installed(name) for name in _THEIR_MODULES)
-        _FINGERPRINT = (reconciler.__version__, hashlib.blake2b("\n".join(parts).encode(), digest_size=16).digest())
-    return _FINGERPRINT[1]
-
-
-_FINGERPRINT: tuple[str, bytes] | None = None
-
-
-def _installed(name: str) -> str:
-    try:
-        path = importlib.import_module(name).__file__ or "?"
-        st = os.stat(path)
-    except (ImportError, OSError, TypeError):
-        return f"{name} none"
-    return f"{name} {path} {st.st_size} {st.st_mtime_ns}"
-
-
-def _libyaml_version() -> str:
-    try:
-        from yaml import _yaml                # type: ignore[attr-defined]
-
-        return str(_yaml.get_version_string())
-    except (ImportError, AttributeError):
-        return "none"

@@ -2,32 +2,35 @@
 
 The loader is the only module that reads ``configs/``. It walks
 ``configs/<agentId>/<env>/{schema,values}.y(a)ml`` (DESIGN.md §2) through
-:mod:`reconciler.repository.yamlsafe`, so every file is read safely and keeps a source
-map. Problems never raise: each becomes a :class:`~reconciler.model.Finding`
-carrying agent/env/file/line, so one bad agent does not stop the others.
+:mod:`reconciler.repository.reader`, so every file is read safely and keeps a source
+map (:class:`~reconciler.repository.reader.DocumentReader`, handed the on-disk cache
+when the run uses one: :func:`results_cache`). Problems never raise: each becomes a
+:class:`~reconciler.model.Finding` carrying agent/env/file/line, so one bad agent does
+not stop the others.
 
 Codes: ``repo.no_configs``, ``repo.bad_agent_id``, ``repo.unknown_env``,
 ``repo.unknown_agent`` (an ``--agent`` filter naming no directory),
 ``repo.ambiguous_file`` (both ``.yaml`` and ``.yml``), ``repo.stray_file``,
 ``repo.hidden_dir`` and ``repo.empty_env`` (warnings), plus every ``yaml.*``/``path.*``
-code of yamlsafe (``yaml.ambiguous`` warnings included).
+code of :mod:`reconciler.repository.yamlsafe` (``yaml.ambiguous`` warnings included).
 
 Checking *content* (schemas, values, policies) is left to :mod:`reconciler.checks.validation`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from reconciler import steps
-from reconciler.repository import yamlsafe
 from reconciler.errors import ConfigError
 from reconciler.model import (AGENT_ID_PATTERN, AgentDesired, ClientEnv, DesiredState, EnvDesired,
                               Finding, Severity)
-from reconciler.repository.cache import ResultCache, storable_schema
+from reconciler.repository import cache as resultcache, reader, safepath, yamlsafe
 
 CONFIGS_DIR = "configs"
 #: File stems the loader manages inside an environment directory.
@@ -36,8 +39,8 @@ _SUFFIXES = (".yaml", ".yml")
 _AGENT_ID = re.compile(AGENT_ID_PATTERN)
 
 
-def load_repository(root: Path, *, agents: Iterable[str] | None = None,
-                    envs: Iterable[str] | None = None, cache: ResultCache | None = None) -> DesiredState:
+def load_repository(root: Path, *, agents: Iterable[str] | None = None, envs: Iterable[str] | None = None,
+                    cache: resultcache.ResultCache | None = None) -> DesiredState:
     """Load every (or the selected) agent x environment under ``root/configs``.
 
     ``envs`` entries must be environment names (``ValueError`` otherwise: a
@@ -47,9 +50,23 @@ def load_repository(root: Path, *, agents: Iterable[str] | None = None,
     return steps.drain(iter_load_repository(root, agents=agents, envs=envs, cache=cache))
 
 
+@contextlib.contextmanager
+def results_cache(root: Path, enabled: bool) -> Iterator[resultcache.ResultCache | None]:
+    """The on-disk cache of ``root`` for one run (None: not ``enabled``, or unusable here), closed on exit.
+
+    Pass it to :func:`iter_load_repository` (its document reader asks it before parsing) and to the
+    checks that keep verdicts in it; the loader owns its opening and closing."""
+    cache = resultcache.open_cache(Path(root)) if enabled else None
+    try:
+        yield cache
+    finally:
+        if cache is not None:
+            cache.close()
+
+
 def iter_load_repository(root: Path, *, agents: Iterable[str] | None = None, envs: Iterable[str] | None = None,
                          on_agent: Callable[[str], None] | None = None,
-                         cache: ResultCache | None = None) -> steps.Steps[DesiredState]:
+                         cache: resultcache.ResultCache | None = None) -> steps.Steps[DesiredState]:
     """:func:`load_repository` as steps (one per agent directory; see :mod:`reconciler.steps`).
 
     ``on_agent(name)`` is called as soon as an agent's directory is accepted
@@ -122,11 +139,11 @@ class _Walk:
     """
 
     def __init__(self, root: Path, findings: list[Finding], on_agent: Callable[[str], None] | None = None,
-                 cache: ResultCache | None = None) -> None:
+                 cache: resultcache.ResultCache | None = None) -> None:
         self.root = os.fspath(root)
         self.real_root = os.path.realpath(root)
         self.findings = findings
-        self.reader = yamlsafe.DocumentReader(cache)
+        self.reader = reader.DocumentReader(cache)
         self.on_agent = on_agent
 
     def top(self, name: str) -> _Dir | None:
@@ -150,7 +167,7 @@ class _Walk:
                  env: ClientEnv | None) -> _Dir | None:
         if is_link:
             try:
-                real = yamlsafe.resolve_inside(path, self.real_root, rel)
+                real = safepath.resolve_inside(path, self.real_root, rel)
             except ConfigError as exc:
                 self.findings.append(_error(exc.code, exc.message, file=exc.file, agent=agent, env=env))
                 return None
@@ -162,9 +179,9 @@ class _Walk:
         """Data and map of ``entry``, a ``stem`` file. Only a schema may be kept in the on-disk cache (and only
         one without sensitive constants): a values file may hold sensitive values, which never rest on disk."""
         rel = parent.child_rel(entry)
-        real = yamlsafe.resolve_inside(entry.path, self.real_root, rel) if _is_link(entry) \
+        real = safepath.resolve_inside(entry.path, self.real_root, rel) if _is_link(entry) \
             else os.path.join(parent.real, entry.name)
-        return self.reader.load(real, rel, storable_schema if stem == "schema" else None)
+        return self.reader.load(real, rel, resultcache.storable_schema if stem == "schema" else None)
 
 
 def _load_agent(walk: _Walk, configs: _Dir, entry: os.DirEntry,
@@ -263,7 +280,7 @@ def _checked_listing(directory: _Dir, findings: list[Finding], *, agent: str | N
     try:
         return _listing(directory.path)
     except OSError as exc:
-        problem = yamlsafe.unreadable(exc, directory.rel)
+        problem = safepath.unreadable(exc, directory.rel)
         findings.append(_error(problem.code, problem.message, file=problem.file, agent=agent, env=env))
         return None
 
@@ -339,8 +356,6 @@ def file_hashes(root: Path, agents: Iterable[str]) -> dict[str, str]:
     :mod:`reconciler.planning.planfile`) so ``apply --plan`` can name the file that changed.
     Files that resolve outside the repository are never read (validation reports them).
     """
-    import hashlib
-
     root = Path(root)
     candidates = [root / name for name in _RUN_WIDE_FILES]
     policies = root / _POLICIES_DIR
@@ -351,10 +366,11 @@ def file_hashes(root: Path, agents: Iterable[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for path in candidates:
         try:
-            resolved = yamlsafe.check_inside(path, root)
+            resolved = safepath.check_inside(path, root)
             if not Path(resolved).is_file():
                 continue
-            out[yamlsafe.relative_name(path, root)] = hashlib.sha256(Path(resolved).read_bytes()).hexdigest()
+            rel = safepath.relative_name(path, root)
+            out[rel] = hashlib.sha256(safepath.read_resolved(os.fspath(resolved), rel)).hexdigest()
         except (ConfigError, OSError):
             continue
     return out

@@ -26,7 +26,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.repository import yamlsafe
+from reconciler.repository import yamlhints, yamlsafe
 
 #: Line breaks other than \n and invisible marks: never written raw.
 _SPECIAL_BREAKS = frozenset("\r\x85\u2028\u2029\ufeff")
@@ -70,12 +70,12 @@ def needs_quoting(text: str) -> bool:
     """Whether ``text`` must be quoted to be read back as this very string by YAML 1.1 and 1.2 readers.
 
     The list of what a reader could take for something else is
-    :func:`reconciler.repository.yamlsafe.needs_quoting` (one source of truth with the
+    :func:`reconciler.repository.yamlhints.needs_quoting` (one source of truth with the
     reader and its ``yaml.ambiguous`` warnings); on top of it, a character
     plain style cannot carry (control characters, odd line breaks) forces quotes.
     """
     try:
-        ambiguous = yamlsafe.needs_quoting(text)
+        ambiguous = yamlhints.needs_quoting(text)
     except (KeyError, ValueError):      # e.g. "=" (YAML 1.1's value tag) trips the 1.1 lookup: quote it
         ambiguous = True
     return ambiguous or not all(_printable(c) and c != "\t" for c in text)

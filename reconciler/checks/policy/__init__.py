@@ -23,9 +23,10 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
+from reconciler.checks.policy import engine, loader
 from reconciler.model import DesiredState, Finding
 from reconciler.planning.plan import Plan
-from reconciler.checks.policy import engine, loader
+from reconciler.repository import loader as repo_loader
 
 
 def check_repository(desired: DesiredState, *, today: _dt.date | None = None) -> tuple[Finding, ...]:
@@ -41,7 +42,6 @@ def _references(desired: DesiredState, policy_set) -> DesiredState | None:
     agents, envs = engine.missing_references(desired, policy_set)
     if not agents:
         return None
-    from reconciler.repository import loader as repo_loader
     return repo_loader.load_repository(Path(desired.root), agents=sorted(agents), envs=sorted(envs))
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import jsonschema
 
-from reconciler.repository import yamlsafe
+from reconciler.repository import safepath, yamlsafe
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, Finding, JsonPath, Severity, SourceMap, format_path
 from reconciler.checks.policy import paths as _paths
@@ -63,7 +63,7 @@ def load_policies(root: Path) -> PolicySet:
         try:
             data, smap = yamlsafe.load_yaml(path, root)
         except ConfigError as exc:
-            findings.append(_invalid(exc.message, exc.file or yamlsafe.relative_name(path, root), exc.line))
+            findings.append(_invalid(exc.message, exc.file or safepath.relative_name(path, root), exc.line))
             continue
         findings.extend(yamlsafe.note_findings(smap))
         policy, problems = parse_policy(data, smap)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from reconciler.checks import regexguard
+from reconciler.checks import regexguard, regexsyntax
 from reconciler.model import Severity
 from reconciler.checks.policy.checks.base import EnvContext, Violation
 
@@ -23,7 +23,7 @@ def validate_args(args: object) -> list[str]:
         return ["'pattern' must be a non-empty regular expression string"]
     try:
         regexguard.compile_pattern(args)
-    except regexguard.RegexError as exc:
+    except regexsyntax.RegexError as exc:
         return [str(exc)]
     return []
 
