@@ -328,7 +328,7 @@ def figures(r: dict) -> list[tuple[str, str, str, bool]]:
     ap = main["apply"]
     methods = ", ".join(f"{k} {v}" for k, v in sorted(ap["by_method"].items()))
     out.append((f"apply, one changed variable per agent ({ap['seconds']:.2f} s)", methods,
-                f"GET {n}, PATCH {n}", ap["by_method"] == {"GET": n, "PATCH": n}))
+                f"GET {2 * n}, PATCH {n}", ap["by_method"] == {"GET": 2 * n, "PATCH": n}))
     small = r["small"]
     for label in ("uncached", "warm"):
         run = small[label]

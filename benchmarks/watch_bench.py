@@ -12,12 +12,16 @@ In one run (defaults: N = 1,000 agents x 3 environments, latency 20 ms, concurre
    time per page during it, and the planner's own CPU per page (target
    <= 0.5 ms), measured in-process over the same repository;
 5. peak RSS (VmHWM) of the daemon at N and at --rss-agents (default 10,000;
-   target <= 500 MB at 10,000).
+   target <= 500 MB at 10,000);
+6. push-to-live through the GitHub webhook against a local bare repository
+   (``benchmarks/push_bench.py``; default 200 agents, 30 pushes; targets p50 <= 1.0 s,
+   p99 <= 2.5 s).
 
 The emulator runs as ``reconciler emulator`` (a subprocess); the agents are
 seeded in sync through its hooks, so nothing is written before measuring.
 Usage: ``python benchmarks/watch_bench.py [--agents N] [--latency-ms L]
-[--concurrency C] [--edits E] [--rss-agents M | --rss-agents 0] [--json]``.
+[--concurrency C] [--edits E] [--rss-agents M | --rss-agents 0] [--push-agents P | --push-agents 0]
+[--pushes K] [--json]``.
 """
 
 from __future__ import annotations
@@ -39,16 +43,17 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from plan_bench import ENVS, Emulator, agent_id, schema, values, write_repo  # noqa: E402
+import push_bench  # noqa: E402
+from fleet import ENVS, agent_id, dump, schema_for, values, write_repo  # noqa: E402
+from plan_bench import Emulator  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def seed_in_sync(emu: Emulator, n: int) -> None:
     """Every agent's three pages as the repository has them (through the hooks: not counted, no latency)."""
-    doc = schema()
     for i in range(n):
-        pages = {env: {"schema": doc, "variables": values(i, env)} for env in ENVS}
+        pages = {env: {"schema": schema_for(i), "variables": values(i, env)} for env in ENVS}
         emu.http.post("/_emulator/agents", json={"agentId": agent_id(i), "pages": pages}).raise_for_status()
 
 
@@ -112,7 +117,7 @@ def by_method(stats: dict) -> dict[str, int]:
 
 def edit(root: Path, i: int, revision: int) -> None:
     path = root / "configs" / agent_id(i) / "sandbox" / "values.yaml"
-    path.write_text(json.dumps(values(i, "sandbox", revision=revision), indent=1), encoding="utf-8")
+    path.write_text(dump(values(i, "sandbox", revision=revision)), encoding="utf-8")
 
 
 def measure_edits(emu: Emulator, root: Path, n: int, count: int) -> dict:
@@ -120,13 +125,13 @@ def measure_edits(emu: Emulator, root: Path, n: int, count: int) -> dict:
     for k in range(count):
         i = (k * 7919) % n
         emu.reset_stats()
-        want = f"Mon-Fri 9-5 (rev {k + 1})"
+        want = f"[rev {k + 1}]"
         started = time.monotonic()
         edit(root, i, k + 1)
         deadline = started + 30
         while time.monotonic() < deadline:
             page = emu.http.get(f"/_emulator/agents/{agent_id(i)}").json()["configPages"]
-            if next(p for p in page if p["clientEnv"] == "sandbox")["variables"]["opening_hours"] == want:
+            if next(p for p in page if p["clientEnv"] == "sandbox")["variables"]["greeting"].endswith(want):
                 break
             time.sleep(0.005)
         else:
@@ -211,7 +216,7 @@ def measure_resync(emu: Emulator, root: Path, n: int, concurrency: int, workdir:
             "planner_cpu_ms_per_page": round(planner_cpu_per_page_ms(root), 3)}
 
 
-def table(r: dict, big: dict | None) -> str:
+def table(r: dict, big: dict | None, push: dict | None = None) -> str:
     f, e, s = r["first_sync"], r["edits"], r["resync"]
     rows = [
         ("time to ready (first full sync, all in sync)",
@@ -230,6 +235,8 @@ def table(r: dict, big: dict | None) -> str:
         rows.append((f"peak RSS at N={big['agents']}", f"{big['peak_rss_mb']} MB "
                      f"(ready after {big['first_sync']['wall_s']} s)", f"{big['first_sync']['requests']}",
                      "<= 500 MB at 10,000"))
+    if push:
+        rows.append(push_bench.row(push))
     out = ["| measure | result | requests | target |", "| --- | --- | --- | --- |"]
     out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     return "\n".join(out)
@@ -242,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--edits", type=int, default=50)
     parser.add_argument("--rss-agents", type=int, default=10000, help="second run for peak RSS only (0: skip)")
+    parser.add_argument("--push-agents", type=int, default=200, help="agents of the push-to-live run (0: skip)")
+    parser.add_argument("--pushes", type=int, default=30)
     parser.add_argument("--json", action="store_true", help="print the numbers as JSON too")
     args = parser.parse_args(argv)
     load = os.getloadavg()
@@ -251,13 +260,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.rss_agents:
             shutil.rmtree(Path(tmp) / "main", ignore_errors=True)
             big = run_one(args.rss_agents, args.latency_ms, args.concurrency, 0, Path(tmp) / "big", False)
+            shutil.rmtree(Path(tmp) / "big", ignore_errors=True)
+        push = None
+        if args.push_agents:
+            push = push_bench.measure_pushes(args.push_agents, args.latency_ms, args.concurrency, args.pushes,
+                                             Path(tmp) / "push")
     result["load_average_at_start"] = [round(x, 2) for x in load]
     result["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    print(table(result, big))
+    print(table(result, big, push))
     print(f"\nload average (1/5/15 min): {result['load_average_at_start']} at start, "
           f"{result['load_average_at_end']} at end; {os.cpu_count()} cores")
     if args.json:
-        print(json.dumps({"main": result, "rss": big}, indent=2))
+        print(json.dumps({"main": result, "rss": big, "push": push}, indent=2))
     return 0
 
 

@@ -1,14 +1,20 @@
-"""Running a coroutine from synchronous code (the CLI's commands), at fleet scale.
+"""Running a coroutine from synchronous code (the CLI's commands), at fleet scale; local steps inside one.
 
-Called by :mod:`reconciler.engine`, :mod:`reconciler.adoption.importer` and
-:mod:`reconciler.adoption.connectors` instead of ``asyncio.run``.
+:func:`run_async` is called by :mod:`reconciler.engine`, :mod:`reconciler.adoption.importer` and
+:mod:`reconciler.adoption.connectors` instead of ``asyncio.run``; :func:`interleaved` runs
+:mod:`reconciler.steps` on the event loop's thread (the plan commands). Kept apart from
+:mod:`reconciler.steps`, so that ``reconciler validate``, which drains its steps at once,
+never imports asyncio.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
+
+from reconciler import steps
 
 T = TypeVar("T")
 
@@ -29,3 +35,30 @@ def run_async(work: Awaitable[T]) -> T:
 
     asyncio.run(main())
     return box[0]
+
+
+async def interleaved(work: steps.Steps[T], *, slice_seconds: float = steps.SLICE_SECONDS) -> T:
+    """Run the steps in this (the event loop's) thread, giving the loop a turn every ``slice_seconds``."""
+    busy = _other_work(asyncio.get_running_loop())
+    clock = time.perf_counter
+    deadline = clock() + slice_seconds
+    while True:
+        try:
+            next(work)
+        except StopIteration as done:
+            return done.value
+        if clock() >= deadline:
+            for _ in range(steps.TURN_ITERATIONS):
+                await asyncio.sleep(0)
+                if not busy():
+                    break
+            deadline = clock() + slice_seconds
+
+
+def _other_work(loop: asyncio.AbstractEventLoop) -> Callable[[], bool]:
+    """``busy()``: does the loop have callbacks ready besides ours? CPython's loops keep them in
+    ``_ready``; on another loop a turn is a fixed number of iterations."""
+    ready = getattr(loop, "_ready", None)
+    if ready is None:                    # pragma: no cover - not CPython's asyncio loop
+        return lambda: True
+    return lambda: bool(ready)

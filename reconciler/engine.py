@@ -14,6 +14,9 @@ local work with the live reads; :mod:`reconciler.daemon.repository` for the daem
 Variants: ``run_drift`` (read-only planner, no change rules, causes from git),
 ``write_plan_file`` (``plan --save-plan``) and ``run_apply_saved``
 (``apply --plan``: plan again, compare with the file, write only if nothing moved).
+Governance: ``plan``/``drift`` note the sync windows, every apply (``rollback``
+too) refuses a held page before any write (:mod:`reconciler.apply.windows`),
+and records what it wrote (:mod:`reconciler.apply.history`).
 
 Called by ``reconciler.cli.plan`` and the daemon (usable from a script). Loading,
 validating, planning, policy, HTTP and rendering belong to their own modules;
@@ -31,10 +34,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from reconciler import errors, interruption, steps
-from reconciler.aio import run_async
+from reconciler import errors, interruption
+from reconciler.aio import interleaved, run_async
 from reconciler.api.client import AgentsApi as HttpAgentsApi
-from reconciler.apply import executor, lock as applylock, wholeplan, writers
+from reconciler.apply import executor, history, lock as applylock, wholeplan, windows, writers
 from reconciler.apply.executor import AgentsApi
 from reconciler.checks import policy, validation, warnfilter
 from reconciler.model import ClientEnv, DesiredState, Finding, Severity
@@ -48,8 +51,9 @@ from reconciler.repository import gitinfo, loader
 from reconciler.settings import Settings
 from reconciler.stopsignals import StopOnSignals
 
-__all__ = ["ApproveLive", "Interrupted", "Planned", "Progress", "RunOptions", "live_changes", "plan_snapshot",
-           "run_apply", "run_apply_saved", "run_drift", "run_plan", "with_unreachable", "write_plan_file"]
+__all__ = ["ApproveLive", "Interrupted", "Planned", "Progress", "RunOptions", "client_for", "execute_planned",
+           "held_by_windows", "live_changes", "plan_desired", "plan_snapshot", "run_apply", "run_apply_saved",
+           "run_drift", "run_plan", "utc_clock", "with_unreachable", "write_plan_file"]
 
 T = TypeVar("T")
 
@@ -108,7 +112,7 @@ def run_plan(root: Path | str, options: RunOptions = RunOptions(), *, progress: 
         async with _client(settings) as api:
             planned = _planned(api, await reading.read_overlapped(api, settings, Path(root), options,
                                                                   progress=progress), options)
-            plan = with_unreachable(planned.plan, api)
+            plan = windows.annotate(with_unreachable(planned.plan, api), settings.governance, utc_clock())
         hashes = loader.file_hashes(Path(root), planned.agents) if hash_files else None
         return dataclasses.replace(planned, plan=plan, file_hashes=hashes)
     return run_async(go())
@@ -125,7 +129,7 @@ def run_drift(root: Path | str, options: RunOptions = RunOptions(), *, progress:
         async with _client(settings) as api:
             read = await reading.read_overlapped(api, settings, Path(root), options, progress=progress)
             planned = _planned(api, read, options, read_only=True)
-            plan = with_unreachable(planned.plan, api)
+            plan = windows.annotate(with_unreachable(planned.plan, api), settings.governance, utc_clock())
         return dataclasses.replace(planned, plan=drift.with_causes(plan, planned.desired, Path(root)))
     return run_async(go())
 
@@ -166,7 +170,7 @@ def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = Run
     async def go() -> ApplyResult:
         known = set(loader.agent_names(root))
         # Validation takes turns with the event loop, so SIGINT/SIGTERM stop it like the reads after it.
-        desired = await _stoppable(steps.interleaved(validation.iter_validate_repository(
+        desired = await _stoppable(interleaved(validation.iter_validate_repository(
             root, agents=[a for a in saved.agents if a in known] or None, envs=envs or None,
             today=options.today, use_cache=options.cache)), signals)
         if desired is None:
@@ -182,6 +186,7 @@ def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = Run
             moved = planfile.differences(saved, planned.plan, hashes, key)
             if moved:
                 raise planfile.StalePlanError(moved)
+            planned = held_by_windows(planned, options)      # refused before any write, or noted
             allow_live, writes_start = wholeplan.approve(planned.plan, approve_live, started)   # whole or nothing
             return await _execute(api, planned, allow_live, writes_start, progress, signals)
 
@@ -215,10 +220,26 @@ def run_apply(root: Path | str, options: RunOptions = RunOptions(), *, approve_l
                                     signals)
             if read is None:
                 raise Interrupted("interrupted before any write: nothing was applied")
-            return await _execute(api, _planned(api, read, options), approve_live, started, progress, signals)
+            planned = held_by_windows(_planned(api, read, options), options)   # refused before any write, or noted
+            return await _execute(api, planned, approve_live, started, progress, signals)
 
     with applylock.hold(Path(root)):
         return run_async(go())
+
+
+async def plan_desired(api: AgentsApi, settings: Settings, desired: DesiredState, agents: tuple[str, ...],
+                       options: RunOptions) -> Planned:
+    """Read live for a repository already validated (``rollback``'s scratch copy) and plan it."""
+    read = await reading.read_live(api, reading.snapshot_of(settings, desired), agents)
+    return _planned(api, read, options)
+
+
+async def execute_planned(api: AgentsApi, planned: Planned, approve_live: ApproveLive | bool, started: float,
+                          progress: Progress | None = None, signals: StopOnSignals | None = None, *,
+                          command: str = "apply", rolled_back_to: str | None = None) -> ApplyResult:
+    """The end of every CLI apply (``rollback`` included): ask for live, write, record the history."""
+    return await _execute(api, planned, approve_live, started, progress, signals, command=command,
+                          rolled_back_to=rolled_back_to)
 
 
 def _planned(api: AgentsApi, read: Reading, options: RunOptions, *, read_only: bool = False) -> Planned:
@@ -230,8 +251,9 @@ def _planned(api: AgentsApi, read: Reading, options: RunOptions, *, read_only: b
 
 
 async def _execute(api: AgentsApi, planned: Planned, approve_live: ApproveLive | bool, started: float,
-                   progress: Progress | None, signals: StopOnSignals | None) -> ApplyResult:
-    """Ask for live (if it must), then write, stoppable by a signal between environments."""
+                   progress: Progress | None, signals: StopOnSignals | None, *, command: str = "apply",
+                   rolled_back_to: str | None = None) -> ApplyResult:
+    """Ask for live (if it must), then write, stoppable by a signal between environments; then the history."""
     allow_live, run_start = _decide_live(planned.plan, approve_live, started)
     report = None if progress is None else (lambda done, total: progress("apply", done, total))
     stop = signals.install() if signals is not None else None
@@ -242,6 +264,8 @@ async def _execute(api: AgentsApi, planned: Planned, approve_live: ApproveLive |
     finally:
         if signals is not None:
             signals.remove()
+    history.record_result(planned.settings.root, result, keep=planned.settings.governance.history_keep,
+                          time=_utc_now(), command=command, rolled_back_to=rolled_back_to)
     result = await writers.other_writers(api, result, planned.settings.concurrency)   # no lock in the API
     return dataclasses.replace(result, plan=with_unreachable(result.plan, api))
 
@@ -267,6 +291,18 @@ async def _stoppable(work: Awaitable[T], signals: StopOnSignals | None) -> T | N
         signals.remove()
 
 
+def utc_clock() -> _dt.datetime:
+    """The one place a run reads the wall clock for sync windows (the windows module is given it)."""
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def held_by_windows(planned: Planned, options: RunOptions) -> Planned:
+    """:func:`reconciler.apply.windows.gate`: raises ``HeldError`` (nothing written) or notes overrides."""
+    plan = windows.gate(planned.plan, planned.settings.governance, utc_clock(),
+                        ignore_windows=options.ignore_windows)
+    return planned if plan is planned.plan else dataclasses.replace(planned, plan=plan)
+
+
 def with_unreachable(plan: Plan, api: AgentsApi) -> Plan:
     """The plan with a run-wide ``api.unreachable`` finding when the client's circuit breaker opened."""
     breaker = api.breaker
@@ -289,6 +325,15 @@ def _decide_live(plan: Plan, approve_live: ApproveLive | bool, started: float) -
 
 def _client(settings: Settings) -> HttpAgentsApi:
     return HttpAgentsApi.from_settings(settings)
+
+
+def client_for(settings: Settings) -> HttpAgentsApi:
+    """The Agents API client of ``settings`` (an async context manager)."""
+    return _client(settings)
+
+
+def _utc_now() -> str:
+    return utc_clock().isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def live_changes(plan: Plan) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler import governance
 from reconciler.checks import warnsettings
 from reconciler.model import ClientEnv
 
@@ -54,6 +55,17 @@ class EnvironmentSettings:
 
 
 @dataclass(frozen=True)
+class SourceSettings:
+    """Daemon only: the git source ``reconciler watch`` clones and follows (``source:`` in reconciler.yaml)."""
+
+    url: str
+    """``https://``, ``ssh://`` or ``file://`` URL, without credentials (they come from the environment)."""
+    branch: str = "main"
+    interval: float = 60.0
+    """Seconds between fetches; a signed push webhook fetches at once."""
+
+
+@dataclass(frozen=True)
 class Settings:
     root: Path
     """The config repository (directory holding reconciler.yaml)."""
@@ -68,6 +80,10 @@ class Settings:
     """From POLYAI_API_KEY only; never printed."""
     warnings: warnsettings.WarningSettings = warnsettings.WarningSettings()
     """Which warnings are shown (``warnings:`` of reconciler.yaml; see :mod:`reconciler.checks.warnfilter`)."""
+    governance: governance.Governance = field(default_factory=governance.Governance)
+    """Ownership rules, sync windows, suspend, history and notifications (:mod:`reconciler.governance`)."""
+    source: SourceSettings | None = None
+    """Daemon only: ``source:`` of reconciler.yaml (``--git`` beats it)."""
 
     @property
     def promotion_order(self) -> tuple[ClientEnv, ...]:
@@ -79,7 +95,6 @@ class Settings:
 # --------------------------------------------------------------------------------------------
 
 import os  # noqa: E402  (kept next to the loading code it serves)
-import re  # noqa: E402
 from collections.abc import Mapping  # noqa: E402
 from typing import Any, Literal  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
@@ -87,6 +102,7 @@ from urllib.parse import urlsplit  # noqa: E402
 import pydantic  # noqa: E402
 
 from reconciler.repository import yamlhints, yamlsafe   # noqa: E402
+from reconciler.repository.sourcefile import DURATION, SourceFile, parse_duration  # noqa: E402
 from reconciler.errors import ConfigError  # noqa: E402
 from reconciler.model import SourceMap  # noqa: E402
 
@@ -96,7 +112,6 @@ ENV_API_URL = "RECONCILER_API_URL"
 ENV_CONCURRENCY = "RECONCILER_CONCURRENCY"
 ENV_API_KEY = "POLYAI_API_KEY"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_DURATION = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 _NO_TARGET = ("no API target: set api.url or api.region in reconciler.yaml, "
               f"{ENV_API_URL}, or --api-url")
 
@@ -150,7 +165,17 @@ class SettingsFile(_Strict):
     resync: Any = pydantic.Field(default=None, description=(
         "Daemon full resync period: 60s, 5m, 1h, 1h30m or a number of seconds (at least 1)."),
         json_schema_extra={"anyOf": [{"type": "number", "minimum": 1},
-                                     {"type": "string", "pattern": _DURATION.pattern}]})
+                                     {"type": "string", "pattern": DURATION.pattern}]})
+    source: SourceFile | None = None
+
+    ownership: list[governance.OwnershipFile] | None = pydantic.Field(default=None, description=(
+        "Keys the live side owns (edited on purpose in the Configuration Builder), per agent glob and environment."))
+    windows: list[governance.WindowFile] | None = pydantic.Field(default=None, description=(
+        "Sync windows: when live may be written (allow/deny, cron start, duration, time zone, scope)."))
+    suspend: list[governance.SuspendFile] | None = pydantic.Field(default=None, description=(
+        "Pages never written by apply or the daemon while listed (drift is still reported)."))
+    history: governance.HistoryFile | None = None
+    notifications: governance.NotificationsFile | None = None
     warnings: warnsettings.WarningsFile | None = None
 
     @pydantic.field_validator("resync")
@@ -159,23 +184,6 @@ class SettingsFile(_Strict):
         if value is not None:
             parse_duration(value)
         return value
-
-
-def parse_duration(value: Any) -> float:
-    """``60`` / ``"60s"`` / ``"5m"`` / ``"1h30m"`` -> seconds (at least 1)."""
-    if isinstance(value, bool):
-        raise ValueError("resync must be a duration such as 60s, 5m or 1h")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    else:
-        match = _DURATION.match(str(value).strip())
-        if not match or not any(match.groups()):
-            raise ValueError(f"resync {value!r} is not a duration such as 60s, 5m or 1h")
-        h, m, s = (float(g) if g else 0.0 for g in match.groups())
-        seconds = h * 3600 + m * 60 + s
-    if seconds < 1:
-        raise ValueError("resync must be at least 1 second")
-    return seconds
 
 
 def check_api_url(url: str) -> str:
@@ -246,7 +254,28 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
         resync=parse_duration(parsed.resync) if parsed and parsed.resync is not None else 60.0,
         api_key=environ.get(ENV_API_KEY) or None,
         warnings=warnsettings.from_file(parsed.warnings if parsed else None),
+        governance=governance_of(parsed),
+        source=_source(parsed.source if parsed else None),
     )
+
+
+def governance_of(parsed: "SettingsFile | None") -> governance.Governance:
+    """The governance sections of a parsed ``reconciler.yaml`` (none: nothing governed)."""
+    if parsed is None:
+        return governance.Governance()
+    return governance.Governance(ownership=governance.ownership_rules(parsed.ownership),
+                                 windows=governance.window_rules(parsed.windows),
+                                 suspend=governance.suspend_scopes(parsed.suspend),
+                                 history_keep=parsed.history.keep if parsed.history else 10,
+                                 notifications=governance.notifications_of(parsed.notifications))
+
+
+def _source(source: SourceFile | None) -> SourceSettings | None:
+    if source is None:
+        return None
+    return SourceSettings(url=source.git, branch=source.branch or "main",
+                          interval=parse_duration(source.interval, "source.interval")
+                          if source.interval is not None else 60.0)
 
 
 def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: ApiFile,
@@ -361,7 +390,8 @@ def _in_map(loc: tuple, smap: SourceMap) -> bool:
 
 def _allowed(parent: tuple) -> str:
     model: type[pydantic.BaseModel] | None = {(): SettingsFile, ("api",): ApiFile,
-                                              ("warnings",): warnsettings.WarningsFile}.get(parent)
+                                              ("warnings",): warnsettings.WarningsFile,
+                                              ("source",): SourceFile}.get(parent)
     if model is None and len(parent) == 2 and parent[0] == "environments":
         model = _EnvFile
     return f"; allowed: {', '.join(model.model_fields)}" if model else ""

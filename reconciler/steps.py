@@ -4,7 +4,7 @@ The repository is loaded and validated by generators that ``yield`` after each
 agent (:func:`reconciler.repository.loader.iter_load_repository`,
 :func:`reconciler.checks.validation.iter_validate_repository`) and ``return`` their
 result. A synchronous caller drains them at once (:func:`drain`); the plan
-commands run them with :func:`interleaved`, which hands the event loop a turn
+commands run them with :func:`reconciler.aio.interleaved`, which hands the event loop a turn
 every few milliseconds, so the live reads started for the agents already
 loaded are sent and answered while the rest is still being read.
 
@@ -15,9 +15,7 @@ work done in one thread (4.7 s vs 4.1 s wall); taking turns costs ~20 µs a turn
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -40,30 +38,3 @@ def drain(steps: Steps[T]) -> T:
             next(steps)
         except StopIteration as done:
             return done.value
-
-
-async def interleaved(steps: Steps[T], *, slice_seconds: float = SLICE_SECONDS) -> T:
-    """Run the steps in this (the event loop's) thread, giving the loop a turn every ``slice_seconds``."""
-    busy = _other_work(asyncio.get_running_loop())
-    clock = time.perf_counter
-    deadline = clock() + slice_seconds
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value
-        if clock() >= deadline:
-            for _ in range(TURN_ITERATIONS):
-                await asyncio.sleep(0)
-                if not busy():
-                    break
-            deadline = clock() + slice_seconds
-
-
-def _other_work(loop: asyncio.AbstractEventLoop) -> Callable[[], bool]:
-    """``busy()``: does the loop have callbacks ready besides ours? CPython's loops keep them in
-    ``_ready``; on another loop a turn is a fixed number of iterations."""
-    ready = getattr(loop, "_ready", None)
-    if ready is None:                    # pragma: no cover - not CPython's asyncio loop
-        return lambda: True
-    return lambda: bool(ready)

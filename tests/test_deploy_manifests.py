@@ -28,6 +28,8 @@ from tests.watch_contract import parse_with_real_cli, real_watch_command, split_
 #: 1.28) and the newest the installed kubernetes-validate knows.
 K8S_VERSIONS = ("1.28", kubernetes_validate.latest_version())
 SECRET_EXAMPLE = K8S / "secret.example.yaml"
+WEBHOOK_SECRET_EXAMPLE = K8S / "webhook-secret.example.yaml"
+GIT_SYNC_PATCH = K8S / "git-sync" / "statefulset-patch.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +73,9 @@ def test_every_listed_resource_exists_and_every_manifest_is_listed_or_the_secret
     for entry in listed:
         assert (K8S / entry).is_file(), f"kustomization.yaml lists {entry}, which does not exist"
     on_disk = {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
-    assert on_disk - set(listed) == {SECRET_EXAMPLE.name}, "a manifest is neither listed nor the example"
-    assert SECRET_EXAMPLE.name not in listed, "the example Secret must never be applied"
+    examples = {SECRET_EXAMPLE.name, WEBHOOK_SECRET_EXAMPLE.name}
+    assert on_disk - set(listed) == examples, "a manifest is neither listed nor an example"
+    assert not examples & set(listed), "the example Secrets must never be applied"
 
 
 def test_python_render_agrees_with_kubectl_kustomize(rendered):
@@ -135,7 +138,7 @@ def test_strict_validation_rejects_a_misspelt_field(statefulset):
 
 def test_container_args_use_only_documented_watch_flags(reconciler_container):
     directory, flags = _watch_args(reconciler_container)
-    assert directory is not None, "watch needs the repository directory"
+    assert directory is not None or "--git" in flags, "watch needs its git source or the repository directory"
     assert flags["--log-format"] in {"json", "text"}
     assert re.fullmatch(r"0\.0\.0\.0:\d+", flags["--listen"]), "in a pod the daemon must listen on all interfaces"
 
@@ -174,24 +177,62 @@ def test_replicas_equal_the_shard_count_and_the_index_is_the_pod_ordinal(statefu
     assert source == "metadata.labels['apps.kubernetes.io/pod-index']"
 
 
-def test_repository_dir_is_the_git_sync_link_on_a_shared_volume(statefulset, reconciler_container):
-    directory, _ = _watch_args(reconciler_container)
+def test_the_daemon_follows_its_own_git_source_with_a_signed_webhook(rendered, statefulset, reconciler_container):
+    _, flags = _watch_args(reconciler_container)
+    assert flags["--git"].startswith("https://") and "@" not in flags["--git"], "no credentials in the URL"
+    assert flags["--branch"] and flags["--interval"]
     spec = pod_spec(statefulset)
-    syncers = {c["name"]: c for c in all_containers(spec) if "/git-sync/" in c["image"]}
+    assert not [c for c in all_containers(spec) if "/git-sync/" in c["image"]], "the base needs no git-sync"
+    # The webhook: its own port, a Service, the NetworkPolicy, and the secret from a Secret volume.
+    port = int(flags["--webhook-listen"].rsplit(":", 1)[1])
+    named = {p["name"]: p["containerPort"] for p in reconciler_container["ports"]}
+    assert named["webhook"] == port
+    (service,) = [s for s in find(rendered, "Service") if any(p.get("targetPort") == "webhook"
+                                                              for p in s["spec"]["ports"])]
+    assert service["spec"]["selector"].items() <= statefulset["spec"]["template"]["metadata"]["labels"].items()
+    assert any(p["port"] == port for policy in find(rendered, "NetworkPolicy")
+               for rule in policy["spec"]["ingress"] for p in rule["ports"])
+    secret_dir = flags["--webhook-secret-file"].rsplit("/", 1)[0]
+    (mount,) = [m for m in reconciler_container["volumeMounts"] if m["mountPath"] == secret_dir]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    (example,) = load_documents(WEBHOOK_SECRET_EXAMPLE)
+    assert volume["secret"]["secretName"] == example["metadata"]["name"] and mount["readOnly"] is True
+    assert flags["--webhook-secret-file"].rsplit("/", 1)[1] in example["stringData"]
+    assert example["stringData"]["secret"] == "REPLACE-ME"
+    env = _env(reconciler_container)
+    assert "RECONCILER_WEBHOOK_SECRET" not in env and "RECONCILER_GIT_TOKEN" not in env, "secrets only as files"
+
+
+def test_the_git_sync_overlay_keeps_the_sidecar_variant(tmp_path, reconciler_container):
+    (patch,) = load_documents(GIT_SYNC_PATCH)
+    overlay = yaml.safe_load((K8S / "git-sync" / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert overlay["resources"] == [".."] and overlay["patches"] == [{"path": GIT_SYNC_PATCH.name}]
+    spec = patch["spec"]["template"]["spec"]
+    (reconciler,) = [c for c in spec["containers"] if c["name"] == "reconciler"]
+    directory, flags = split_watch_args(reconciler["args"])
+    assert "--git" not in flags and flags["--state-dir"] == _watch_args(reconciler_container)[1]["--state-dir"]
+    if real_watch_command() is not None:
+        args = [expand_env_refs(a, {"SHARD_INDEX": "0"}) for a in reconciler["args"]]
+        parse_with_real_cli(args, existing_dir=str(tmp_path))
+    syncers = {c["name"]: c for c in all_containers(spec) if "/git-sync/" in c.get("image", "")}
     assert set(syncers) == {"git-sync-init", "git-sync"}
-    assert syncers["git-sync-init"] in spec["initContainers"] and "--one-time" in syncers["git-sync-init"]["args"], \
-        "an init container must clone once, so the repository exists when the daemon starts"
-    assert any(a.startswith("--period=") for a in syncers["git-sync"]["args"])
+    assert syncers["git-sync-init"] in spec["initContainers"] and "--one-time" in syncers["git-sync-init"]["args"]
     for syncer in syncers.values():
-        assert syncer["image"].startswith("registry.k8s.io/git-sync/git-sync:v4."), syncer["image"]
         opts = dict(a.split("=", 1) for a in syncer["args"] if "=" in a)
         assert opts["--root"] + "/" + opts["--link"] == directory
-        (mount,) = [m for m in syncer["volumeMounts"] if m["mountPath"] == opts["--root"]]
-        (shared,) = [m for m in reconciler_container["volumeMounts"] if m["name"] == mount["name"]]
-        assert shared["mountPath"] == opts["--root"] and shared.get("readOnly") is True
-    same = [{a for a in c["args"] if a.startswith(("--repo=", "--ref=", "--root=", "--link="))}
-            for c in syncers.values()]
-    assert same[0] == same[1], "init and sidecar must sync the same repository, ref and link"
+        (shared,) = [m for m in reconciler["volumeMounts"] if m["mountPath"] == opts["--root"]]
+        assert shared.get("readOnly") is True
+    # The patched StatefulSet (a strategic merge: containers by name, mounts by path, volumes by name) is valid.
+    (merged,) = find(render(), "StatefulSet")
+    target = pod_spec(merged)
+    target["initContainers"] = spec["initContainers"]
+    (base,) = [c for c in target["containers"] if c["name"] == "reconciler"]
+    base["args"] = reconciler["args"]
+    base["volumeMounts"] += reconciler["volumeMounts"]
+    target["containers"] += [c for c in spec["containers"] if c["name"] != "reconciler"]
+    target["volumes"] += spec["volumes"]
+    for version in K8S_VERSIONS:
+        kubernetes_validate.validate(merged, version, strict=True)
 
 
 def test_state_dir_is_a_persistent_volume_claim(statefulset, reconciler_container):
@@ -214,7 +255,7 @@ def test_container_args_are_accepted_by_the_real_watch_command(tmp_path, statefu
         assert f"{ordinal}/{statefulset['spec']['replicas']}" in map(str, params.values())
     # The parser used above does reject what is wrong (click's class may be typer's vendored copy).
     with pytest.raises(Exception, match="No such option: --no-such-flag"):
-        parse_with_real_cli([*reconciler_container["args"][:2], "--no-such-flag", "x"], existing_dir=str(tmp_path))
+        parse_with_real_cli([reconciler_container["args"][0], "--no-such-flag", "x"], existing_dir=str(tmp_path))
 
 
 def test_without_the_pod_index_label_the_daemon_refuses_to_start(tmp_path, reconciler_container):

@@ -165,6 +165,13 @@ def _connectors_doc() -> dict:
     return connectors.to_json(listing)
 
 
+def _history_doc() -> dict:
+    from reconciler.apply import history
+    from reconciler.cli import history as history_cli
+    return history_cli.to_json([history.Entry("a", "live", None, "2026-01-01T00:00:00Z", "apply", "applied",
+                                              False, ("k",))])
+
+
 def _watch_status_doc() -> dict:
     from reconciler.daemon.sharding import Shard
     from reconciler.daemon.status import Board
@@ -175,12 +182,14 @@ def _watch_status_doc() -> dict:
 JSON_REPORTS = {
     "watch": ("`watch`: `GET /status`", _watch_status_doc),
     "validate": ("`validate`", _validate_doc),
-    "plan": ("`plan`, `apply`, `drift`, `show`", lambda: _plan_doc("plan")),
-    "drift": ("`plan`, `apply`, `drift`, `show`", lambda: _plan_doc("drift")),
-    "apply": ("`plan`, `apply`, `drift`, `show`", _apply_doc),
+    "plan": ("`plan`, `apply`, `drift`, `show`, `rollback`", lambda: _plan_doc("plan")),
+    "drift": ("`plan`, `apply`, `drift`, `show`, `rollback`", lambda: _plan_doc("drift")),
+    "apply": ("`plan`, `apply`, `drift`, `show`, `rollback`", _apply_doc),
+    "rollback": ("`plan`, `apply`, `drift`, `show`, `rollback`", _apply_doc),
     "show": ("Saved plan file", lambda: _plan_file_doc()),
     "policies": ("`policies`", _policies_doc),
     "connectors": ("`connectors`", _connectors_doc),
+    "history": ("`history`", _history_doc),
 }
 
 

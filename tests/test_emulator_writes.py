@@ -103,11 +103,16 @@ def test_patch_names_nested_failing_paths(api):
 
 
 def test_a_catastrophic_pattern_is_cut_short_with_a_400(api, emulator):
-    schema = {"type": "object", "properties": {"p": {"type": "string", "pattern": "^(a|a)*$"}}}
+    # validate refuses what its probe finds catastrophic, and so does the PUT (one decision) ...
+    refused = {"type": "object", "properties": {"p": {"type": "string", "pattern": "^(a|a)*$"}}}
+    assert "backtracks catastrophically" in assert_error(
+        put_schema(api, refused), 400, "REAL_TIME_CONFIG_INVALID_SCHEMA")["error_message"]
+    # ... and one the probe misses (its runs of one character never pass '^foo') is cut short at the PATCH
+    schema = {"type": "object", "properties": {"p": {"type": "string", "pattern": "^foo((a|a)*)\\1$"}}}
     assert put_schema(api, schema).status_code == 200
     before = emulator.peek("a", "sandbox")
     started = time.monotonic()
-    body = assert_error(patch(api, {"p": "a" * 40 + "!"}), 400, "REAL_TIME_CONFIG_INVALID_FOR_SCHEMA")
+    body = assert_error(patch(api, {"p": "foo" + "a" * 40 + "!"}), 400, "REAL_TIME_CONFIG_INVALID_FOR_SCHEMA")
     assert time.monotonic() - started < 5
     assert "took too long" in body["error_message"]
     assert emulator.peek("a", "sandbox") == before

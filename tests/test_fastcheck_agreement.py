@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.checks import fastcheck, regexguard, validation
+from reconciler.checks import ecma, fastcheck, formats, fullvalidator, validation
 from reconciler.repository import loader
 from tests.test_validation_catalogue import CASES, write_repo
 
@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def full_valid(schema, values) -> bool:
-    return not any(True for _ in regexguard.validator_for(schema).iter_errors(values))
+    return not any(True for _ in fullvalidator.validator_for(schema).iter_errors(values))
 
 
 def _broken(schema, smap) -> bool:
@@ -104,9 +104,17 @@ def test_sensitive_value_messages_stay_masked_on_the_slow_path(tmp_path: Path) -
 def test_fast_path_matches_in_the_decided_regex_dialect(pattern: str, value: str, valid: bool) -> None:
     as_value = {"type": "object", "properties": {"v": {"type": "string", "pattern": pattern}}}
     as_key = {"type": "object", "patternProperties": {pattern: {"type": "string"}}, "additionalProperties": False}
+    linear = ecma.linear_text(pattern) is not None      # \\b and backreferences need regress: no fast path
     for schema, instance in ((as_value, {"v": value}), (as_key, {value: value})):
-        assert fastcheck.is_valid(schema, instance) is valid
+        assert fastcheck.is_valid(schema, instance) is (valid if linear else None)
         assert full_valid(schema, instance) is valid
+
+
+def test_only_patterns_that_need_regress_leave_the_fast_path() -> None:
+    assert fastcheck.patterns_linear({"pattern": "^\\p{L}+$", "patternProperties": {"(?<$>a)": {}}})
+    assert not fastcheck.patterns_linear({"properties": {"a": {"pattern": "(a)?b\\1"}}})
+    assert fastcheck.is_valid({"pattern": "(a)?b\\1"}, "b") is None
+    assert full_valid({"pattern": "(a)?b\\1"}, "b")          # a backreference to a group not set matches ""
 
 
 def test_remote_refs_are_never_fetched() -> None:
@@ -184,7 +192,8 @@ def test_generated_schemas_and_values_agree(schema: dict, values: list) -> None:
     for value in values:
         fast = fastcheck.is_valid(schema, value)
         if fast is None:
-            assert fastcheck.float_multiple_of(schema)   # the only schemas without a compiled validator
+            # the only schemas without a compiled validator
+            assert fastcheck.float_multiple_of(schema) or not fastcheck.patterns_linear(schema)
             continue
         assert fast == full_valid(schema, value), (schema, value)
 
@@ -200,3 +209,29 @@ class _NoMap:
 
 
 _NO_MAP = _NoMap()
+
+
+# --- what the fast path decides without python-jsonschema ------------------------------------------------------
+
+def test_the_shipped_draft7_meta_schema_is_python_jsonschemas() -> None:
+    import jsonschema    # the test may import it: the fast path's copy must stay the very same document
+    assert fastcheck.draft7_meta_schema() == jsonschema.Draft7Validator.META_SCHEMA
+
+
+def test_every_format_the_full_validator_checks_is_checked_by_the_fast_path_the_same_way() -> None:
+    checked = set(formats.format_checker().checkers)
+    assert set(fastcheck.RS_FORMATS) == set(formats.COMPILED_FORMATS)
+    assert set(fastcheck.PYTHON_FORMATS) == checked - set(formats.COMPILED_FORMATS) - {"regex"}
+    assert not set(fastcheck.PYTHON_FORMATS) & set(fastcheck.RS_FORMATS)
+    # "regex" is the one ECMA-262 decision's, on both sides (not Python's re)
+    assert formats.format_checker().checkers["regex"][0] is ecma.is_valid
+
+
+@pytest.mark.parametrize("name,value", [
+    ("uri", "https://example.com/a?b#c"), ("uri", "not a uri"), ("uri-reference", "/a/b"), ("uri-reference", "\\\\"),
+    ("iri", "https://bücher.de/straße"), ("iri", "http://exa mple.com/"), ("iri-reference", "//[::1]/x"),
+    ("iri-reference", "a b"), ("date", "2025-01-31"), ("date", "2025-13-01"), ("email", "a@example.com"),
+    ("email", "nope"), ("hostname", "-bad-"), ("json-pointer", "a"), ("regex", "(abc")])
+def test_format_verdicts_agree(name: str, value: str) -> None:
+    schema = {"format": name}
+    assert fastcheck.is_valid(schema, value) is full_valid(schema, value)

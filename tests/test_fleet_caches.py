@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reconciler.checks import masking, regexguard, validation
+from reconciler.checks import fullvalidator, masking, validation
 from reconciler.repository import reader, yamlsafe, yamlscalars
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, SourceMap
@@ -56,9 +56,9 @@ def test_identical_invalid_schemas_each_get_a_finding_at_their_own_file_and_line
 
 
 def test_validator_is_shared_per_schema_text_and_distinct_otherwise():
-    a = regexguard.validator_for({"type": "object", "required": ["x"]})
-    b = regexguard.validator_for({"required": ["x"], "type": "object"})      # same schema, other key order
-    c = regexguard.validator_for({"type": "object", "required": ["y"]})
+    a = fullvalidator.validator_for({"type": "object", "required": ["x"]})
+    b = fullvalidator.validator_for({"required": ["x"], "type": "object"})      # same schema, other key order
+    c = fullvalidator.validator_for({"type": "object", "required": ["y"]})
     assert a is b and a is not c
     assert [e.message for e in c.iter_errors({"x": 1})] == ["'y' is a required property"]
 

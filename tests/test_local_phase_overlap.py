@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from e2e_helpers import API_KEY, ENVS, make_repo, write_env
-from reconciler import engine, steps
+from reconciler import aio, engine, steps
 from reconciler.checks import validation
 from reconciler.planning import reading
 from reconciler.repository import loader
@@ -65,7 +65,7 @@ def test_drain_returns_what_the_steps_return():
 
 def test_interleaved_gives_the_event_loop_turns_while_the_steps_run():
     async def interleaved():
-        return await steps.interleaved(_work(60, 0.001))
+        return await aio.interleaved(_work(60, 0.001))
 
     async def drained():
         return steps.drain(_work(60, 0.001))

@@ -2,13 +2,13 @@
 
 Hypothesis generates small schemas (patterns from an ECMA-262 grammar with valid and
 invalid forms, patternProperties, enums, numbers), values that fit or do not, and sends
-them both ways: through :mod:`reconciler.checks.validation` (regexguard, jsonschema-rs) and, over
-HTTP on loopback, to the emulator (regress, in its worker). A value that passes validate
+them both ways: through :mod:`reconciler.checks.validation` and, over HTTP on loopback, to the
+emulator; both use the one ECMA-262 decision (:mod:`reconciler.checks.ecma`). A value that passes validate
 and is refused by the emulator is a defect, and so is the reverse.
 
 Left out on purpose: ``format`` (the service treats formats as annotations; validate
-checks them — validate is deliberately stricter there) and catastrophic patterns (validate
-refuses them up front, the emulator times out at PATCH: both refuse, at different steps).
+checks them — validate is deliberately stricter there) and catastrophic patterns (both refuse
+them at the schema step, by the same probe: tests/test_emulator_writes.py).
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ import uuid
 from typing import Any
 
 import httpx
-import jsonschema_rs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reconciler.checks import regexguard, validation, valuecheck
+from reconciler.checks import fastcheck, validation, valuecheck
 from reconciler.emulator import schemas as emulator_schemas
 from reconciler.model import SourceMap
 
@@ -149,7 +148,7 @@ def test_one_pattern_one_value_same_verdict(example, as_key: bool) -> None:
     theirs = emulator_schemas.check_schema(schema) is None and not emulator_schemas.variables_errors(schema, values)
     assert ours == theirs, (regex, value)
     if ours or emulator_schemas.check_schema(schema) is None:
-        # A compiled jsonschema-rs validator (the fast path) agrees when given regexguard's translation.
-        compiled = jsonschema_rs.Draft7Validator(regexguard.for_jsonschema_rs(schema),
-                                                 pattern_options=regexguard.PATTERN_OPTIONS)
-        assert compiled.is_valid(values) == ours, (regex, value)
+        # The compiled fast path agrees wherever it answers (every pattern linear), and only there.
+        fast = fastcheck.is_valid(schema, values)
+        assert fast in (ours, None), (regex, value)
+        assert (fast is None) is (not fastcheck.patterns_linear(schema)), (regex, value)

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from reconciler.checks import formats, regexguard, regexsyntax
+from reconciler.checks import formats, fullvalidator, regexguard, regexsyntax
 
 
 def test_invalid_pattern_is_a_readable_error() -> None:
@@ -22,7 +22,7 @@ def test_search_is_unanchored_like_json_schema() -> None:
 
 def test_catastrophic_search_times_out_instead_of_hanging() -> None:
     started = time.perf_counter()
-    # A back-reference forces the backtracking engine, which stops at BACKTRACK_LIMIT steps.
+    # A back-reference forces regress (a backtracking engine), in its worker, stopped at its time bound.
     with pytest.raises(regexguard.RegexTimeout, match="catastrophic"):
         regexguard.search(r"^((a|aa)+)\1$", "a" * 60 + "!")
     # Without one the engine is linear: the classic exponential shape answers at once.
@@ -38,16 +38,16 @@ def test_probe_flags_exponential_patterns_only(pattern: str, bad: bool) -> None:
 
 
 def test_validator_reports_timeouts_with_their_path() -> None:
-    validator = regexguard.validator_for({"properties": {"p": {"type": "string", "pattern": r"^((a|aa)+)\1$"}}})
+    validator = fullvalidator.validator_for({"properties": {"p": {"type": "string", "pattern": r"^((a|aa)+)\1$"}}})
     [error] = list(validator.iter_errors({"p": "a" * 60 + "!"}))
-    assert isinstance(error, regexguard.PatternTimeoutError)
+    assert isinstance(error, fullvalidator.PatternTimeoutError)
     assert list(error.absolute_path) == ["p"]
 
 
 def test_validator_pattern_properties_and_additional_properties() -> None:
     schema = {"type": "object", "patternProperties": {"^x_": {"type": "integer"}},
               "properties": {"name": {"type": "string", "pattern": "^[A-Z]"}}, "additionalProperties": False}
-    validator = regexguard.make_validator(schema)
+    validator = fullvalidator.make_validator(schema)
     errors = sorted((list(e.absolute_path), e.message) for e in validator.iter_errors(
         {"x_a": "s", "name": "lower", "zzz": 1, "x_b": 2}))
     assert errors == [([], "Additional properties are not allowed ('zzz' was unexpected)"),
@@ -56,10 +56,10 @@ def test_validator_pattern_properties_and_additional_properties() -> None:
 
 
 def test_validator_checks_formats() -> None:
-    validator = regexguard.make_validator({"format": "email"})
+    validator = fullvalidator.make_validator({"format": "email"})
     assert [e.message for e in validator.iter_errors("nope")] == ["'nope' is not a 'email'"]
-    assert not list(regexguard.make_validator({"format": "date"}).iter_errors("2025-01-31"))
-    assert list(regexguard.make_validator({"format": "iri"}).iter_errors("http://exa mple.com/"))
+    assert not list(fullvalidator.make_validator({"format": "date"}).iter_errors("2025-01-31"))
+    assert list(fullvalidator.make_validator({"format": "iri"}).iter_errors("http://exa mple.com/"))
 
 
 def test_every_draft7_format_is_checked_without_jsonschema_format_extras() -> None:
@@ -73,6 +73,6 @@ def test_every_draft7_format_is_checked_without_jsonschema_format_extras() -> No
              "date-time": ("2025-01-31T10:00:00Z", "2025-13-01T10:00:00Z"), "hostname": ("example.com", "-bad-"),
              "json-pointer": ("/a/0", "a"), "uri-template": ("/v{id}", "/v{id")}
     for name, (good, bad) in cases.items():
-        validator = regexguard.make_validator({"format": name})
+        validator = fullvalidator.make_validator({"format": name})
         assert not list(validator.iter_errors(good)), (name, good)
         assert [e.message for e in validator.iter_errors(bad)] == [f"{bad!r} is not a {name!r}"], (name, bad)

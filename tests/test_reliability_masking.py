@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -162,7 +163,8 @@ def test_an_api_error_echoing_the_patch_is_masked_before_it_is_cut(tmp_path: Pat
         settings = Settings(root=Path("."), api=ApiSettings(url="local"))
         result = asyncio.run(executor.apply_plan(
             Plan(results=(env_plan,), target="local"), _RefusingApi(exc), settings=settings,
-            desired=DesiredState(root=Path("."), agents={}), allow_live=True, planned_at=0.0, started_at_monotonic=0.0))
+            desired=DesiredState(root=Path("."), agents={}), allow_live=True, planned_at=(now := time.monotonic()),
+            started_at_monotonic=now))
         [outcome] = result.outcomes
         [error] = outcome.errors
         assert "REAL_TIME_CONFIG_INVALID_FOR_SCHEMA" in error.message and "e-1" in error.message

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 WATCH_FLAGS = frozenset({"--listen", "--resync", "--shard", "--state-dir", "--log-format", "--api-url",
-                         "--concurrency"})
+                         "--concurrency", "--git", "--branch", "--interval", "--webhook-listen",
+                         "--webhook-secret-file"})
 
 
 def split_watch_args(args: list[str]) -> tuple[str | None, dict[str, str]]:

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler import settings as settings_module
+from reconciler import governance, settings as settings_module
 from reconciler.api import AgentsApi, fetch_live
 from reconciler.checks import masking
+from reconciler.planning import ownership
 from reconciler.repository import safefile, writer as repowrite, yamlwrite
 from reconciler.aio import run_async
 from reconciler.errors import ApiError, ConfigError
@@ -37,6 +38,8 @@ from reconciler.model import ClientEnv, LiveAgent
 #: ``--agents-file`` is read up to this size.
 MAX_AGENTS_FILE_BYTES = 16 * 1024 * 1024
 PIN = "pin: sensitive — kept in live only, not imported"
+#: The comment written in place of a key live owns (``ownership`` in reconciler.yaml): ``# <key>: <OWNED>``.
+OWNED = "owned by live (ownership in reconciler.yaml) — not imported"
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class AgentImport:
     written: tuple[str, ...] = ()
     """Files written, relative to the repository root."""
     kept_in_live: tuple[str, ...] = ()
-    """``<env>/<key>`` of every sensitive key left out."""
+    """``<env>/<key>`` of every key left out: sensitive, or owned by live (``ownership``)."""
     error: str | None = None
     """Why nothing was written for this agent (unreadable, files exist, …)."""
     warnings: tuple[str, ...] = ()
@@ -69,11 +72,14 @@ class ImportReport:
 
 
 def page_files(agent: str, env: ClientEnv, schema: Mapping[str, Any], variables: Mapping[str, Any], *,
-               keep_sensitive: bool = False) -> tuple[dict[str, str], tuple[str, ...]]:
-    """(files ``{relative path: YAML text}``, sensitive keys left out) for one page. Pure.
+               keep_sensitive: bool = False, rules: governance.Governance = governance.Governance(),
+               ) -> tuple[dict[str, str], tuple[str, ...]]:
+    """(files ``{relative path: YAML text}``, keys left out: sensitive or owned by live) for one page. Pure.
 
     An empty schema or an empty variables object is not written (that part
-    stays unmanaged, as it is unused live).
+    stays unmanaged, as it is unused live). A top-level key live owns is
+    replaced by a comment (:data:`OWNED`); a nested pointer is removed and
+    named in a comment at the top of the file.
     """
     base = repowrite.env_dir(agent, env)
     files: dict[str, str] = {}
@@ -83,8 +89,16 @@ def page_files(agent: str, env: ClientEnv, schema: Mapping[str, Any], variables:
     if variables:
         if not keep_sensitive:
             left_out = tuple(k for k in variables if k in masking.live_only_keys(variables, schema))
-        files[f"{base}/values.yaml"] = yamlwrite.dump(variables, replaced={k: f"{yamlwrite.key_text(k)}: {PIN}"
-                                                                                for k in left_out})
+        replaced = {k: f"{yamlwrite.key_text(k)}: {PIN}" for k in left_out}
+        paths = ownership.owned_paths(rules, agent, env)
+        nested = tuple(text for text, path in ownership.present(variables, paths) if len(path) > 1)
+        owned = tuple(str(path[0]) for text, path in ownership.present(variables, paths) if len(path) == 1)
+        replaced.update({k: f"{yamlwrite.key_text(k)}: {OWNED}" for k in owned if k not in replaced})
+        kept, _ = ownership.without_owned(variables, tuple((t, p) for t, p in paths if len(p) > 1))
+        header = f"{OWNED}: {', '.join(nested)}" if nested else None
+        # Owned top-level keys stay in ``kept`` so their comment takes their place, in live's order.
+        files[f"{base}/values.yaml"] = yamlwrite.dump(kept, replaced=replaced, header=header)
+        left_out += tuple(k for k in owned if k not in left_out) + nested
     return files, left_out
 
 
@@ -96,7 +110,8 @@ def schema_secret_warning(agent: str, env: ClientEnv, schema: Mapping[str, Any])
             "itself (const, default, enum or examples); it is written as live has it — move it out of the schema")
 
 
-def agent_files(live: LiveAgent, envs: Sequence[ClientEnv]) -> tuple[dict[str, str], list[str], list[str]]:
+def agent_files(live: LiveAgent, envs: Sequence[ClientEnv], rules: governance.Governance = governance.Governance(),
+                ) -> tuple[dict[str, str], list[str], list[str]]:
     """(files, environment directories written, ``env/key`` left out) for one agent. Pure."""
     files: dict[str, str] = {}
     dirs: list[str] = []
@@ -105,16 +120,17 @@ def agent_files(live: LiveAgent, envs: Sequence[ClientEnv]) -> tuple[dict[str, s
         page = live.pages.get(env)
         if page is None or not (page.schema or page.variables):
             continue
-        env_files, keys = page_files(live.agent, env, page.schema, page.variables)
+        env_files, keys = page_files(live.agent, env, page.schema, page.variables, rules=rules)
         files.update(env_files)
         dirs.append(repowrite.env_dir(live.agent, env))
         left_out += [f"{env.value}/{k}" for k in keys]
     return files, dirs, left_out
 
 
-def write_agent(root: Path, live: LiveAgent, envs: Sequence[ClientEnv], *, force: bool) -> AgentImport:
+def write_agent(root: Path, live: LiveAgent, envs: Sequence[ClientEnv], *, force: bool,
+                rules: governance.Governance = governance.Governance()) -> AgentImport:
     """Write one agent's pages (nothing at all when a file is in the way and not ``force``)."""
-    files, dirs, left_out = agent_files(live, envs)
+    files, dirs, left_out = agent_files(live, envs, rules)
     if not files:
         return AgentImport(live.agent, error="nothing live to import (every selected page is empty)")
     try:
@@ -144,7 +160,7 @@ def import_live(root: Path, agents: Iterable[str], *, envs: Sequence[ClientEnv] 
         if agent in failed:
             results.append(AgentImport(agent, error=f"could not read the live config: {failed[agent]}"))
         else:
-            results.append(write_agent(Path(root), live[agent], chosen, force=force))
+            results.append(write_agent(Path(root), live[agent], chosen, force=force, rules=settings.governance))
     return ImportReport(target=target, agents=tuple(results))
 
 

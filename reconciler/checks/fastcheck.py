@@ -6,7 +6,7 @@ validator ~0.01 ms. Used by :mod:`reconciler.checks.validation` (values vs schem
 and the planner (the predicted page): :func:`is_valid` answers ``True``
 (valid: nothing more to do), ``False`` (invalid) or ``None`` (no compiled
 validator for this schema). Only ``True`` is trusted on its own; for anything
-else the caller runs the full validator (:func:`reconciler.checks.regexguard.validator_for`),
+else the caller runs the full validator (:func:`reconciler.checks.fullvalidator.validator_for`),
 which gives the located, masked messages — so messages for invalid pages are
 exactly what they were, and a page is never passed that the full validator fails
 (``tests/test_fastcheck_agreement.py`` pins the two agree).
@@ -15,14 +15,16 @@ How the two are kept in agreement:
 
 - Draft 7 always (like the full validator), whatever ``$schema`` says.
 - ``format``: the compiled validator calls the *same* Python format checks
-  (:func:`reconciler.checks.formats.format_checker`) for every format they know;
-  unknown formats pass, as in ``jsonschema``.
-- ``pattern`` / ``patternProperties``: the dialect decision of
-  :mod:`reconciler.checks.regexguard` (ECMA-262, Unicode mode). Every pattern of the
-  schema goes through the same translation (:func:`regexsyntax.translate`) and
-  the same engine options (jsonschema-rs, :data:`regexguard.BACKTRACK_LIMIT`) as
-  the full validator's ``search``: a search that runs out of its budget is not
-  "valid", so the full validator reports it (``values.regex_timeout``).
+from reconciler.checks import ecma, lazyjsonschema
+
+#: Draft 7 formats the full validator checks with jsonschema-rs's code (``formats.COMPILED_FORMATS``):
+#: the compiled validator's built-in check is that code.
+RS_FORMATS = ("iri", "iri-reference", "uri", "uri-reference")
+#: The other Draft 7 formats but ``regex``: the compiled validator asks the full validator's check
+#: (one the full validator does not have passes there, so it passes here too). ``regex`` is the one
+#: ECMA-262 decision's (:func:`reconciler.checks.ecma.is_valid`), called directly, as the full validator does.
+PYTHON_FORMATS = ("date", "date-time", "email", "hostname", "idn-email", "idn-hostname", "ipv4", "ipv6",
+                  "json-pointer", "relative-json-pointer", "time", "uri-template")
 - ``$ref`` never leaves the document: a retriever that refuses everything.
 - ``multipleOf`` with a fractional divisor: no compiled validator (the two
   disagree on binary floating point, e.g. 0.3 and 0.1); the full one decides.
@@ -31,14 +33,24 @@ How the two are kept in agreement:
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Mapping
+from importlib import resources
 from typing import Any
 
-import jsonschema
 import jsonschema_rs
 
 from reconciler import memo
-from reconciler.checks import formats, regexguard, regexsyntax
+from reconciler.checks import ecma, lazyjsonschema
+
+#: Draft 7 formats the full validator checks with jsonschema-rs's code (``formats.COMPILED_FORMATS``):
+#: the compiled validator's built-in check is that code.
+RS_FORMATS = ("iri", "iri-reference", "uri", "uri-reference")
+#: The other Draft 7 formats but ``regex``: the compiled validator asks the full validator's check
+#: (one the full validator does not have passes there, so it passes here too). ``regex`` is the one
+#: ECMA-262 decision's (:func:`reconciler.checks.ecma.is_valid`), called directly, as the full validator does.
+PYTHON_FORMATS = ("date", "date-time", "email", "hostname", "idn-email", "idn-hostname", "ipv4", "ipv6",
+                  "json-pointer", "relative-json-pointer", "time", "uri-template")
 
 
 def is_valid(schema: Mapping[str, Any], instance: Any) -> bool | None:
@@ -69,7 +81,13 @@ def meta_valid(schema: Any) -> bool:
 @functools.cache
 def _meta_validator() -> Any:
     checks = dict(_formats(), regex=lambda value: True)    # patterns get their own, better check
-    return _compile(jsonschema.Draft7Validator.META_SCHEMA, checks)
+    return _compile(draft7_meta_schema(), checks)
+
+
+@functools.cache
+def draft7_meta_schema() -> dict[str, Any]:
+    """The Draft 7 meta-schema (package data: python-jsonschema's copy would cost its import)."""
+    return json.loads(resources.files("reconciler.checks").joinpath("draft7.schema.json").read_text("utf-8"))
 
 
 def _compile(schema: Any, checks: dict[str, Any] | None = None) -> Any:
@@ -78,13 +96,13 @@ def _compile(schema: Any, checks: dict[str, Any] | None = None) -> Any:
         return None
     try:
         translated = _translated(schema)
-    except regexsyntax.RegexError:          # not ECMA-262: a schema problem, the full validator speaks
+    except ValueError:          # not ECMA-262, or not linear: the full validator speaks
         return None
     try:
         return jsonschema_rs.Draft7Validator(
             translated, validate_formats=True, ignore_unknown_formats=True, formats=checks or _formats(),
             retriever=_refuse,
-            pattern_options=jsonschema_rs.FancyRegexOptions(backtrack_limit=regexguard.BACKTRACK_LIMIT))
+            pattern_options=ecma.LINEAR_OPTIONS)
     except Exception:        # a pattern it cannot compile, a $ref it cannot resolve, ...: full validator only
         return None
 
@@ -101,9 +119,9 @@ def _translated(node: Any) -> Any:
         return node
     out = dict(node)
     if isinstance(node.get("pattern"), str):
-        out["pattern"] = regexsyntax.translate(node["pattern"])
+        out["pattern"] = _linear(node["pattern"])
     if isinstance(node.get("patternProperties"), Mapping):
-        out["patternProperties"] = {regexsyntax.translate(k): _translated(v)
+        out["patternProperties"] = {_linear(k): _translated(v)
                                     for k, v in node["patternProperties"].items()}
     for key in _ONE:
         if isinstance(node.get(key), Mapping):
@@ -115,6 +133,23 @@ def _translated(node: Any) -> Any:
         if isinstance(node.get(key), Mapping):
             out[key] = {k: _translated(v) for k, v in node[key].items()}
     return out
+
+
+def patterns_linear(schema: Any) -> bool:
+    """Whether every ``pattern``/``patternProperties`` key of ``schema`` runs on the linear engine
+    (else :func:`is_valid` answers None: the full validator decides)."""
+    try:
+        _translated(schema)
+    except ValueError:
+        return False
+    return True
+
+
+def _linear(pattern: str) -> str:
+    text = ecma.linear_text(pattern)
+    if text is None:
+        raise ValueError(f"pattern {pattern!r} is not linear")
+    return text
 
 
 def float_multiple_of(node: Any) -> bool:
@@ -136,9 +171,7 @@ def _refuse(uri: str) -> Any:
 
 @functools.cache
 def _formats() -> dict[str, Any]:
-    """Every format the full validator checks, checked by the very same Python functions."""
-    checker = formats.format_checker()
-
+    """The formats checked in Python, by the very same functions as the full validator's."""
     def check(name: str):  # noqa: ANN202 - a format check: value -> bool
-        return lambda value: checker.conforms(value, name)
-    return {name: check(name) for name in checker.checkers}
+        return lambda value: lazyjsonschema.fullvalidator().conforms(value, name)
+    return {**{name: check(name) for name in PYTHON_FORMATS}, "regex": ecma.is_valid}

@@ -7,7 +7,8 @@ never at import.
 
 Which check decides each format:
 
-- ``date``, ``email``, ``idn-email``, ``ipv4``, ``ipv6``, ``regex``: jsonschema's own;
+- ``regex``: the one ECMA-262 decision (:func:`reconciler.checks.ecma.is_valid`), not Python's ``re``;
+- ``date``, ``email``, ``idn-email``, ``ipv4``, ``ipv6``: jsonschema's own;
   ``date-time``/``time`` (rfc3339-validator), ``hostname`` (fqdn), ``idn-hostname``
   (idna), ``json-pointer``/``relative-json-pointer`` (jsonpointer) and ``uri-template``
   (uri-template): jsonschema's checks over those libraries, declared as our own
@@ -29,9 +30,11 @@ import functools
 import jsonschema
 import jsonschema_rs
 
+from reconciler.checks import ecma
+
 #: The Draft 7 formats whose check comes from jsonschema (over the libraries named above).
 JSONSCHEMA_FORMATS = ("date", "date-time", "email", "hostname", "idn-email", "idn-hostname", "ipv4", "ipv6",
-                      "json-pointer", "regex", "relative-json-pointer", "time", "uri-template")
+                      "json-pointer", "relative-json-pointer", "time", "uri-template")
 #: The Draft 7 formats checked by jsonschema-rs.
 COMPILED_FORMATS = ("uri", "uri-reference", "iri", "iri-reference")
 
@@ -44,6 +47,7 @@ def format_checker() -> jsonschema.FormatChecker:
     checker.checkers = {name: draft7[name] for name in JSONSCHEMA_FORMATS if name in draft7}
     for name in COMPILED_FORMATS:
         checker.checks(name)(_compiled_check(name))
+    checker.checks("regex")(ecma.is_valid)
     return checker
 
 

@@ -18,7 +18,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from reconciler.checks import regexguard, regexsyntax
+from reconciler.checks import anchors, regexguard, regexsyntax
 from reconciler.model import MASK, PathPart
 
 _BRANCHES = ("allOf", "anyOf", "oneOf")
@@ -33,7 +33,8 @@ _MISSING = object()
 
 
 def resolve_pointer(root: Any, ref: str) -> Any:
-    """The node a local ``$ref`` (``#/definitions/a%25b``) names, or :data:`_MISSING`.
+    """The node a local ``$ref`` (``#/definitions/a%25b``, or ``#name``: Draft 7's ``$id: "#name"``) names,
+    or :data:`_MISSING`.
 
     The fragment is percent-decoded first (it is a URI fragment), then split and
     ``~1``/``~0``-unescaped (RFC 6901). The target may be any JSON value; a
@@ -43,6 +44,9 @@ def resolve_pointer(root: Any, ref: str) -> Any:
         return _MISSING                  # remote refs are rejected by validation
     node: Any = root
     pointer = urllib.parse.unquote(ref[1:])
+    if pointer and not pointer.startswith("/"):      # a plain name: the subschema whose $id is "#name"
+        found = anchors.find_anchor(root, pointer)
+        return _MISSING if found is None else found
     for raw in pointer.split("/")[1:] if pointer else []:
         part = raw.replace("~1", "/").replace("~0", "~")
         if isinstance(node, Mapping) and part in node:

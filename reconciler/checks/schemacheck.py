@@ -12,16 +12,15 @@ distinct text is checked once per process. Nothing here reads a file or masks a 
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
-
-import jsonschema
-from jsonschema import exceptions as js_exceptions
+from typing import TYPE_CHECKING, Any
 
 from reconciler import memo
-from reconciler.checks import fastcheck, formats, masking, regexguard, regexsyntax, schemarefs
+from reconciler.checks import fastcheck, lazyjsonschema, masking, regexguard, regexsyntax, schemarefs
 from reconciler.model import JsonPath, Severity
+
+if TYPE_CHECKING:
+    from jsonschema import exceptions as js_exceptions
 
 _TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
 #: Longest pattern quoted whole in a dialect warning; a longer one is clipped inside its backticks.
@@ -64,17 +63,12 @@ _SCHEMA_PROBLEMS: memo.JsonMemo[tuple[SchemaProblem, ...]] = memo.JsonMemo(1024)
 def compute_schema_problems(schema: Mapping[str, Any]) -> tuple[SchemaProblem, ...]:
     """:func:`schema_problems`, worked out afresh."""
     out = [] if fastcheck.meta_valid(schema) else \
-        [_meta_problem(err) for err in _meta_validator().iter_errors(schema)
+        [_meta_problem(err) for err in lazyjsonschema.fullvalidator().meta_validator().iter_errors(schema)
          if not (err.validator == "format" and err.validator_value == "regex")]   # ours is better
     out.extend(_check_refs(schema))
     out.extend(_check_recursive_refs(schema))
     out.extend(_check_patterns(schema))
     return tuple(out)
-
-
-@functools.cache
-def _meta_validator() -> jsonschema.Draft7Validator:
-    return jsonschema.Draft7Validator(jsonschema.Draft7Validator.META_SCHEMA, format_checker=formats.format_checker())
 
 
 def _meta_problem(err: js_exceptions.ValidationError) -> SchemaProblem:
@@ -98,16 +92,8 @@ def _walk(node: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Mapping]]:
 
 
 def _check_refs(schema: Mapping) -> Iterator[SchemaProblem]:
-    for path, node in _walk(schema):
-        ref = node.get("$ref")
-        if not isinstance(ref, str) or (path and path[-1] in ("properties", "patternProperties", "definitions")):
-            continue
-        if not ref.startswith("#"):
-            yield SchemaProblem("schema.bad_ref", f"$ref {ref!r} is not local; only references inside this schema "
-                                "(#/definitions/…) are supported", path + ("$ref",))
-        elif ref != "#" and not isinstance(masking.resolve_pointer(schema, ref), (Mapping, bool)):
-            yield SchemaProblem("schema.bad_ref", f"$ref {ref!r} does not resolve to a schema in this document",
-                                path + ("$ref",))
+    for path, message in schemarefs.bad_refs(schema):
+        yield SchemaProblem("schema.bad_ref", message, path)
 
 
 def _check_recursive_refs(schema: Mapping) -> Iterator[SchemaProblem]:

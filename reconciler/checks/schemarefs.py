@@ -13,6 +13,11 @@ so such a schema is refused before anything validates against it.
 
 No recursion here: the walk and the cycle search are iterative, so a hostile
 schema cannot exhaust the stack of this module either.
+
+:func:`bad_refs` (``schema.bad_ref``): a ``$ref`` that is not local, or names nothing in the
+document (a JSON pointer, or a Draft 7 plain name ``#foo`` for the subschema whose ``$id`` is
+``#foo``: :mod:`reconciler.checks.anchors`). Also the emulator's PUT check, so validate and the
+emulator refuse the same schemas.
 """
 
 from __future__ import annotations
@@ -35,6 +40,21 @@ def recursive_refs(schema: Any) -> list[JsonPath]:
     paths = {id(node): path for path, node in _mappings(schema)}
     edges = {path: list(_same_instance(node, path, schema, paths)) for path, node in _mappings(schema)}
     return sorted(_cycle_refs(edges), key=lambda p: [str(x) for x in p])
+
+
+def bad_refs(schema: Mapping) -> list[tuple[JsonPath, str]]:
+    """``(path of the $ref, message)`` for each ``$ref`` that is not local or resolves to no schema."""
+    out = []
+    for path, node in _mappings(schema):
+        ref = node.get("$ref")
+        if not isinstance(ref, str) or (path and path[-1] in ("properties", "patternProperties", "definitions")):
+            continue
+        if not ref.startswith("#"):
+            out.append((path + ("$ref",), f"$ref {ref!r} is not local; only references inside this schema "
+                        "(#/definitions/…, or #name for an $id \"#name\") are supported"))
+        elif ref != "#" and not isinstance(masking.resolve_pointer(schema, ref), (Mapping, bool)):
+            out.append((path + ("$ref",), f"$ref {ref!r} does not resolve to a schema in this document"))
+    return sorted(out, key=lambda item: [str(x) for x in item[0]])
 
 
 def _mappings(schema: Mapping) -> Iterator[tuple[JsonPath, Mapping]]:

@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import memo, settings, steps
-from reconciler.checks import verdict as blocking, isolation, masking, policy, schemacheck, valuecheck
+from reconciler.checks import verdict as blocking, isolation, masking, ownership, policy, schemacheck, valuecheck
 from reconciler.checks import warnfilter
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap
@@ -82,6 +82,7 @@ def _validate_steps(root: Path, agents: Iterable[str] | None, envs: Iterable[str
             findings.extend(isolation.contained(lambda: check_env(env, shown, cache), env,
                                                 "checking the schema and values"))
         yield
+    findings = ownership.adjust(findings, desired, ownership.rules_of(root))   # keys live owns
     desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings, shown)))
     policy_findings = tuple(policy.check_repository(desired, today=today))
     return dataclasses.replace(desired, findings=warnfilter.filter_repository(root, desired.findings + policy_findings))

@@ -3,7 +3,8 @@
 Called by :mod:`reconciler.checks.validation` for every agent x environment whose
 schema has no error (``values.invalid``, ``values.regex_timeout``). The compiled
 validator (:mod:`reconciler.checks.fastcheck`) says "valid" fast; otherwise the full
-guarded validator (:func:`reconciler.checks.regexguard.validator_for`) lists every error.
+guarded validator (:func:`reconciler.checks.fullvalidator.validator_for`: python-jsonschema, loaded
+only then) lists every error.
 Messages never contain a sensitive value (:mod:`reconciler.checks.masking`); a plain
 scalar YAML 1.1 would have read as a boolean or a number gets a hint. Which errors
 block what is the verdict's business.
@@ -12,21 +13,22 @@ block what is the verdict's business.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import referencing.exceptions
-from jsonschema import exceptions as js_exceptions
-
-from reconciler.checks import fastcheck, masking, regexguard
+from reconciler.checks import fastcheck, lazyjsonschema, masking, regexguard
 from reconciler.model import Finding, JsonPath, Severity, SourceMap, format_path
 from reconciler.repository import yamlhints
+
+if TYPE_CHECKING:
+    from jsonschema import exceptions as js_exceptions
 
 
 def check_values(values: Any, vmap: SourceMap, schema: Mapping[str, Any]) -> list[Finding]:
     """ALL errors of ``values`` against ``schema`` (assumed valid), masked, each at its line."""
     if fastcheck.is_valid(schema, values):
         return []                    # the compiled validator agrees it is valid: no error to locate
-    validator = regexguard.validator_for(schema)
+    full = lazyjsonschema.fullvalidator()
+    validator = full.validator_for(schema)
     out: list[Finding] = []
     secrets: Sequence[str] | None = None          # only needed to mask messages: found on the first error
     try:
@@ -36,7 +38,7 @@ def check_values(values: Any, vmap: SourceMap, schema: Mapping[str, Any]) -> lis
             if secrets is None:
                 secrets = masking.sensitive_values(values, schema)
             out.extend(_value_findings(err, vmap, schema, secrets))
-    except (js_exceptions.SchemaError, referencing.exceptions.Unresolvable) as exc:  # pragma: no cover - refs pre-checked
+    except full.UNUSABLE_SCHEMA as exc:  # pragma: no cover - refs pre-checked
         out.append(Finding(Severity.ERROR, "schema.bad_ref",
                            masking.safe_text(str(exc).splitlines()[0], secrets or ()),
                            file=vmap.file, line=1))
@@ -56,7 +58,8 @@ def _kept_in_live(err: js_exceptions.ValidationError, schema: Mapping) -> bool:
 def _value_findings(err: js_exceptions.ValidationError, vmap: SourceMap, schema: Mapping,
                     secrets: Sequence[str]) -> list[Finding]:
     path = tuple(err.absolute_path)
-    if isinstance(err, regexguard.PatternTimeoutError):
+    full = lazyjsonschema.fullvalidator()
+    if isinstance(err, full.PatternTimeoutError):
         return [finding_at("values.regex_timeout", err.message, vmap, path)]
     if err.validator == "additionalProperties" and err.validator_value is False \
             and isinstance(err.instance, Mapping):
@@ -68,7 +71,7 @@ def _value_findings(err: js_exceptions.ValidationError, vmap: SourceMap, schema:
     if not masking.is_sensitive(schema, path):
         message += masking.safe_text(_yaml_hint(err, vmap, path), secrets)
     if err.validator in ("anyOf", "oneOf") and err.context and not masking.is_sensitive(schema, path):
-        best = js_exceptions.best_match(err.context)
+        best = full.best_match(err.context)
         message += f" (closest: {_masked_message(best, schema, secrets)})"
     # A missing required key points at its parent's key line ("transfer:"), where it must be added.
     return [finding_at("values.invalid", message, vmap, path, key=err.validator == "required")]

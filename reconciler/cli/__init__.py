@@ -49,8 +49,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                       "1 any error."),
     "show": ("show", "Render a saved plan or JSON report: no API call, no repository. Exit 0, or 1 if FILE "
                      "cannot be read."),
-    "policies": ("policies", "List the policies in DIR/policies: rules, severity, what they match, waivers "
-                             "with expiry."),
+    "policies": ("policies", "List the policies in DIR/policies (rules, severity, what they match, waivers "
+                             "with expiry) and the governance rules of reconciler.yaml (keys live owns)."),
     "emulator": ("emulator", "Serve the local Agents API emulator (a stand-in for tests and demos, NOT the "
                              "real service)."),
     "watch": ("watch", "Run the daemon: apply repository changes as they are saved, resync live state, serve "
@@ -71,6 +71,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("init", "Create a config repository: reconciler.yaml (the API target), configs/, the default "
                      "policies/, schemas/, .gitignore, .pre-commit-config.yaml (the reconciler-validate hook) and "
                      ".github/workflows/ (pr-plan, apply, drift) installing this same release of the tool."),
+    "history": ("history", "List what the CLI applied to each page (revision, time, outcome, changed keys). "
+                           "Exit 0."),
+    "rollback": ("history", "Apply one page as its files were at a git revision; the repository then differs "
+                            "from live (drift) until the revert is committed. Exit 0 applied or already so, 1 any "
+                            "error."),
 }
 
 #: Commands that run for as long as they are left running: the garbage collector keeps its defaults there.

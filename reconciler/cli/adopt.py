@@ -124,7 +124,7 @@ def _print_agent(result: adoption.AgentImport) -> None:
         return
     typer.echo(f"{result.agent}: wrote {', '.join(result.written)}")
     if result.kept_in_live:
-        typer.echo(f"  kept in live only (sensitive, not written): {', '.join(result.kept_in_live)}")
+        typer.echo(f"  kept in live only (sensitive or owned by live, not written): {', '.join(result.kept_in_live)}")
     for warning in result.warnings:
         typer.echo(f"  warning: {warning}", err=True)
 

@@ -30,6 +30,8 @@ from reconciler.cli.validate import NoCacheOpt
 from reconciler.apply import verify
 from reconciler.apply.executor import INTERRUPTED
 from reconciler.model import ClientEnv
+from reconciler.notify import deliver as notifications
+from reconciler.planning import reading
 from reconciler.planning.plan import ApplyResult, OutcomeState, Plan
 from reconciler.report import formats
 from reconciler.report.common import RunInfo
@@ -69,6 +71,9 @@ SavePlanOpt = Annotated[Path | None, typer.Option(
     "--save-plan", metavar="FILE", dir_okay=False,
     help="Also write an applyable plan file (no sensitive value in it): apply it with apply --plan FILE, "
          "render it with show FILE.")]
+NotifyOpt = Annotated[bool, typer.Option(
+    "--notify", help="Send the notifications of reconciler.yaml (once per target, trigger, page and git "
+                     "revision); a failing target is reported on stderr, never changes the exit code.")]
 PlanFileOpt = Annotated[Path | None, typer.Option(
     "--plan", metavar="FILE", dir_okay=False,
     help="Apply exactly this saved plan: refused (exit 1, nothing written) if the repository, a page's "
@@ -138,7 +143,7 @@ def plan_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: Env
 def drift_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: EnvOpt = None,
                   fmt: FormatOpt = ReportFormat.TEXT, out: OutOpt = None, api_url: UrlOpt = None,
                   concurrency: ConcurrencyOpt = None, changed_since: ChangedOpt = None,
-                  detail: DetailOpt = False, no_cache: NoCacheOpt = False) -> None:
+                  detail: DetailOpt = False, no_cache: NoCacheOpt = False, notify: NotifyOpt = False) -> None:
     """Report where live differs from the repository, and who moved. Exit 0 none, 2 drift, 1 any error.
 
     Read-only: change rules (blast radius) are not evaluated, and a page that
@@ -155,6 +160,9 @@ def drift_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     _emit(_render(plan, fmt, "drift", out, _info(planned, options, detail, directory)), out,
           _plan_summary("drift", plan, out))
     _explain_unreachable(plan)
+    if notify:
+        typer.echo(notifications.notify_drift(directory, planned.settings.governance.notifications, plan).line(),
+                   err=True)
     raise typer.Exit(1 if plan.has_errors else 2 if plan.has_drift else 0)
 
 
@@ -165,6 +173,10 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
                   auto_approve: Annotated[bool, typer.Option(
                       "--auto-approve", help="Write live without asking (needed in a non-interactive run).")] = False,
                   plan_file: PlanFileOpt = None, detail: DetailOpt = False, no_cache: NoCacheOpt = False,
+                  ignore_windows: Annotated[bool, typer.Option(
+                      "--ignore-windows", help="Write through deny windows that have manualSync: true (the "
+                                               "report says so); never through suspend.")] = False,
+                  notify: NotifyOpt = False,
                   ) -> None:
     """Plan, then write the changes: schema PUT before variables PATCH, environments in promotion order.
 
@@ -172,8 +184,10 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     stdout a terminal); otherwise the other environments are applied, live is
     refused, and the exit code is 1. Exit 0 applied or in sync, 1 any error.
     With --plan FILE only that saved plan is applied, and only if nothing moved.
+    A page held by a sync window or suspend (reconciler.yaml) refuses the run before any write.
     """
     options = _options(agent, env, api_url, concurrency, changed_since, allow_large_change, no_cache)
+    options = dataclasses.replace(options, ignore_windows=ignore_windows)
     if plan_file is not None and (agent or env or changed_since or allow_large_change):
         raise typer.BadParameter("--plan applies exactly the saved plan: its agents, environments and options "
                                  "come from the file; drop --agent/--env/--changed-since/--allow-large-change",
@@ -201,6 +215,9 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     _explain_unreachable(result.plan)
     if (halted := verify.halted_summary(result)) is not None:
         typer.echo(halted, err=True)           # what was and was not written, after a write came back unexpected
+    if notify:
+        rules = reading.load_settings(directory, options).governance.notifications
+        typer.echo(notifications.notify_apply(directory, rules, result).line(), err=True)
     if signals.received is not None:
         typer.echo(_interrupted_summary(result, signals.received.name), err=True)
         raise typer.Exit(signals.exit_code)
@@ -319,6 +336,10 @@ class _ProgressBar:
             label = "reading live" if phase == "read" else "applying"
             self._tasks[phase] = self._progress.add_task(label, total=total)
         self._progress.update(self._tasks[phase], completed=done, total=total)
+
+
+#: Shared with ``cli/history.py``: ``rollback`` asks for live and explains a refusal as ``apply`` does.
+ask_live, interactive, explain_refusals = _ask_live, _interactive, _explain_refusals
 
 
 def register(app: typer.Typer) -> None:

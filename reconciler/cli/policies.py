@@ -17,8 +17,9 @@ from typing import Annotated, Any
 
 import typer
 
-from reconciler import __version__
-from reconciler.cli import rootdir
+from reconciler import __version__, governance
+from reconciler.checks import ownership
+from reconciler.cli import governance_view, rootdir
 from reconciler.repository import loader as repo_loader
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, Finding
@@ -45,15 +46,17 @@ def register(app: typer.Typer) -> None:
 
 
 def policies(directory: DirArg = Path("."), fmt: FormatOpt = ListFormat.TEXT, today: TodayOpt = None) -> None:
-    """List the policies in DIR/policies: rules, severity, what they match, waivers with expiry."""
+    """List the policies in DIR/policies (rules, severity, what they match, waivers with expiry) and the
+    governance rules of reconciler.yaml (keys live owns)."""
     day = _parse_day(today)
     directory = rootdir.repository(directory)
     policy_set = loader.load_policies(directory)
     matched = _envs(directory)
+    rules = ownership.rules_of(directory)          # ownership, windows, suspend of reconciler.yaml
     if fmt is ListFormat.JSON:
-        typer.echo(json.dumps(to_json(policy_set, matched, day), indent=2, ensure_ascii=False))
+        typer.echo(json.dumps(to_json(policy_set, matched, day, rules), indent=2, ensure_ascii=False))
     else:
-        typer.echo(to_text(policy_set, matched, day))
+        typer.echo("\n".join([to_text(policy_set, matched, day), *governance_view.to_text(rules, matched)]))
     raise typer.Exit(1 if policy_set.findings else 0)
 
 
@@ -115,7 +118,8 @@ def _finding_line(finding: Finding) -> str:
     return f"{where}: {finding.severity.value}: {finding.message} [{finding.code}]"
 
 
-def to_json(policy_set: PolicySet, envs: list[tuple[str, str]], today: _dt.date) -> dict[str, Any]:
+def to_json(policy_set: PolicySet, envs: list[tuple[str, str]], today: _dt.date,
+            rules: governance.Governance = governance.Governance()) -> dict[str, Any]:
     return {
         "format_version": 1,
         "command": "policies",
@@ -124,6 +128,7 @@ def to_json(policy_set: PolicySet, envs: list[tuple[str, str]], today: _dt.date)
         "today": today.isoformat(),
         "policies": [_policy_json(p, envs, today) for p in policy_set.policies],
         "findings": [f.to_json() for f in policy_set.findings],
+        **governance_view.to_json(rules, envs),
     }
 
 

@@ -10,7 +10,11 @@ Modules, in the order a change flows through them::
     status (the board) ─▶ http (/healthz /readyz /metrics /status /) ─▶ page (HTML), metrics
 
 ``loop`` wires them together; ``sharding`` decides which agents one replica
-owns; ``logs`` formats the log lines. Nothing here speaks to the Agents API
+owns; ``logs`` formats the log lines. In git mode ``gitsource`` (clone, fetch,
+``trees``: read-only checkouts and the flipped symlink) replaces the file
+watcher, ``webhook`` takes signed pushes and approvals, ``holds`` keeps a
+revision over the blast radius from being written, ``revision`` and
+``sourcing`` name the revision everywhere, ``findings`` locates every finding. Nothing here speaks to the Agents API
 except through :mod:`reconciler.api`, and nothing reads ``configs/`` except
 through the loader.
 """

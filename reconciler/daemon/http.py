@@ -46,15 +46,19 @@ def create_app(board: Board, metrics: Metrics, alive: Callable[[], bool]) -> Sta
                              Route("/status", status_view), Route("/", index)])
 
 
-async def start(app: Starlette, host: str, port: int) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+async def start(app: Starlette, host: str, port: int, max_body: int | None = None,
+                ) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
     """Serve ``app`` on ``host:port`` (0: any free port) in this event loop: (server, its task, its URL).
+
+    ``max_body``: bytes of a request body (default :data:`~reconciler.daemon.serving.MAX_BODY_BYTES`;
+    larger where the push webhook is served).
 
     Returns once connections are accepted; an ``OSError`` when the address cannot be bound.
     Stop it with ``server.should_exit = True`` and await the task. uvicorn takes SIGINT/SIGTERM
     while it starts; the daemon installs its own handlers afterwards (they win until the server stops).
     """
     sock = _bind(host, port)
-    server = serving.server(app)          # timeouts, connection cap, bounded requests (daemon/serving.py)
+    server = serving.server(app, max_body=max_body or serving.MAX_BODY_BYTES)   # limits: daemon/serving.py
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():
         await asyncio.sleep(0.01)

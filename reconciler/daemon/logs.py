@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 #: Extra fields a log line may carry, in this order.
 FIELDS = ("event", "agent", "env", "keys", "schema_put", "cause", "code", "file", "line", "count", "seconds",
-          "url", "revision", "request_id")
+          "url", "revision", "path", "request_id", "until")
 
 
 class JsonFormatter(logging.Formatter):

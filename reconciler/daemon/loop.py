@@ -34,14 +34,15 @@ from pathlib import Path
 from reconciler import errors
 from reconciler.api.client import AgentsApi
 from reconciler.apply import lock as applylock
-from reconciler.daemon import http, logs, repository, state as state_module
+from reconciler.daemon import http, logs, repository, sourcing, state as state_module, webhook
+from reconciler.daemon.gitsource import GitOptions, GitSource
+from reconciler.daemon.holds import Gate, empty_like
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.reconcile import Context, Ending, reconcile_agent
 from reconciler.daemon.sharding import Shard
 from reconciler.daemon.status import Board
 from reconciler.daemon.watcher import watch
 from reconciler.daemon.workqueue import WorkQueue
-from reconciler.repository import gitinfo
 
 STATE_DIR = ".reconciler"
 PERSIST_EVERY = 0.2
@@ -62,6 +63,11 @@ class WatchOptions:
     concurrency: int | None = None
     grace: float = 20.0
     """Seconds between SIGTERM and exit, at most."""
+    git: GitOptions | None = None
+    """Git mode: clone and follow this branch (default: ``source:`` of DIR's reconciler.yaml, else DIR itself)."""
+    webhook_listen: tuple[str, int] | None = None
+    """Serve the webhook and approvals on their own listener (default: on ``--listen``)."""
+    webhook_secret_file: Path | None = None
 
     def state_path(self) -> Path:
         directory = self.state_dir or (self.root / STATE_DIR)
@@ -90,6 +96,10 @@ class Daemon:
                                                resync=options.resync)
         self.board = Board(options.shard)
         self.metrics = Metrics(self.board)
+        self.metrics.registry.register(sourcing.SourceCollector(self.board))
+        self.gate = self.board.gate = Gate(self.metrics.registry, self.log)
+        self.git: GitSource | None = None
+        self.hooks: webhook.Hooks | None = None
         self.snapshot: repository.Snapshot | None = None
         self._rounds: list[_Round] = []
         self._pending: set[str] = set()
@@ -105,7 +115,8 @@ class Daemon:
     # -- start and stop ---------------------------------------------------------------------
 
     async def run(self) -> int:
-        self.log = logs.setup(self.options.log_format)
+        self.log = self.gate.log = logs.setup(self.options.log_format)
+        await self._open_source()                    # git mode: clone, fetch, first tree; DIR becomes its link
         real = repository.resolve(self.options.root)
         settings = repository.load_settings(real, self.repo_options)      # a ConfigError here: exit 1
         self.record, warning = state_module.load(self.options.state_path())
@@ -139,13 +150,37 @@ class Daemon:
 
     async def _serve(self):
         app = http.create_app(self.board, self.metrics, self._alive)
+        hooks_here = self.hooks is not None and self.options.webhook_listen is None
+        if hooks_here:
+            app.router.routes.extend(self.hooks.routes())
         try:
-            server, task, url = await http.start(app, self.options.host, self.options.port)
+            server, task, url = await http.start(app, self.options.host, self.options.port,
+                                                 max_body=webhook.MAX_BODY if hooks_here else None)
         except OSError as exc:
             raise errors.ReconcilerError(f"cannot listen on {self.options.host}:{self.options.port}: "
                                          f"{exc.strerror or exc}") from None
         self.log.info(f"listening on {url}", extra={"event": "listening", "url": url})
+        if self.hooks is not None and self.options.webhook_listen is not None:
+            self._hook_server = await webhook.serve(self.hooks.app(), *self.options.webhook_listen, self.log)
         return server, task
+
+    # -- the source (git clone or folder), webhooks and holds ------------------------------------
+
+    async def _open_source(self) -> None:
+        git = self.options.git or sourcing.configured(self.options.root)
+        if git is not None:
+            state_dir = self.options.state_dir or self.options.root / STATE_DIR
+            self.git = await sourcing.open_git(git, state_dir / "git", self.board, self.log)
+            self.options = dataclasses.replace(self.options, root=self.git.link, state_dir=state_dir)
+        secret = webhook.load_secret(self.options.webhook_secret_file)
+        if secret is not None:
+            self.hooks = webhook.Hooks(secret, git.branch if git else None,
+                                       self.git.request_fetch if self.git else (lambda: None), self.gate,
+                                       lambda: self._on_change(None), self.metrics.registry)
+
+    def _on_revision(self, revision, paths: list[str] | None) -> None:
+        """A new commit is checked out: reload the agents it touched (all of them after a hold)."""
+        self._on_change(None if paths is None or self.gate.held else sourcing.agents_touched(paths))
 
     async def _start(self, concurrency: int) -> None:
         """Load the repository, start every task, and run the first full sync."""
@@ -153,16 +188,22 @@ class Daemon:
         self._apply_lock = await applylock.take_when_free(self.options.root, applylock.DAEMON, lambda holder: (
             self.log.info(f"waiting for the apply lock: {holder}", extra={"event": "lock_wait"})))
         started = time.monotonic()
-        self.snapshot = await asyncio.to_thread(repository.load_full, self.options.root, self.options.shard,
-                                                self.repo_options, None)
-        self.board.revision = self.snapshot.revision
+        loaded = await asyncio.to_thread(repository.load_full, self.options.root, self.options.shard,
+                                         self.repo_options, None)
+        # Blast radius: a first revision that changes too much from what the record says was applied waits.
+        self.snapshot = loaded if self.gate.admit(None, loaded, self.record) else empty_like(loaded)
+        sourcing.use(self.board, self.log, self.snapshot, self.git is None)
         self.log.info(f"loaded {len(self.snapshot.desired.agents)} agents (shard {self.options.shard}) "
                       f"from {self.snapshot.real_root}",
                       extra={"event": "loaded", "revision": self.snapshot.revision, "count": len(self.snapshot.agents)})
         self._workers = [asyncio.create_task(self._worker()) for _ in range(concurrency)]
         self._watch_stop = asyncio.Event()
-        self._tasks = [asyncio.create_task(watch(self.options.root, self._on_change, self._on_flip, self._watch_stop)),
+        files = watch(self.options.root, self._on_change, self._on_flip, self._watch_stop) if self.git is None \
+            else self._watch_stop.wait()             # git mode: trees are read-only; the source says what moved
+        self._tasks = [asyncio.create_task(files),
                        asyncio.create_task(self._reloader()), asyncio.create_task(self._persister())]
+        if self.git is not None:
+            self._tasks.append(asyncio.create_task(self.git.run(self._on_revision)))
         first = self._start_round(self.snapshot.agents)
         await first.done.wait()
         self.board.ready = True
@@ -193,6 +234,9 @@ class Daemon:
         if hasattr(self, "record"):
             await asyncio.to_thread(state_module.write, self.record.to_json(), self.options.state_path())
         server.should_exit = True
+        if hasattr(self, "_hook_server"):
+            self._hook_server[0].should_exit = True
+            await asyncio.gather(self._hook_server[1], return_exceptions=True)
         try:
             await asyncio.wait_for(server_task, 3)
         except (asyncio.TimeoutError, Exception):       # noqa: BLE001 - stopping anyway
@@ -298,14 +342,24 @@ class Daemon:
 
     async def _reload(self, everything: bool, agents: set[str], at: float | None) -> None:
         old = self.snapshot
-        if everything:
+        if everything and self.git is not None:     # a tree of the git source is never rewritten while read
+            new = await sourcing.load_full(self.git, self.options.shard, self.repo_options, old.settings)
+            changed = repository.changed_agents(old, new)
+            targets = set(old.agents) | set(new.agents) if changed is None else set(changed)
+        elif everything:
             new = await asyncio.to_thread(repository.load_full, self.options.root, self.options.shard,
                                           self.repo_options, old.settings)
             changed = repository.changed_agents(old, new)
             targets = set(old.agents) | set(new.agents) if changed is None else set(changed)
-        else:
-            new = await asyncio.to_thread(repository.load_agents, old, self.options.root, agents, self.options.shard)
+        elif self.git is not None:                  # a new commit: its tree, only the agents it touched
+            new = await sourcing.load_revision(self.git, old, agents, self.options.shard)
             targets = {a for a in agents if self.options.shard.owns(a)}
+        else:
+            new = sourcing.edited(await asyncio.to_thread(repository.load_agents, old, self.options.root, agents,
+                                                          self.options.shard))
+            targets = {a for a in agents if self.options.shard.owns(a)}
+        if not self.gate.admit(old, new, self.record):
+            return                                   # held: nothing from this revision is written
         self.snapshot = new
         gone = set(old.agents) - set(new.agents)
         for round_ in list(self._rounds):
@@ -313,9 +367,15 @@ class Daemon:
             self._check_round(round_)
         for agent in sorted(targets):
             self.queue.add(agent, event_at=at)
-        # After the agents are queued: `git rev-parse` must not delay an edit going live.
-        self.board.revision = new.revision if everything else await asyncio.to_thread(gitinfo.revision,
-                                                                                      new.real_root)
+        # After the agents are queued: `git log`/`git status` must not delay an edit going live.
+        if everything or self.git is not None:
+            sourcing.use(self.board, self.log, new, self.git is None)
+        else:
+            described = await asyncio.to_thread(sourcing.describe, new.real_root)
+            if self.snapshot is new:
+                self.snapshot = new = dataclasses.replace(new, revision=described.id if described else None,
+                                                          source_revision=described)
+            sourcing.use(self.board, self.log, new, self.git is None)
 
     async def _persister(self) -> None:
         path = self.options.state_path()

@@ -24,6 +24,8 @@ th{background:#f6f8fa}
 .status{color:#fff;border-radius:.8rem;padding:.1rem .55rem;font-size:.8rem;white-space:nowrap}
 code{font-size:.85rem}
 .nowrap{white-space:nowrap}
+.banner{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .8rem;margin:.5rem 0;border-radius:.3rem}
+.dirty{color:#cf222e}
 """
 
 
@@ -43,6 +45,48 @@ def _error(err: dict[str, Any] | None) -> str:
     return f"<code>{_e(err.get('code'))}</code> {_e(where)}{_e(err.get('message'))}"
 
 
+def _findings(r: dict[str, Any]) -> str:
+    """Every error of the page, located (falls back to ``last_error`` for documents without findings)."""
+    errors = [f for f in r.get("findings", ()) if f.get("severity") == "error"]
+    if not errors:
+        return _error(r["last_error"])
+    lines = []
+    for f in errors:
+        at = f" (at {f['path']})" if f.get("path") else ""
+        lines.append(_error(f) + _e(at))
+    return "<br>".join(lines)
+
+
+def _revision(rev: dict[str, Any] | None, *, subject: bool = False) -> str:
+    if not rev:
+        return "—"
+    text = f"<code>{_e(rev['id'][:12])}</code>" + (f" {_e(rev.get('subject'))}" if subject else "")
+    return text + (' <strong class="dirty">+ uncommitted changes</strong>' if rev.get("dirty") else "")
+
+
+def _banner(doc: dict[str, Any]) -> str:
+    """Held revision and uncommitted changes: said loudly, above the table."""
+    out = []
+    held = doc.get("held")
+    if held:
+        out.append(f'<div class="banner" id="held">revision {_revision(held["revision"], subject=True)} is '
+                   f'<strong>held</strong>: it would change {held["pages"]} pages; {_e(held["reason"])}. '
+                   f'Approve with <code>{_e(held["approve"])}</code>.</div>')
+    source = doc.get("source") or {}
+    if source.get("uncommitted"):
+        out.append('<div class="banner" id="uncommitted">applying <strong>uncommitted changes</strong> of the '
+                   "folder (not a commit)</div>")
+    if source.get("last_error"):
+        out.append(f'<div class="banner" id="fetch-error">fetch failing: {_e(source["last_error"])}</div>')
+    return "\n".join(out)
+
+
+def _source(doc: dict[str, Any]) -> str:
+    source = doc.get("source") or {}
+    where = f"{_e(source.get('url'))} ({_e(source.get('branch'))}) · " if source.get("kind") == "git" else ""
+    return f"{where}applying {_revision(doc.get('applied_revision'), subject=True)}"
+
+
 def _row(r: dict[str, Any]) -> str:
     mode = r["sync"] + (", selfHeal" if r["self_heal"] else "")
     drift = "; ".join(f"{doc}: " + ", ".join(d.get("path") or "(whole document)" for d in r["drift"]
@@ -51,7 +95,8 @@ def _row(r: dict[str, Any]) -> str:
     return (f'<tr data-agent="{_e(r["agent"])}" data-env="{_e(r["env"])}" data-status="{_e(r["status"])}">'
             f'<td class="nowrap">{_e(r["agent"])}</td><td>{_e(r["env"])}</td><td>{_badge(r["status"])}</td>'
             f"<td>{_e(mode)}</td><td class=\"nowrap\">{_e(r['last_applied'] or '—')}</td><td>{_e(drift)}</td>"
-            f"<td>{_e(', '.join(r['contested']))}</td><td>{_error(r['last_error'])}</td></tr>")
+            f"<td>{_e(', '.join(r['contested']))}</td><td>{_revision(r.get('revision'))}</td>"
+            f"<td>{_findings(r)}</td></tr>")
 
 
 def _held(held: dict[str, Any] | None) -> str:
@@ -68,7 +113,7 @@ def render(doc: dict[str, Any]) -> str:
     summary = "".join(f'<span style="color:{_COLOURS.get(k, "#000")}">{_e(k)}: {v}</span>'
                       for k, v in doc["summary"].items())
     state = "ready" if doc["ready"] else "first full sync in progress"
-    rows = "\n".join(_row(r) for r in doc["results"]) or '<tr><td colspan="8">no pages yet</td></tr>'
+    rows = "\n".join(_row(r) for r in doc["results"]) or '<tr><td colspan="9">no pages yet</td></tr>'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="{REFRESH_SECONDS}">
@@ -77,9 +122,11 @@ def render(doc: dict[str, Any]) -> str:
 <h1>reconciler watch</h1>
 <div class="meta">shard {_e(doc['shard'])} · revision <code>{_e(doc['revision'] or 'not a git checkout')}</code>
  · last full sync {_e(doc['last_full_sync'] or 'not yet')} · <span id="state">{_e(state)}</span></div>
+<div class="meta" id="source">{_source(doc)}</div>
+{_banner(doc)}
 {_held(doc.get("writes_held"))}<div class="summary" id="summary">{summary}</div>
 <table id="pages"><thead><tr><th>agent</th><th>environment</th><th>status</th><th>sync</th><th>last applied</th>
-<th>drift</th><th>contested keys</th><th>last error</th></tr></thead>
+<th>drift</th><th>contested keys</th><th>revision</th><th>errors</th></tr></thead>
 <tbody>
 {rows}
 </tbody></table>

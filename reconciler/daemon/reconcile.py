@@ -19,6 +19,7 @@ record and the metrics are written in a ``finally`` block.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import logging
 import time
@@ -27,8 +28,8 @@ from typing import Any
 
 from reconciler import engine, errors
 from reconciler.api.live import fetch_live
-from reconciler.apply import executor, verify
-from reconciler.daemon import state as state_module
+from reconciler.apply import executor, verify, windows
+from reconciler.daemon import findings as findings_module, state as state_module
 from reconciler.daemon.decide import Cause, Decision, PageStatus, decide
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.repository import Snapshot
@@ -99,7 +100,23 @@ def _decide(ctx: Context, snap: Snapshot, env_plan: EnvPlan) -> Decision:
                       snap.hashes.get((agent, env)), desired_env.values if desired_env else None,
                       contested, reverts)
     _book_contested(ctx, decision, desired_env.values if desired_env else None, reverts)
-    return decision
+    return _held(ctx, snap, decision)
+
+
+def _held(ctx: Context, snap: Snapshot, decision: Decision) -> Decision:
+    """Sync windows and suspend (:mod:`reconciler.apply.windows`): a held page's writes wait; it reports drift."""
+    rules = snap.settings.governance
+    if not decision.writes or not (rules.windows or rules.suspend):
+        return decision
+    env_plan = decision.env_plan
+    hold = windows.Calendar(rules, datetime.datetime.now(datetime.timezone.utc)).hold(env_plan.agent, env_plan.env)
+    if hold is None:
+        return decision
+    ctx.log.info(f"{env_plan.agent}/{env_plan.env.value}: {hold.text()}", extra={
+        "event": "held", "agent": env_plan.agent, "env": env_plan.env.value,
+        "until": windows.iso(hold.until) if hold.until else None})
+    unwritten = dataclasses.replace(env_plan, schema_put=None, variables_patch={}, masked_patch=None)
+    return dataclasses.replace(decision, env_plan=unwritten, status=PageStatus.DRIFT, self_heal=False)
 
 
 def _book_contested(ctx: Context, decision: Decision, desired_values: Any, reverts: dict[str, int]) -> None:
@@ -147,7 +164,8 @@ async def _execute(ctx: Context, snap: Snapshot, plan: Plan, decisions: Sequence
 
 def _writes_held(ctx: Context, snap: Snapshot) -> bool:
     """Whether writes are held for this snapshot (a repository change lifts the hold)."""
-    was, held = ctx.board.writes_held, ctx.hold.check(snap)
+    # The hold follows the desired state read, not the snapshot object: naming its revision is no change.
+    was, held = ctx.board.writes_held, ctx.hold.check(snap.desired)
     ctx.board.writes_held = held
     if was is not None and held is None:
         ctx.log.info("the repository changed: writes resume (the first one alone)", extra={"event": "writes_resumed"})
@@ -158,7 +176,7 @@ def _hold_if_unexpected(ctx: Context, snap: Snapshot, outcomes: Sequence[Outcome
     for outcome in outcomes:
         if any(e.code == verify.UNEXPECTED_RESULT for e in outcome.errors):
             ctx.metrics.unexpected_results.labels(env=outcome.env.value).inc()
-    if ctx.hold.observe(outcomes, snap) is not None:
+    if ctx.hold.observe(outcomes, snap.desired) is not None:
         ctx.board.writes_held = ctx.hold.detail
         held = ctx.hold.detail or {}
         ctx.log.error(ctx.board.held_line(), extra={"event": "writes_held", "agent": held.get("agent"),
@@ -192,6 +210,7 @@ def _page_after(ctx: Context, snap: Snapshot, d: Decision, outcome: Outcome | No
         status, error = PageStatus.ERROR, _first(outcome.errors + outcome.warnings)
         if outcome.state is OutcomeState.FAILED:
             ctx.metrics.applies.labels(env=env.value, result="failed").inc()
+        return _put(ctx, snap, d, status, error, outcome.errors + outcome.warnings)
     elif status is PageStatus.IN_SYNC:
         _remember(ctx, snap, d.env_plan, d.env_plan.live_last_updated, applied=False)
     return _put(ctx, snap, d, status, error)
@@ -207,10 +226,13 @@ def _applied(ctx: Context, snap: Snapshot, d: Decision, outcome: Outcome) -> Non
         for key in outcome.patched_keys:
             ctx.record.record_revert((agent, env.value, key), now)
     cause = "self_heal" if d.self_heal else d.cause.value
-    ctx.log.info(f"{agent}/{env.value}: applied ({cause}): "
+    revision = snap.source_revision
+    ctx.log.info(f"{agent}/{env.value}: applied ({cause}"
+                 f"{f', revision {revision.short}' if revision else ''}): "
                  f"{'schema PUT, ' if outcome.schema_put else ''}keys patched {list(outcome.patched_keys)}",
                  extra={"event": "applied", "agent": agent, "env": env.value, "keys": list(outcome.patched_keys),
-                        "schema_put": outcome.schema_put, "cause": cause})
+                        "schema_put": outcome.schema_put, "cause": cause,
+                        "revision": revision.id if revision else None})
 
 
 def _remember(ctx: Context, snap: Snapshot, env_plan: EnvPlan, last_updated: str | None, *, applied: bool) -> None:
@@ -220,14 +242,17 @@ def _remember(ctx: Context, snap: Snapshot, env_plan: EnvPlan, last_updated: str
         return
     old = ctx.record.pages.get(key)
     applied_at = now_iso() if applied else (old.applied_at if old else None)
-    new = state_module.PageRecord(digest, last_updated, applied_at)
+    # The revision moves with the content: kept while the page's desired content is the same.
+    moved = applied or old is None or old.desired_hash != digest
+    source = snap.source_revision.to_json() if snap.source_revision is not None else None
+    new = state_module.PageRecord(digest, last_updated, applied_at, source if moved else old.revision)
     if new != old:
         ctx.record.pages[key] = new
         ctx.record_changed()
 
 
 def _put(ctx: Context, snap: Snapshot, d: Decision, status: PageStatus,
-         error: dict[str, Any] | None = None) -> PageState:
+         error: dict[str, Any] | None = None, failed: Sequence[Finding] = ()) -> PageState:
     agent, env = d.env_plan.agent, d.env_plan.env
     settings = _env_settings(snap, env)
     previous = ctx.board.get(agent, env)
@@ -236,11 +261,25 @@ def _put(ctx: Context, snap: Snapshot, d: Decision, status: PageStatus,
     page = PageState(agent=agent, env=env, sync=settings.sync.value, self_heal=settings.self_heal,
                      status=status, drift=drift, contested=d.contested,
                      last_applied=record.applied_at if record else None, last_attempted=now_iso(),
-                     last_error=error)
+                     last_error=error,
+                     findings=findings_module.located(d.env_plan.errors + d.env_plan.warnings + tuple(failed)),
+                     revision=record.revision if record else None, cause=_cause(snap, d, record, drift))
     ctx.board.put(page)
     if status is not PageStatus.APPLYING:
         _log_transition(ctx, previous, page, d.cause)
     return page
+
+
+def _cause(snap: Snapshot, d: Decision, record: state_module.PageRecord | None,
+           drift: tuple) -> dict[str, Any] | None:
+    """Who moved, and from which revision: the one not yet applied, or the one live was moved away from."""
+    if not drift or d.cause is Cause.NONE:
+        return None
+    if d.cause is Cause.REPOSITORY:
+        revision = snap.source_revision.id if snap.source_revision is not None else None
+    else:
+        revision = (record.revision or {}).get("id") if record is not None else None
+    return {"kind": d.cause.value, "revision": revision}
 
 
 def _drift_items(env_plan: EnvPlan) -> tuple[dict[str, Any], ...]:
@@ -252,17 +291,16 @@ def _drift_items(env_plan: EnvPlan) -> tuple[dict[str, Any], ...]:
 def _log_transition(ctx: Context, previous: PageState | None, page: PageState, cause: Cause) -> None:
     was = previous.status if previous else None
     extra = {"agent": page.agent, "env": page.env.value}
-    if page.status is PageStatus.ERROR and (was is not PageStatus.ERROR or previous.last_error != page.last_error):
-        err = page.last_error or {}
-        where = f"{err.get('file')}:{err.get('line')}: " if err.get("file") else ""
-        ctx.log.error(f"{page.agent}/{page.env.value}: {where}{err.get('message')}",
-                      extra={**extra, "event": "error", "code": err.get("code"), "file": err.get("file"),
-                             "line": err.get("line"), "request_id": err.get("request_id")})
+    if page.status is PageStatus.ERROR and (was is not PageStatus.ERROR or previous.findings != page.findings
+                                            or previous.last_error != page.last_error):
+        findings_module.log_errors(ctx.log, page.agent, page.env.value, page.findings, page.last_error)
     elif page.status is PageStatus.DRIFT and was is not PageStatus.DRIFT:
         why = "manual sync" if page.sync == "manual" else (
             "contested keys" if page.contested else "out-of-band edit, selfHeal is off")
-        ctx.log.warning(f"{page.agent}/{page.env.value}: drift ({why}); not written",
-                        extra={**extra, "event": "drift", "cause": cause.value})
+        revision = (page.cause or {}).get("revision")
+        ctx.log.warning(f"{page.agent}/{page.env.value}: drift ({why}"
+                        f"{f', revision {revision[:12]}' if revision else ''}); not written",
+                        extra={**extra, "event": "drift", "cause": cause.value, "revision": revision})
     elif page.status is PageStatus.IN_SYNC and was in (PageStatus.ERROR, PageStatus.DRIFT):
         ctx.log.info(f"{page.agent}/{page.env.value}: in sync", extra={**extra, "event": "in_sync"})
 

@@ -26,13 +26,13 @@ from typing import Any
 from reconciler import errors, settings as settings_module
 from reconciler.checks import validation, warnfilter
 from reconciler.repository import loader
+from reconciler.daemon.revision import Revision, describe
 from reconciler.daemon.sharding import Shard
 from reconciler.daemon.state import content_hash, json_key
 from reconciler.model import AgentDesired, ClientEnv, DesiredState, Finding
 from reconciler.checks.policy import loader as policy_loader
 from reconciler.checks.policy.model import PolicySet
 from reconciler.planning.snapshot import RepositorySnapshot
-from reconciler.repository import gitinfo
 from reconciler.settings import Settings
 
 
@@ -59,6 +59,8 @@ class Snapshot:
     """Findings grouped by agent (``None``: run-wide), so a one-agent pass never scans the fleet's."""
     schemas: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Distinct schema texts -> the one object every page with that schema shares."""
+    source_revision: Revision | None = None
+    """The revision read (commit id, subject, author, time, uncommitted changes); ``revision`` is its id."""
 
     @property
     def agents(self) -> tuple[str, ...]:
@@ -108,7 +110,8 @@ def load_full(link: Path, shard: Shard, options: Options, previous: Settings | N
     snapshot = _snapshot(real, current, empty, policies, None)
     for start in range(0, len(owned), LOAD_CHUNK):
         snapshot = _merge(snapshot, owned[start:start + LOAD_CHUNK], set(present))
-    return dataclasses.replace(snapshot, revision=gitinfo.revision(real))
+    described = describe(real)
+    return dataclasses.replace(snapshot, revision=described.id if described else None, source_revision=described)
 
 
 def load_agents(snapshot: Snapshot, link: Path, agents: Iterable[str], shard: Shard) -> Snapshot:
@@ -135,8 +138,9 @@ def _merge(snapshot: Snapshot, wanted: list[str], present: set[str]) -> Snapshot
     else:
         run_wide = [f for f in snapshot.desired.findings if f.agent is None]
     desired = DesiredState(root=real, agents=kept, findings=tuple(run_wide + findings))
-    return _snapshot(real, snapshot.settings, desired, snapshot.policies, snapshot.revision,
-                     reuse=snapshot, fresh=set(wanted))
+    merged = _snapshot(real, snapshot.settings, desired, snapshot.policies, snapshot.revision,
+                       reuse=snapshot, fresh=set(wanted))
+    return dataclasses.replace(merged, source_revision=snapshot.source_revision)
 
 
 def changed_agents(old: Snapshot | None, new: Snapshot) -> tuple[str, ...] | None:

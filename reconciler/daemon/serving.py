@@ -15,7 +15,8 @@ such connections were all still open after 30 s (issue 22). Here:
   503 (probes stay answered while hundreds of slow clients are held);
 - a request's headers are bounded (:data:`MAX_HEADER_BYTES`: h11 answers 400
   to a request still incomplete beyond it, and a complete one gets 431) and so is its body: every route is a GET, so a declared or chunked
-  body over :data:`MAX_BODY_BYTES` gets 413 without being read.
+  body over :data:`MAX_BODY_BYTES` gets 413 without being read (where the push webhook is served, its
+  own larger bound applies: ``max_body``).
 """
 
 from __future__ import annotations
@@ -74,14 +75,14 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
 
-def bounded_body(app: ASGIApp) -> ASGIApp:
-    """``app``, answering 413 to a request that declares (or streams) a body over MAX_BODY_BYTES."""
+def bounded_body(app: ASGIApp, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
+    """``app``, answering 413 to a request that declares (or streams) a body over ``max_body`` bytes."""
 
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         headers = scope.get("headers") or ()
         if scope["type"] == "http" and sum(len(k) + len(v) + 4 for k, v in headers) > MAX_HEADER_BYTES:
             await _refuse(send, 431, b"request headers too large\n")
-        elif scope["type"] == "http" and _too_big(dict(headers)):
+        elif scope["type"] == "http" and _too_big(dict(headers), max_body):
             await _refuse(send, 413, b"request body too large\n")
         else:
             await app(scope, receive, send)
@@ -95,11 +96,11 @@ async def _refuse(send: Send, status: int, text: bytes) -> None:
     await send({"type": "http.response.body", "body": text})
 
 
-def _too_big(headers: dict[bytes, bytes]) -> bool:
+def _too_big(headers: dict[bytes, bytes], max_body: int) -> bool:
     if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
         return True
     length = headers.get(b"content-length", b"0")
-    return not length.isdigit() or int(length) > MAX_BODY_BYTES
+    return not length.isdigit() or int(length) > max_body
 
 
 def config_kwargs() -> dict[str, Any]:
@@ -114,8 +115,8 @@ class _Server(uvicorn.Server):
         yield                                 # the daemon's loop handles SIGINT/SIGTERM itself
 
 
-def server(app: ASGIApp, log_level: str = "warning") -> uvicorn.Server:
+def server(app: ASGIApp, log_level: str = "warning", max_body: int = MAX_BODY_BYTES) -> uvicorn.Server:
     """A uvicorn server for ``app`` with every limit above (serve it with ``server.serve(sockets=[…])``)."""
-    return _Server(uvicorn.Config(bounded_body(app), ws="none", lifespan="off", loop="asyncio",
+    return _Server(uvicorn.Config(bounded_body(app, max_body), ws="none", lifespan="off", loop="asyncio",
                                   log_level=log_level, access_log=False, timeout_graceful_shutdown=5,
                                   **config_kwargs()))

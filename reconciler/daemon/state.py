@@ -63,6 +63,8 @@ class PageRecord:
     """The page's ``lastUpdated`` right after that (what our write produced)."""
     applied_at: str | None = None
     """ISO 8601 time of the daemon's last acknowledged write to the page (None: never wrote it)."""
+    revision: Mapping[str, Any] | None = None
+    """The revision (``Revision.to_json()``) the page's desired content was last applied or found in sync from."""
 
 
 @dataclass
@@ -95,7 +97,8 @@ class StateRecord:
         return {
             "format_version": FORMAT_VERSION,
             "pages": {f"{a}/{e}": {"desired_hash": r.desired_hash, "last_updated": r.last_updated,
-                                   "applied_at": r.applied_at} for (a, e), r in sorted(self.pages.items())},
+                                   "applied_at": r.applied_at, "revision": r.revision}
+                      for (a, e), r in sorted(self.pages.items())},
             "reverts": {"/".join(k): v for k, v in sorted(self.reverts.items())},
             "contested": {"/".join(k): v for k, v in sorted(self.contested.items())},
         }
@@ -108,7 +111,7 @@ class StateRecord:
         for key, page in data["pages"].items():
             agent, env = key.split("/")
             pages[(agent, env)] = PageRecord(str(page["desired_hash"]), page.get("last_updated"),
-                                             page.get("applied_at"))
+                                             page.get("applied_at"), page.get("revision"))
         reverts = {_ref(k): [float(t) for t in v] for k, v in data.get("reverts", {}).items()}
         contested = {_ref(k): str(v) for k, v in data.get("contested", {}).items()}
         return cls(pages, reverts, contested)

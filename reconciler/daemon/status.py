@@ -45,12 +45,19 @@ class PageState:
     last_applied: str | None = None
     last_attempted: str | None = None
     last_error: dict[str, Any] | None = None
+    findings: tuple[dict[str, Any], ...] = ()
+    """Every finding of the page, located as ``validate`` reports them."""
+    revision: Any = None
+    """The revision (JSON) the page was last applied or found in sync from; None when unknown."""
+    cause: dict[str, Any] | None = None
+    """Drift only: ``{"kind": repository|out_of_band, "revision": id}``."""
 
     def to_json(self) -> dict[str, Any]:
         return {"agent": self.agent, "env": self.env.value, "sync": self.sync, "self_heal": self.self_heal,
                 "status": self.status.value, "drift": list(self.drift), "contested": list(self.contested),
                 "last_applied": self.last_applied, "last_attempted": self.last_attempted,
-                "last_error": self.last_error}
+                "last_error": self.last_error, "findings": list(self.findings), "revision": self.revision,
+                "cause": self.cause}
 
 
 class Board:
@@ -65,6 +72,12 @@ class Board:
         """Wall-clock seconds of the end of the last full sync."""
         self.writes_held: dict[str, Any] | None = None
         """Why the daemon writes nothing (:mod:`reconciler.daemon.writehold`); None: it may write."""
+        self.source: Any = None
+        """The source's status (``to_json()``: git clone or folder), set by the loop."""
+        self.applying: Any = None
+        """The :class:`~reconciler.daemon.revision.Revision` of the snapshot being applied."""
+        self.gate: Any = None
+        """The :class:`~reconciler.daemon.holds.Gate` (its ``held`` revision, if any)."""
 
     def put(self, page: PageState) -> None:
         self.pages[(page.agent, page.env)] = page
@@ -101,4 +114,7 @@ class Board:
         pages = sorted(self.pages.values(), key=lambda p: (p.agent, order[p.env]))
         return {"format_version": FORMAT_VERSION, "ready": self.ready, "shard": str(self.shard),
                 "revision": self.revision, "last_full_sync": last, "summary": self.summary(),
-                "writes_held": self.writes_held, "results": [p.to_json() for p in pages]}
+                "writes_held": self.writes_held, "results": [p.to_json() for p in pages],
+                "source": self.source.to_json() if self.source is not None else None,
+                "applied_revision": self.applying.to_json() if self.applying is not None else None,
+                "held": self.gate.held.to_json() if self.gate is not None and self.gate.held else None}

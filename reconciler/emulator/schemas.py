@@ -5,15 +5,19 @@ meta-schema check, ``REAL_TIME_CONFIG_INVALID_SCHEMA``) and
 :func:`variables_errors` for ``PATCH …/variables`` (the merged result against
 the page's current schema, ``REAL_TIME_CONFIG_INVALID_FOR_SCHEMA``).
 
-Patterns are ECMA-262 in Unicode mode (the reconciler's dialect, see
-:mod:`reconciler.checks.regexguard`), checked and run by :mod:`reconciler.emulator.ecma`
-(the ``regress`` engine, not the reconciler's code path): a pattern that is not
-valid ECMA-262 fails the PUT, and ``pattern``, ``patternProperties`` and
-``additionalProperties`` share one time budget per PATCH, so a pathological
-pattern answers 400 instead of hanging a worker. Formats are annotations only
-(as jsonschema's default), so the emulator is never stricter than the
-reconciler's own offline validation. Messages name paths and schema keywords,
-never the submitted values (they may be sensitive).
+Patterns are ECMA-262 in Unicode mode, decided by the reconciler's one ECMA-262 module
+(:mod:`reconciler.checks.ecma`, through :mod:`reconciler.emulator.ecma`), so validate and the
+emulator cannot disagree on a pattern: one that is not valid ECMA-262, or that backtracks
+catastrophically (validate's ``schema.regex_timeout`` probe), fails the PUT, and
+``pattern``, ``patternProperties`` and ``additionalProperties`` share one time budget per
+PATCH, so a pathological pattern answers 400 instead of hanging a worker. The PUT also
+refuses what validate's schema check refuses about references (:func:`schemarefs.bad_refs`:
+a ``$ref`` that is not local or names nothing, ``#name`` resolving to the ``$id: "#name"``
+subschema as in Draft 7; :func:`schemarefs.recursive_refs`), and both bodies refuse an
+integer outside the one 64-bit range (:mod:`reconciler.checks.intrange`). Formats are
+annotations only (as jsonschema's default), so the emulator is never stricter than the
+reconciler's own offline validation. Messages name paths and schema keywords, never the
+submitted values (they may be sensitive).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 import jsonschema
 from jsonschema import Draft7Validator, ValidationError
 
+from reconciler.checks import intrange, schemarefs
 from reconciler.emulator import ecma
 from reconciler.model import format_path
 
@@ -95,16 +100,39 @@ def check_schema(schema: Mapping[str, Any]) -> str | None:
     """None when ``schema`` is a valid Draft 7 schema, else a one-line reason."""
     try:
         Draft7Validator.check_schema(schema, format_checker=_META_FORMATS)
+        problem = _integer_problem(schema) or _ref_problem(schema)
+        if problem:
+            return problem
         for path, pattern in _patterns(schema, ()):
             problem = ecma.pattern_problem(pattern)
             if problem:
                 where = format_path(path) or "(root)"
                 return _short(f"{where}: {pattern!r} is not a valid ECMA-262 regular expression: {problem}")
+            if ecma.looks_catastrophic(pattern):
+                return _short(f"{format_path(path) or '(root)'}: {pattern!r} backtracks catastrophically")
     except jsonschema.SchemaError as exc:
         where = format_path(exc.absolute_path) or "(root)"
         return _short(f"{where}: {exc.message}")
     except RecursionError:
         return "schema is nested too deeply"
+    return None
+
+
+def _integer_problem(doc: Any) -> str | None:
+    paths = intrange.out_of_range(doc)
+    if not paths:
+        return None
+    return _short(f"{format_path(paths[0]) or '(root)'}: integer outside the 64-bit range "
+                  f"[{intrange.INT_MIN}, {intrange.INT_MAX}]")
+
+
+def _ref_problem(schema: Mapping[str, Any]) -> str | None:
+    bad = schemarefs.bad_refs(schema)
+    if bad:
+        return _short(f"{format_path(bad[0][0])}: {bad[0][1]}")
+    loops = schemarefs.recursive_refs(schema)
+    if loops:
+        return _short(f"{format_path(loops[0])}: $ref leads back to itself without descending into the values")
     return None
 
 
@@ -158,6 +186,9 @@ def variables_errors(schema: Mapping[str, Any], variables: Mapping[str, Any]) ->
     Raises :class:`PatternTimeout` when regular expressions exhaust the budget and
     :class:`SchemaUnusable` when the schema itself cannot be evaluated.
     """
+    too_large = intrange.out_of_range(variables)
+    if too_large:
+        return [f"{format_path(p) or '(root)'}: integer outside the 64-bit range" for p in too_large]
     _local.deadline = time.monotonic() + PATTERN_BUDGET_S
     try:
         validator = _BoundedValidator(schema)

@@ -118,6 +118,7 @@ class EnvPlan:
     variables_new: bool = False                        # display: no live variables yet
     changed_keys: tuple[KeyLocation, ...] = ()         # display: file:line of each changed top-level key
     cause: DriftCause | None = None                    # drift only: who moved (None: no drift or not asked)
+    live_owned: tuple[str, ...] = ()                   # display: keys/pointers live owns here (never compared)
     live_page: LivePage | None = field(default=None, compare=False, repr=False)
     """In memory only (never serialised, compared or printed: it holds live values, sensitive ones too): the
     live page a ``changes`` plan was made from. The executor predicts each write's answer from it

@@ -32,9 +32,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import errors
+from reconciler import errors, governance
 from reconciler.checks import verdict as blocking, masking
-from reconciler.planning import canonical, diff, prediction
+from reconciler.planning import canonical, diff, ownership, prediction
 from reconciler.model import ClientEnv, DesiredState, EnvDesired, Finding, LiveAgent, LivePage, format_path
 from reconciler.planning.plan import EnvPlan, KeyLocation, Plan, Status
 from reconciler.settings import Settings
@@ -53,6 +53,7 @@ class _Context:
     warnings: tuple[Finding, ...]                      # every non-blocking finding of this agent
     memo: _Memo
     read_only: bool = False                # drift: compare even with errors; promotion order blocks nothing
+    rules: governance.Governance = governance.Governance()   # ownership: keys live owns (planning/ownership.py)
 
 
 class _Memo:
@@ -124,7 +125,7 @@ def plan(desired: DesiredState, live: Mapping[str, LiveAgent], settings: Setting
             env_plans = _refused_agent(agent, verdict, order)
         else:
             ctx = _Context(agent, live.get(agent), fetch_errors.get(agent), verdict.pages[agent],
-                           tuple(warnings.get(agent, ())), memo, read_only)
+                           tuple(warnings.get(agent, ())), memo, read_only, settings.governance)
             # Plan every environment (an earlier one can block a later one), then filter.
             env_plans = plan_agent(desired.agents[agent].envs, ctx, order)
         results.extend(p for p in env_plans if wanted_envs is None or p.env.value in wanted_envs)
@@ -175,7 +176,10 @@ def _plan_env(desired: EnvDesired, ctx: _Context, blocked_by: ClientEnv | None) 
     if stops and not (ctx.read_only and ctx.live is not None and ctx.fetch_error is None):
         return EnvPlan(agent=ctx.agent, env=env, status=Status.ERROR, errors=stops, warnings=warnings)
     page = ctx.live.pages.get(env) or LivePage(env=env, schema={}, variables={}, last_updated=None)
+    desired, owned = ownership.apply(desired, page.variables, ctx.rules)    # live-owned keys: live's value
     compared = _compare(desired, page, warnings, ctx.memo)
+    if owned:
+        compared = dataclasses.replace(compared, live_owned=owned)
     if not stops:
         return compared
     # Read-only report: the page keeps its diff (it is drift) and is an error as well; nothing to send.

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.checks import fastcheck, masking, regexguard, schemacheck
+from reconciler.checks import fastcheck, lazyjsonschema, masking, regexguard, schemacheck
 from reconciler.model import ClientEnv, EnvDesired, Finding, LivePage, Severity, format_path
 
 
@@ -30,7 +30,7 @@ def predict(desired: EnvDesired, page: LivePage, patch: Mapping[str, Any], orpha
     effective = desired.schema if desired.schema is not None else page.schema
     merged = {**page.variables, **patch}
     try:
-        validator = regexguard.validator_for(effective)   # shared per schema text by regexguard's memo
+        validator = lazyjsonschema.fullvalidator().validator_for(effective)   # shared per schema text (a memo)
         if desired.values is None:
             # Schema only: the PUT is accepted even if the live values stop validating; say so.
             failing = _errors(validator, effective, page.variables)

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from reconciler import settings as settings_module, steps
+from reconciler import aio, settings as settings_module
 from reconciler.api.live import LiveReads, fetch_live
 from reconciler.apply.executor import AgentsApi
 from reconciler.checks import validation
@@ -60,6 +60,8 @@ class RunOptions:
     """For waiver expiry; tests pin it."""
     cache: bool = False
     """Use the on-disk cache of parse results (``.reconciler/cache/``); the CLI's default, ``--no-cache`` off."""
+    ignore_windows: bool = False
+    """``apply --ignore-windows``: write through deny windows that have ``manualSync: true``."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,7 +111,7 @@ async def read_overlapped(api: AgentsApi, settings: Settings, root: Path, option
 
     early = all(os.path.isdir(root / loader.CONFIGS_DIR / a) for a in options.agents)
     try:
-        desired = await steps.interleaved(validation.iter_validate_repository(
+        desired = await aio.interleaved(validation.iter_validate_repository(
             root, agents=options.agents or None, envs=options.envs or None, today=options.today,
             on_agent=accepted if early else None, use_cache=options.cache))
         agents = selection.select_agents(root, desired, options.agents, changed=changed)

@@ -10,7 +10,7 @@ Called through :func:`reconciler.report.render`. Shape (DESIGN.md §4)::
      "results": [{"agent", "env", "status", "live_last_updated",
                   "schema": {"action": "none|put", "new": bool, "diff": [...]},
                   "variables": {"action": "none|patch", "new": bool, "patch": {...masked...}, "diff": [...],
-                                "orphans": [...]},
+                                "orphans": [...], "live_owned": [...]},   # live_owned: only when some
                   "changed_keys": [{"where": "values|schema", "key", "file", "line"}],
                   "errors": [...], "warnings": [...],
                   "cause": "repository|out_of_band|unknown",     # drift, pages that differ
@@ -118,6 +118,8 @@ def _result(r: EnvPlan, outcome: Outcome | None, *, drift: bool = False) -> dict
         "errors": [f.to_json() for f in r.errors],
         "warnings": [f.to_json() for f in r.warnings],
     }
+    if r.live_owned:
+        data["variables"]["live_owned"] = list(r.live_owned)
     if drift and r.differs:
         data["cause"] = (r.cause.value if r.cause else "unknown")
     if outcome is not None:

@@ -107,6 +107,8 @@ def _env_section(r: EnvPlan, outcome: Outcome | None, words: common.Wording, inf
         out.append(_fenced("\n".join(lines)))
     if r.orphans:
         out.append("Orphans (live only; PATCH cannot delete them): " + ", ".join(f"`{k}`" for k in r.orphans) + "\n")
+    if r.live_owned:
+        out.append("Live owns (never compared or written): " + ", ".join(f"`{k}`" for k in r.live_owned) + "\n")
     errors, warnings = common.env_findings(r, outcome)
     out += [f"- {finding_line(f)}\n" for f in errors + warnings]
     return "\n".join(out)

@@ -76,6 +76,7 @@ def _result(r: Mapping[str, Any]) -> EnvPlan:
         variables_patch=dict(patch), masked_patch=dict(patch),
         variables_diff=tuple(DiffItem.from_json(d) for d in variables.get("diff") or ()),
         orphans=tuple(variables.get("orphans") or ()),
+        live_owned=tuple(variables.get("live_owned") or ()),
         errors=tuple(_finding(f) for f in r.get("errors") or ()),
         warnings=tuple(_finding(f) for f in r.get("warnings") or ()),
         live_last_updated=r.get("live_last_updated"),

@@ -21,6 +21,8 @@ from rich.text import Text
 from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
 from reconciler.report import common
 
+#: Says which keys the ``ownership`` rules of reconciler.yaml leave to live on a page.
+LIVE_OWNED = "live owns (never compared or written)"
 _MARKER_STYLES = {"+": "green", "-": "red", "~": "yellow"}
 _STATUS_STYLES = {Status.CHANGES: "yellow", Status.ERROR: "bold red", Status.SKIPPED: "red",
                   Status.IN_SYNC: "green", Status.UNMANAGED: "dim"}
@@ -87,7 +89,9 @@ def _folded(agent: str, quiet: list[EnvPlan]) -> list[Text]:
     for r in quiet:
         by_status.setdefault(r.status.value.replace("_", " "), []).append(r.env.value)
     folded = "; ".join(f"{status} ({', '.join(envs)})" for status, envs in by_status.items())
-    return [Text(f"{agent}: {folded}", style="dim")]
+    owned = [Text(f"{agent} / {r.env.value}: {LIVE_OWNED}: {', '.join(r.live_owned)}", style="dim")
+             for r in quiet if r.live_owned]
+    return [Text(f"{agent}: {folded}", style="dim")] + owned
 
 
 def _env_block(r: EnvPlan, outcome: Outcome | None, words: common.Wording, info: common.RunInfo, *,
@@ -108,6 +112,8 @@ def _env_block(r: EnvPlan, outcome: Outcome | None, words: common.Wording, info:
     if r.orphans:
         lines.append(Text(f"  orphans (live only; PATCH cannot delete them): {', '.join(r.orphans)}",
                           style="magenta"))
+    if r.live_owned:
+        lines.append(Text(f"  {LIVE_OWNED}: {', '.join(r.live_owned)}", style="dim"))
     errors, warnings = common.env_findings(r, outcome)
     lines += [_finding(f) for f in errors + warnings]
     return lines

@@ -8,6 +8,7 @@ documents, :mod:`~reconciler.repository.safepath` opens each file safely,
 into JSON data with a source map; :mod:`~reconciler.repository.yamlsafe` is the entry point for a
 single file (settings, policies). Writing: :mod:`~reconciler.repository.yamlwrite` (with
 :mod:`~reconciler.repository.yamlhints`) and :mod:`~reconciler.repository.writer`.
-:mod:`~reconciler.repository.gitinfo` answers what git knows. Checking the content is left to
+:mod:`~reconciler.repository.gitinfo` answers what git knows. :mod:`~reconciler.repository.sourcefile` reads
+``source:`` of ``reconciler.yaml`` and every duration. Checking the content is left to
 :mod:`reconciler.checks`.
 """

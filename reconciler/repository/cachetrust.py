@@ -37,10 +37,11 @@ _OUR_MODULES = ("repository/yamlsafe.py", "repository/yamlbuild.py", "repository
                 "repository/safepath.py", "repository/reader.py", "repository/cache.py", "model.py",
                 "checks/validation.py", "checks/schemacheck.py", "checks/valuecheck.py", "checks/fastcheck.py",
                 "checks/regexguard.py", "checks/regexsyntax.py", "checks/formats.py", "checks/schemarefs.py",
-                "checks/masking.py")
+                "checks/masking.py", "checks/fullvalidator.py", "checks/draft7.schema.json", "checks/ecma.py",
+                "checks/ecmaworker.py", "checks/anchors.py")
 #: Installed packages that decide a stored result: each one's installed file (size, time) joins the fingerprint,
 #: so an upgrade or a reinstall is another fingerprint (their versions would cost importlib.metadata's ~0.1 s).
-_THEIR_MODULES = ("yaml", "yaml._yaml", "jsonschema", "jsonschema_rs", "regex", "referencing")
+_THEIR_MODULES = ("yaml", "yaml._yaml", "jsonschema", "jsonschema_rs", "regress", "referencing")
 
 
 class Unusable(Exception):

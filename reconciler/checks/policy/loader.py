@@ -24,16 +24,18 @@ import re
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
+from reconciler.checks import fastcheck, lazyjsonschema
 from reconciler.repository import safepath, yamlsafe
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, Finding, JsonPath, Severity, SourceMap, format_path
 from reconciler.checks.policy import paths as _paths
 from reconciler.checks.policy.checks import CHECKS
 from reconciler.checks.policy.model import CHECK_KEYS, Policy, PolicySet, Rule, Selector, Waiver, matches_any
+
+if TYPE_CHECKING:
+    import jsonschema
 
 POLICY_DIR = "policies"
 _AGENT_GLOB = re.compile(r"^[A-Za-z0-9*?!\[\]-]+$")
@@ -110,8 +112,13 @@ def _invalid(message: str, file: str, line: int | None, where: JsonPath = (), po
 # -- gate 2: the JSON Schema -----------------------------------------------------------------------
 
 def schema_errors(data: Any) -> list[tuple[JsonPath, str]]:
-    """(location, message) for every way ``data`` breaks the policy file schema, in document order."""
-    validator = jsonschema.Draft7Validator(policy_schema())
+    """(location, message) for every way ``data`` breaks the policy file schema, in document order.
+
+    jsonschema-rs says "valid" (the usual case) without python-jsonschema, which only explains.
+    """
+    if fastcheck.is_valid(policy_schema(), data):
+        return []
+    validator = lazyjsonschema.fullvalidator().draft7_validator(policy_schema())
     out: list[tuple[JsonPath, str]] = []
     for error in validator.iter_errors(data):
         out.extend(_explain(error))

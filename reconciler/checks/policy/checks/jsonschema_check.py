@@ -1,6 +1,6 @@
 """Check ``jsonschema``: every value at the rule's paths satisfies a JSON Schema (Draft 7) given in the rule.
 
-The validator comes from :func:`reconciler.checks.regexguard.validator_for`, so a
+The validator comes from :func:`reconciler.checks.fullvalidator.validator_for`, so a
 ``pattern`` inside the rule's schema is time-bounded too. The rule's schema is
 checked against the Draft 7 meta-schema when the policy is loaded.
 """
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import jsonschema
-
-from reconciler.checks import regexguard
+from reconciler.checks import lazyjsonschema, regexguard
 from reconciler.model import MASK, Severity
 from reconciler.checks.policy.checks.base import EnvContext, Violation
 
@@ -21,16 +19,15 @@ NEEDS_PATHS = True
 def validate_args(args: object) -> list[str]:
     if not isinstance(args, dict):
         return ["'jsonschema' takes a JSON Schema (a mapping)"]
-    try:
-        jsonschema.Draft7Validator.check_schema(args)
-    except jsonschema.SchemaError as exc:
+    exc = lazyjsonschema.fullvalidator().draft7_schema_error(args)
+    if exc is not None:
         where = "/".join(str(p) for p in exc.absolute_path)
         return [f"the rule's schema is not valid Draft 7{f' at {where}' if where else ''}: {exc.message}"]
     return []
 
 
 def check(ctx: EnvContext) -> Iterator[Violation]:
-    validator = regexguard.validator_for(ctx.rule.args)
+    validator = lazyjsonschema.fullvalidator().validator_for(ctx.rule.args)
     for path, value in ctx.matched_values():
         try:
             errors = sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path)))

@@ -1,0 +1,74 @@
+"""Post one notification: a JSON webhook (optionally HMAC-SHA256 signed) or a Slack incoming webhook.
+
+The only code that speaks to notification targets (httpx, the project's one
+HTTP library). URLs and signing keys come from the environment variables
+the target names (or a non-secret webhook URL from ``reconciler.yaml``); https
+only, plain http on loopback. A failure (no answer, a non-2xx status) is
+retried with backoff, then reported as ``False`` with a reason that names the
+target and the status, never the URL (a Slack URL is a secret) nor the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from reconciler import __version__, governance
+from reconciler.notify.events import Event
+
+SIGNATURE_HEADER = "X-Reconciler-Signature"
+#: Delay before retry n; its length bounds the retries (3 attempts in all).
+BACKOFFS = (0.5, 1.0)
+TIMEOUT = 5.0
+
+
+def payload(target: governance.Target, event: Event, sent_at: str) -> dict[str, Any]:
+    """The body: what happened, masked by construction (codes, messages already masked, key names)."""
+    if target.kind == "slack":
+        revision = f" (revision {event.revision[:12]})" if event.revision else ""
+        return {"text": f"[rtc-reconciler] {event.trigger}: {event.summary}{revision}"}
+    return {"format_version": 1, "kind": "rtc-reconciler.notification", "tool_version": __version__,
+            "trigger": event.trigger, "agent": event.agent, "env": event.env, "revision": event.revision,
+            "summary": event.summary, "codes": list(event.codes), "keys": list(event.keys), "sent_at": sent_at}
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def send(client: httpx.Client, target: governance.Target, event: Event, environ: Mapping[str, str], *,
+         sent_at: str, sleep: Callable[[float], None] = time.sleep) -> tuple[bool, str]:
+    """(delivered, what happened) after at most ``len(BACKOFFS) + 1`` attempts."""
+    url = target.url or environ.get(target.url_env or "", "")
+    if not url:
+        return False, f"{target.name}: environment variable {target.url_env} is not set"
+    try:
+        governance.check_notify_url(url)
+    except ValueError as exc:
+        return False, f"{target.name}: {exc}"
+    body = json.dumps(payload(target, event, sent_at), ensure_ascii=False).encode("utf-8")
+    headers = {"Content-Type": "application/json", "User-Agent": f"rtc-reconciler/{__version__}"}
+    if target.secret_env:
+        secret = environ.get(target.secret_env)
+        if not secret:
+            return False, f"{target.name}: environment variable {target.secret_env} (signing key) is not set"
+        headers[SIGNATURE_HEADER] = sign(secret, body)
+    problem = ""
+    for attempt, delay in enumerate((*BACKOFFS, None), 1):
+        try:
+            response = client.post(url, content=body, headers=headers)
+            if 200 <= response.status_code < 300:
+                return True, f"{target.name}: sent"
+            problem = f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            problem = type(exc).__name__            # never str(exc): it may quote the URL
+        if delay is None:
+            break
+        sleep(delay)
+    return False, f"{target.name}: {problem} after {attempt} attempts"

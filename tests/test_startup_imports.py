@@ -1,0 +1,81 @@
+"""Start-up: ``reconciler validate`` of a valid repository loads neither python-jsonschema nor asyncio.
+
+jsonschema-rs decides validity (``checks/fastcheck.py``); python-jsonschema (with referencing and
+attrs, ~0.1 s of start-up) is imported only through ``checks/lazyjsonschema.py`` when there is
+something to explain, and asyncio only by the commands that talk to the API. The example
+repository is the case ``benchmarks/startup_bench.py`` measures; both a first run (no cache) and a
+warm one are checked, and so is that the explanations still come when something is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HEAVY = ("jsonschema", "referencing", "asyncio")
+
+PROBE = f"""
+import sys
+from reconciler.cli import main
+try:
+    code = main(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+print("EXIT", code, "LOADED", " ".join(m for m in {HEAVY!r} if m in sys.modules))
+"""
+
+
+def _example(into: Path) -> Path:
+    into.mkdir()
+    for name in ("reconciler.yaml", "configs", "policies"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, into / name)
+        else:
+            shutil.copy2(source, into / name)
+    return into
+
+
+def _run(root: Path, *args: str) -> tuple[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RECONCILER_", "POLYAI_"))}
+    env["NO_COLOR"] = "1"
+    proc = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, timeout=120,
+                          env=env, cwd=root)
+    status = next(line for line in proc.stdout.splitlines() if line.startswith("EXIT"))
+    return status, proc.stdout + proc.stderr
+
+
+def test_validate_of_the_example_loads_neither_jsonschema_nor_asyncio(tmp_path: Path) -> None:
+    root = _example(tmp_path / "repo")
+    for run in ("first, no cache", "warm cache"):
+        status, out = _run(root, "validate", ".")
+        assert status == "EXIT 0 LOADED ", (run, out)
+    assert "valid: 3 agents, 9 environments checked" in out
+    status, _ = _run(root, "validate", ".", "--no-cache")
+    assert status == "EXIT 0 LOADED "
+
+
+def test_an_invalid_value_is_explained_by_the_full_validator(tmp_path: Path) -> None:
+    root = _example(tmp_path / "repo")
+    values = root / "configs" / "acme-support" / "sandbox" / "values.yaml"
+    values.write_text(values.read_text(encoding="utf-8") + "unexpected_key: 1\n", encoding="utf-8")
+    status, out = _run(root, "validate", ".")
+    assert status.startswith("EXIT 1 LOADED jsonschema referencing"), out
+    assert "[values.invalid] unexpected_key: unexpected property 'unexpected_key'" in out
+
+
+def test_an_invalid_schema_and_policy_file_are_explained(tmp_path: Path) -> None:
+    root = _example(tmp_path / "repo")
+    schema = root / "configs" / "acme-support" / "sandbox" / "schema.yaml"
+    schema.write_text(schema.read_text(encoding="utf-8").replace("type: object", "type: objekt", 1),
+                      encoding="utf-8")
+    (root / "policies" / "broken.yaml").write_text("name: broken\nseverity: error\nrules: []\nsurprise: 1\n",
+                                                   encoding="utf-8")
+    status, out = _run(root, "validate", ".")
+    assert status.startswith("EXIT 1 LOADED jsonschema"), out
+    assert "[schema.invalid]" in out and "'objekt' is not a JSON Schema type" in out
+    assert "[policy.invalid]" in out and "unknown key 'surprise'" in out
