@@ -111,6 +111,7 @@ class Daemon:
         self._tasks: list[asyncio.Task] = []
         self._workers: list[asyncio.Task] = []
         self._exit_code = 0
+        self._apply_lock: applylock.Taken | None = None   # the checkout's apply lock, from _start to stop
 
     # -- start and stop ---------------------------------------------------------------------
 
@@ -242,7 +243,7 @@ class Daemon:
         except (asyncio.TimeoutError, Exception):       # noqa: BLE001 - stopping anyway
             server_task.cancel()
         await self.api.aclose()
-        if getattr(self, "_apply_lock", None) is not None:
+        if self._apply_lock is not None:
             self._apply_lock.release()
         self.log.info("stopped", extra={"event": "stopped"})
 
