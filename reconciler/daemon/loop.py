@@ -33,6 +33,7 @@ from pathlib import Path
 
 from reconciler import errors
 from reconciler.api.client import AgentsApi
+from reconciler.apply import lock as applylock
 from reconciler.daemon import http, logs, repository, sourcing, state as state_module, webhook
 from reconciler.daemon.gitsource import GitOptions, GitSource
 from reconciler.daemon.holds import Gate, empty_like
@@ -110,6 +111,7 @@ class Daemon:
         self._tasks: list[asyncio.Task] = []
         self._workers: list[asyncio.Task] = []
         self._exit_code = 0
+        self._apply_lock: applylock.Taken | None = None   # the checkout's apply lock, from _start to stop
 
     # -- start and stop ---------------------------------------------------------------------
 
@@ -183,6 +185,9 @@ class Daemon:
 
     async def _start(self, concurrency: int) -> None:
         """Load the repository, start every task, and run the first full sync."""
+        # The checkout's apply lock, held until the daemon stops: a CLI apply waits for no one, we do.
+        self._apply_lock = await applylock.take_when_free(self.options.root, applylock.DAEMON, lambda holder: (
+            self.log.info(f"waiting for the apply lock: {holder}", extra={"event": "lock_wait"})))
         started = time.monotonic()
         loaded = await asyncio.to_thread(repository.load_full, self.options.root, self.options.shard,
                                          self.repo_options, None)
@@ -238,6 +243,8 @@ class Daemon:
         except (asyncio.TimeoutError, Exception):       # noqa: BLE001 - stopping anyway
             server_task.cancel()
         await self.api.aclose()
+        if self._apply_lock is not None:
+            self._apply_lock.release()
         self.log.info("stopped", extra={"event": "stopped"})
 
     def _alive(self) -> bool:
