@@ -44,9 +44,12 @@ def _lib():
 def validate_args(args: object) -> list[str]:
     if not isinstance(args, dict):
         return ["'e164' takes a mapping, e.g. {regions: [GB, US]} or {}"]
+    regions = args.get("regions") or ()
+    if not regions:
+        return []                          # e164: {} needs no library until a value is checked
     known = _lib()[0].SUPPORTED_REGIONS
     return [f"unknown region {r!r} in e164.regions (use ISO 3166 codes such as GB, US)"
-            for r in args.get("regions") or () if r not in known]
+            for r in regions if r not in known]
 
 
 def problem(value: object, regions: tuple[str, ...] = ()) -> str | None:
