@@ -72,8 +72,8 @@ def problem(value: object, regions: tuple[str, ...] = ()) -> str | None:
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason in possible_reasons:
         return possible_reasons[reason]
-    region = phonenumbers.region_code_for_number(number)
-    if not phonenumbers.is_valid_number(number):
+    region = phonenumbers.region_code_for_number(number)     # the costly part: each region of the country code
+    if not phonenumbers.is_valid_number_for_region(number, region):   # is_valid_number, without finding it again
         country = phonenumbers.region_code_for_country_code(number.country_code)
         where = f" for region {country}" if country and country != "ZZ" else ""
         return f"is not a valid number{where} (no such number range)"
