@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler import governance
+from reconciler.checks import warnsettings
 from reconciler.model import ClientEnv
 
 #: Regions of the live API; ``api.region: us`` -> https://api.us.poly.ai
@@ -85,6 +86,8 @@ class Settings:
     """Daemon full resync period, seconds."""
     api_key: str | None = field(default=None, repr=False)
     """From POLYAI_API_KEY only; never printed."""
+    warnings: warnsettings.WarningSettings = warnsettings.WarningSettings()
+    """Which warnings are shown (``warnings:`` of reconciler.yaml; see :mod:`reconciler.checks.warnfilter`)."""
     governance: governance.Governance = field(default_factory=governance.Governance)
     """Ownership rules, sync windows, suspend, history and notifications (:mod:`reconciler.governance`)."""
     source: SourceSettings | None = None
@@ -136,7 +139,20 @@ def check_api_url(url: str) -> str:
                          "or a regional URL such as https://api.us.poly.ai")
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         raise ValueError(f"API URL {url!r} must use https (plain http is only allowed on loopback)")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise ValueError(f"API URL {url!r} has a path ({parts.path or '?' + parts.query}); give the base URL without "
+                         f"it: {parts.scheme}://{parts.netloc} (the reconciler adds /v1/agents/… itself)")
     return url.rstrip("/")
+
+
+def missing_key_message(url: str) -> str:
+    """Why a command that talks to ``url`` stopped before sending anything: no ``POLYAI_API_KEY``."""
+    emulator = ("an emulator on loopback (`reconciler emulator`) accepts any non-empty key, e.g. POLYAI_API_KEY=dev"
+                if urlsplit(url).hostname in _LOOPBACK else "only the emulator (url: local, or `reconciler emulator` "
+                "on loopback) accepts any non-empty key; a real API needs a key allowed to read and write "
+                "real-time configs")
+    return (f"{ENV_API_KEY} is not set: the key for {url} is read from the {ENV_API_KEY} environment variable "
+            f"only (never from the repository or a flag); export it, or in CI pass it from a secret. Note: {emulator}")
 
 
 def region_url(region: str) -> str:
@@ -177,6 +193,7 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
         concurrency=_resolve_concurrency(concurrency, environ, parsed.concurrency if parsed else None),
         resync=parse_duration(parsed.resync) if parsed and parsed.resync is not None else 60.0,
         api_key=environ.get(ENV_API_KEY) or None,
+        warnings=warnsettings.from_file(parsed.warnings if parsed else None),
         governance=governance_of(parsed),
         source=_source(parsed.source if parsed else None),
     )
@@ -243,8 +260,9 @@ def _environments(envs: Mapping[str, Any] | None) -> tuple[EnvironmentSettings, 
 def read_settings_file(root: Path) -> tuple[list[ConfigError], SettingsFile | PlainFile | None]:
     """Parse and check ``reconciler.yaml`` (absent: no problems, ``None``). Reports ALL problems.
 
-    :func:`reconciler.repository.settingsplain.read_plain` reads a plain file; any other file, and every problem, is the pydantic model's
-    (:func:`reconciler.repository.settingsfile.parse`): the same answer either way.
+    :func:`reconciler.repository.settingsplain.read_plain` reads a plain file; any other file, and every
+    problem, is the pydantic model's (:func:`reconciler.repository.settingsfile.parse`): the same answer
+    either way.
     """
     path = Path(root) / SETTINGS_FILE
     if not path.exists() and not path.is_symlink():

@@ -112,7 +112,7 @@ def _same_values(plain: settingsplain.PlainFile, model: settingsfile.SettingsFil
             assert env.selfHeal is model.environments[name].selfHeal
     assert plain.concurrency == model.concurrency and type(plain.concurrency) is type(model.concurrency)
     assert plain.resync == model.resync or (plain.resync != plain.resync and model.resync != model.resync)
-    for section in ("source", "ownership", "windows", "suspend", "history", "notifications"):
+    for section in ("source", "ownership", "windows", "suspend", "history", "notifications", "warnings"):
         assert getattr(model, section) is None and getattr(plain, section) is None
 
 

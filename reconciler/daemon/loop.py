@@ -33,6 +33,7 @@ from pathlib import Path
 
 from reconciler import errors
 from reconciler.api.client import AgentsApi
+from reconciler.apply import lock as applylock
 from reconciler.daemon import http, logs, repository, sourcing, state as state_module, webhook
 from reconciler.daemon.gitsource import GitOptions, GitSource
 from reconciler.daemon.holds import Gate, empty_like
@@ -183,6 +184,9 @@ class Daemon:
 
     async def _start(self, concurrency: int) -> None:
         """Load the repository, start every task, and run the first full sync."""
+        # The checkout's apply lock, held until the daemon stops: a CLI apply waits for no one, we do.
+        self._apply_lock = await applylock.take_when_free(self.options.root, applylock.DAEMON, lambda holder: (
+            self.log.info(f"waiting for the apply lock: {holder}", extra={"event": "lock_wait"})))
         started = time.monotonic()
         loaded = await asyncio.to_thread(repository.load_full, self.options.root, self.options.shard,
                                          self.repo_options, None)
@@ -238,6 +242,8 @@ class Daemon:
         except (asyncio.TimeoutError, Exception):       # noqa: BLE001 - stopping anyway
             server_task.cancel()
         await self.api.aclose()
+        if getattr(self, "_apply_lock", None) is not None:
+            self._apply_lock.release()
         self.log.info("stopped", extra={"event": "stopped"})
 
     def _alive(self) -> bool:

@@ -12,13 +12,14 @@ module only when it needs it; ``validate`` of a plain ``reconciler.yaml`` never 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import pydantic
 
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, SourceMap
+from reconciler.checks import warnsettings
 from reconciler.repository import governancefile, sourcefile, yamlhints
 from reconciler.settings import SyncMode
 
@@ -104,6 +105,26 @@ class SourceFile(pydantic.BaseModel):
         return value
 
 
+_Code = Annotated[str, pydantic.StringConstraints(pattern=warnsettings.CODE_PATTERN)]
+
+
+class WarningsFile(pydantic.BaseModel):
+    """The section as written in reconciler.yaml (unknown keys are errors, as everywhere in the file)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", strict=True, populate_by_name=False, title="warnings",
+                                       json_schema_extra={"description": "Warning codes to hide (errors are "
+                                                                         "never hidden) or to show."})
+    ignore: list[_Code] = pydantic.Field(default_factory=list, description="Warning codes hidden in every report "
+                                        "of this repository, e.g. repo.stray_file.")
+    ignore_in: dict[str, list[_Code]] = pydantic.Field(
+        default_factory=dict, description=(
+            "Path glob (relative to the repository root; * within a folder, ** across folders) -> warning "
+            "codes hidden for the files it matches, e.g. \"configs/legacy-*/**\": [yaml.ambiguous]."))
+    enable: list[Literal["schema.regex_dialect"]] = pydantic.Field(default_factory=list, description=(
+        "Warnings that are off by default: schema.regex_dialect (a pattern Python's re would match "
+        "differently; the reconciler always matches ECMA-262, so this is for developers only)."))
+
+
 class SettingsFile(_Strict):
     model_config = pydantic.ConfigDict(title="rtc-reconciler settings (reconciler.yaml)", json_schema_extra={
         "description": "Settings of a config repository; flags and environment variables override them."})
@@ -126,6 +147,7 @@ class SettingsFile(_Strict):
         "Pages never written by apply or the daemon while listed (drift is still reported)."))
     history: governancefile.HistoryFile | None = None
     notifications: governancefile.NotificationsFile | None = None
+    warnings: WarningsFile | None = None
 
     @pydantic.field_validator("resync")
     @classmethod
@@ -171,7 +193,7 @@ def _in_map(loc: tuple, smap: SourceMap) -> bool:
 
 
 def _allowed(parent: tuple) -> str:
-    model: type[pydantic.BaseModel] | None = {(): SettingsFile, ("api",): ApiFile,
+    model: type[pydantic.BaseModel] | None = {(): SettingsFile, ("api",): ApiFile, ("warnings",): WarningsFile,
                                                ("source",): SourceFile}.get(parent)
     if model is None and len(parent) == 2 and parent[0] == "environments":
         model = _EnvFile

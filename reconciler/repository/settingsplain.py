@@ -50,6 +50,7 @@ class PlainFile:
     suspend: None = None
     history: None = None
     notifications: None = None
+    warnings: None = None
 
 
 class _Undecided(Exception):
