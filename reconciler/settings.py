@@ -243,8 +243,9 @@ def _environments(envs: Mapping[str, Any] | None) -> tuple[EnvironmentSettings, 
 def read_settings_file(root: Path) -> tuple[list[ConfigError], SettingsFile | PlainFile | None]:
     """Parse and check ``reconciler.yaml`` (absent: no problems, ``None``). Reports ALL problems.
 
-    :func:`reconciler.repository.settingsplain.read_plain` reads a plain file; any other file, and every problem, is the pydantic model's
-    (:func:`reconciler.repository.settingsfile.parse`): the same answer either way.
+    :func:`reconciler.repository.settingsplain.read_plain` reads a plain file; any other file, and every
+    problem, is the pydantic model's (:func:`reconciler.repository.settingsfile.parse`): the same answer
+    either way.
     """
     path = Path(root) / SETTINGS_FILE
     if not path.exists() and not path.is_symlink():
