@@ -26,7 +26,7 @@ code{font-size:.85rem}
 .nowrap{white-space:nowrap}
 .banner{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .8rem;margin:.5rem 0;border-radius:.3rem}
 .dirty{color:#cf222e}
-.hold{color:#9a6700;font-size:.8rem;white-space:nowrap;margin-top:.2rem}
+.hold{color:#9a6700;font-size:.8rem;margin-top:.2rem;max-width:14rem}
 .history{font-size:.8rem}
 """
 
