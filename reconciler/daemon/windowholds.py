@@ -50,9 +50,12 @@ def hold(decision: Decision, rules: governance.Governance, log: logging.Logger,
 
 
 def to_json(found: windows.Hold) -> dict[str, Any]:
-    """``window_hold`` of a page in ``/status``."""
+    """``window_hold`` of a page in ``/status`` (``until`` rounded up to the second, so a pass then writes)."""
+    until = found.until
+    if until is not None and until.microsecond:
+        until = until.replace(microsecond=0) + _dt.timedelta(seconds=1)
     return {"kind": "suspend" if found.suspended else "window", "reason": found.reason,
-            "until": windows.iso(found.until) if found.until else None, "message": found.text()}
+            "until": windows.iso(until) if until else None, "message": found.text()}
 
 
 def earliest(decisions: Iterable[Decision]) -> float | None:
