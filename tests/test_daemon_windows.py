@@ -62,6 +62,8 @@ def test_a_deny_window_holds_the_write_and_it_goes_out_when_the_window_closes(tm
         assert _metric(metrics, 'reconciler_held_until_timestamp_seconds{agent="win-o",env="sandbox"}') \
             == end.timestamp()
         assert "held by window until" in watch.get("/").text
+        held = next(x for x in watch.logs() if x["event"] == "held")
+        assert (held["agent"], held["env"], held["until"]) == ("win-o", "sandbox", until)
         # The resync is a minute away: only the pass scheduled at the window's end can write this soon.
         wait_until(lambda: emulator.peek("win-o", "sandbox")["variables"] == values("sandbox"),
                    timeout=OPENS_IN + 6, interval=0.05, what="the write once the window closed")
