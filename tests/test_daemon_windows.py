@@ -17,7 +17,7 @@ from tests.e2e_helpers import make_repo, values
 pytestmark = pytest.mark.slow
 UTC = dt.timezone.utc
 #: Seconds from the test's start to the window's end: enough for the daemon to start and hold under load.
-OPENS_IN = 8
+OPENS_IN = 10
 
 
 def _repo(tmp_path, emulator, agent: str, extra: str, resync: str):
