@@ -42,6 +42,7 @@ from typing import Any
 
 from reconciler import memo, settings, steps
 from reconciler.checks import verdict as blocking, isolation, masking, ownership, policy, schemacheck, valuecheck
+from reconciler.checks import warnfilter
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap
 from reconciler.repository import cache as resultcache, loader, reader, yamlbuild, yamlsafe
@@ -84,7 +85,7 @@ def _validate_steps(root: Path, agents: Iterable[str] | None, envs: Iterable[str
     findings = ownership.adjust(findings, desired, ownership.rules_of(root))   # keys live owns
     desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings, shown)))
     policy_findings = tuple(policy.check_repository(desired, today=today))
-    return dataclasses.replace(desired, findings=desired.findings + policy_findings)
+    return dataclasses.replace(desired, findings=warnfilter.filter_repository(root, desired.findings + policy_findings))
 
 
 def settings_findings(root: Path) -> list[Finding]:

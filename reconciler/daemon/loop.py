@@ -12,8 +12,7 @@ Called by ``reconciler.cli.watch``. It owns the tasks that make the daemon:
   :func:`reconciler.daemon.reconcile.reconcile_agent`;
 - the resync timer (jittered) putting every agent on the queue;
 - the persister writing the state record after passes that changed it;
-- the window wake-ups (:mod:`reconciler.daemon.windowholds`: a pass when a held
-  page's sync window opens) and the notifier's sends (:mod:`reconciler.daemon.notifying`).
+- a pass when a held page's window opens (:mod:`~.windowholds`); notifications (:mod:`~.notifying`).
 
 A *round* is "every agent once": the first one ends in ``ready``; each ends
 by setting ``last_full_sync``. A pass that failed transiently does not count:
@@ -35,6 +34,7 @@ from pathlib import Path
 
 from reconciler import errors
 from reconciler.api.client import AgentsApi
+from reconciler.apply import lock as applylock
 from reconciler.daemon import http, logs, notifying, repository, sourcing, state as state_module, webhook, windowholds
 from reconciler.daemon.gitsource import GitOptions, GitSource
 from reconciler.daemon.holds import Gate, empty_like
@@ -112,6 +112,7 @@ class Daemon:
         self._tasks: list[asyncio.Task] = []
         self._workers: list[asyncio.Task] = []
         self._exit_code = 0
+        self._apply_lock: applylock.Taken | None = None   # the checkout's apply lock, from _start to stop
 
     # -- start and stop ---------------------------------------------------------------------
 
@@ -189,6 +190,9 @@ class Daemon:
 
     async def _start(self, concurrency: int) -> None:
         """Load the repository, start every task, and run the first full sync."""
+        # The checkout's apply lock, held until the daemon stops: a CLI apply waits for no one, we do.
+        self._apply_lock = await applylock.take_when_free(self.options.root, applylock.DAEMON, lambda holder: (
+            self.log.info(f"waiting for the apply lock: {holder}", extra={"event": "lock_wait"})))
         started = time.monotonic()
         loaded = await asyncio.to_thread(repository.load_full, self.options.root, self.options.shard,
                                          self.repo_options, None)
@@ -247,6 +251,8 @@ class Daemon:
         except (asyncio.TimeoutError, Exception):       # noqa: BLE001 - stopping anyway
             server_task.cancel()
         await self.api.aclose()
+        if self._apply_lock is not None:
+            self._apply_lock.release()
         self.log.info("stopped", extra={"event": "stopped"})
 
     def _alive(self) -> bool:

@@ -29,6 +29,7 @@ from typing import Any
 
 from reconciler.notify import dedupe
 from reconciler.planning import canonical
+from reconciler.repository import statedir
 
 FORMAT_VERSION = 1
 #: Reverts of one key that make it contested, and the window they must fall in (seconds).
@@ -159,6 +160,7 @@ def save(record: StateRecord, path: Path) -> None:
 def write(data: Mapping[str, Any], path: Path) -> None:
     """Write atomically: a reader (or a crash) sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    statedir.ignore_if_inside(path)
     text = json.dumps(data, separators=(",", ":"), sort_keys=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
