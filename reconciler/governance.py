@@ -12,7 +12,10 @@ never pay for the models.
   Builder); applied by :mod:`reconciler.planning.ownership`, checked by
   :mod:`reconciler.checks.ownership`, left out by ``import``.
 - ``windows`` and ``suspend``: when live may be written
-  (:mod:`reconciler.apply.windows` answers, the clock passed in).
+  (:mod:`reconciler.apply.windows` answers, the clock passed in);
+- ``history`` and ``notifications``: what the CLI and the daemon record and who
+  they tell (:mod:`reconciler.apply.history`, :mod:`reconciler.notify`,
+  :mod:`reconciler.daemon.history`, :mod:`reconciler.daemon.notifying`).
 
 Scopes use shell-style globs on agent ids (``acme-*``) and environment names;
 an empty ``envs`` list means every environment. Nothing here does I/O.

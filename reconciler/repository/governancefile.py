@@ -119,7 +119,8 @@ class WindowFile(_ScopeFile):
 
 class HistoryFile(_Strict):
     model_config = pydantic.ConfigDict(title="history", json_schema_extra={
-        "description": "The apply history the CLI keeps per page in .reconciler/history/ (reconciler history)."})
+        "description": "The apply history kept per page: by the CLI in .reconciler/history/ (reconciler history), "
+                       "by the daemon in its state record and /status."})
     keep: int = pydantic.Field(default=10, ge=1, le=1000, description="Entries kept per page (the last ones).")
 
 
@@ -165,7 +166,8 @@ class SubscriptionFile(_ScopeFile):
 
 class NotificationsFile(_Strict):
     model_config = pydantic.ConfigDict(title="notifications", json_schema_extra={
-        "description": "Who hears about applies, failures and drift (sent by apply/drift --notify)."})
+        "description": "Who hears about applies, failures and drift (sent by apply/drift --notify and by the "
+                       "daemon)."})
     targets: list[TargetFile] = pydantic.Field(min_length=1)
     subscriptions: list[SubscriptionFile] = pydantic.Field(min_length=1)
     oncePer: Literal["revision"] = pydantic.Field(default="revision", description=(
