@@ -62,7 +62,7 @@ def main() -> int:
             (root / "reconciler.yaml").write_text(f"api:\n  url: {server.url}\nconcurrency: {opts.concurrency}\n",
                                                   encoding="utf-8")
             rows = []
-            for name, args in (("import", ("import", *agents, ".")), ("plan after import", ("plan", "."))):
+            for name, args in (("import", ("import", *agents, "--repo", ".")), ("plan after import", ("plan", "."))):
                 hooks.post("/_emulator/stats/reset").raise_for_status()
                 wall, code = _run(root, *args)
                 rows.append((name, wall, code, hooks.get("/_emulator/stats").json()["total"]))

@@ -37,9 +37,9 @@ from typing import TypeVar
 from reconciler import errors, interruption
 from reconciler.aio import interleaved, run_async
 from reconciler.api.client import AgentsApi as HttpAgentsApi
-from reconciler.apply import executor, history, lock as applylock, windows, writers
+from reconciler.apply import executor, history, lock as applylock, wholeplan, windows, writers
 from reconciler.apply.executor import AgentsApi
-from reconciler.checks import policy, validation
+from reconciler.checks import policy, validation, warnfilter
 from reconciler.model import ClientEnv, DesiredState, Finding, Severity
 from reconciler.planning import drift, planfile, planner, reading
 from reconciler.planning.plan import ApplyResult, Plan
@@ -97,10 +97,10 @@ def plan_snapshot(snapshot: RepositorySnapshot, live: LivePages, agents: Sequenc
     """
     plan = planner.plan(snapshot.desired, live.agents, snapshot.settings, fetch_errors=live.errors, agents=agents,
                         envs=envs, target=target, read_only=read_only)
-    if read_only:
-        return plan
-    return policy.check_plan(plan, snapshot.desired.root, allow_large_change=allow_large_change, today=today,
-                             policy_set=snapshot.policies)
+    if not read_only:
+        plan = policy.check_plan(plan, snapshot.desired.root, allow_large_change=allow_large_change, today=today,
+                                 policy_set=snapshot.policies)
+    return warnfilter.filter_plan(plan, snapshot.settings.warnings)     # reconciler.yaml's warnings: section
 
 
 def run_plan(root: Path | str, options: RunOptions = RunOptions(), *, progress: Progress | None = None,
@@ -189,7 +189,8 @@ def run_apply_saved(root: Path | str, plan_file: Path, options: RunOptions = Run
             if moved:
                 raise planfile.StalePlanError(moved)
             planned = held_by_windows(planned, options)      # refused before any write, or noted
-            return await _execute(api, planned, approve_live, started, progress, signals)
+            allow_live, writes_start = wholeplan.approve(planned.plan, approve_live, started)   # whole or nothing
+            return await _execute(api, planned, allow_live, writes_start, progress, signals)
 
     with applylock.hold(root):
         return run_async(go())

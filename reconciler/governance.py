@@ -1,15 +1,21 @@
 """The governance sections of ``reconciler.yaml``: who owns a key, when live may change, who hears about it.
 
-Read by :mod:`reconciler.settings` (the pydantic models below are fields of its
-file model, so ``reconciler schema settings`` covers them and an unknown key is
-an error at its line) and turned into the frozen values that
-:class:`reconciler.settings.Settings` carries in ``governance``:
+Read by :mod:`reconciler.settings` (the pydantic models of these sections,
+:mod:`reconciler.repository.governancefile`, are fields of its file model, so
+``reconciler schema settings`` covers them and an unknown key is an error at its
+line) and turned into the frozen values that
+:class:`reconciler.settings.Settings` carries in ``governance``. This module
+imports no pydantic: the commands that only read the values (``validate``)
+never pay for the models.
 
 - ``ownership``: keys the live side owns (edited on purpose in the Configuration
   Builder); applied by :mod:`reconciler.planning.ownership`, checked by
   :mod:`reconciler.checks.ownership`, left out by ``import``.
 - ``windows`` and ``suspend``: when live may be written
-  (:mod:`reconciler.apply.windows` answers, the clock passed in).
+  (:mod:`reconciler.apply.windows` answers, the clock passed in);
+- ``history`` and ``notifications``: what the CLI and the daemon record and who
+  they tell (:mod:`reconciler.apply.history`, :mod:`reconciler.notify`,
+  :mod:`reconciler.daemon.history`, :mod:`reconciler.daemon.notifying`).
 
 Scopes use shell-style globs on agent ids (``acme-*``) and environment names;
 an empty ``envs`` list means every environment. Nothing here does I/O.
@@ -22,57 +28,15 @@ import re
 from urllib.parse import urlsplit
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-import pydantic
-
-from reconciler.apply import cron
 from reconciler.model import ClientEnv, JsonPath
 
-_ENV_ENUM = {"enum": list(ClientEnv.names())}
+if TYPE_CHECKING:
+    from reconciler.repository.governancefile import NotificationsFile, OwnershipFile, SuspendFile, WindowFile
 
-
-class _Strict(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid", strict=True, populate_by_name=False)
-
-
-def _globs(value: Any) -> Any:
-    """``"acme-*"`` or ``["acme-*", "bella-*"]`` -> a list of globs."""
-    return [value] if isinstance(value, str) else value
-
-
-class OwnershipFile(_Strict):
-    model_config = pydantic.ConfigDict(title="ownership rule", json_schema_extra={
-        "description": "Keys the live side owns on the pages it matches: never compared, written, reverted "
-                       "or reported as orphans, and never allowed in values.yaml."})
-    agents: list[str] = pydantic.Field(default_factory=lambda: ["*"], min_length=1, description=(
-        "Agent ids or globs (acme-*); a single string is one glob. Default: every agent."),
-        json_schema_extra={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})
-    envs: list[str] = pydantic.Field(default_factory=list, description=(
-        "Environments this rule covers; empty or absent: every environment."),
-        json_schema_extra={"items": {"type": "string", **_ENV_ENUM}})
-    liveOwns: list[str] = pydantic.Field(min_length=1, description=(
-        "Top-level keys (holiday_message) or JSON pointers (/opening/emergency_closure) that live owns."))
-
-    @pydantic.field_validator("agents", mode="before")
-    @classmethod
-    def _agent_globs(cls, value: Any) -> Any:
-        return _globs(value)
-
-    @pydantic.field_validator("envs")
-    @classmethod
-    def _env_names(cls, value: list[str]) -> list[str]:
-        return check_envs(value)
-
-    @pydantic.field_validator("liveOwns")
-    @classmethod
-    def _pointers(cls, value: list[str]) -> list[str]:
-        for text in value:
-            parse_pointer(text)
-        return value
-
-
-_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+#: A window's ``duration``: ``2d``, ``8h``, ``1h30m``, ``90m``, ``45s`` (or a number of seconds).
+WINDOW_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 #: Longest window: the next opening is looked for about a month ahead.
 MAX_WINDOW = 31 * 86400
 
@@ -84,7 +48,7 @@ def window_seconds(value: Any) -> float:
     if isinstance(value, (int, float)):
         seconds = float(value)
     else:
-        match = _DURATION.match(str(value).strip())
+        match = WINDOW_DURATION.match(str(value).strip())
         if not match or not any(match.groups()):
             raise ValueError(f"duration {value!r} is not such as 30m, 8h, 1h30m or 2d")
         d, h, m, s = (int(g) if g else 0 for g in match.groups())
@@ -94,129 +58,8 @@ def window_seconds(value: Any) -> float:
     return seconds
 
 
-class _ScopeFile(_Strict):
-    agents: list[str] = pydantic.Field(default_factory=lambda: ["*"], min_length=1, description=(
-        "Agent ids or globs (acme-*); a single string is one glob. Default: every agent."),
-        json_schema_extra={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})
-    envs: list[str] = pydantic.Field(default_factory=list, description=(
-        "Environments covered; empty or absent: every environment."),
-        json_schema_extra={"items": {"type": "string", **_ENV_ENUM}})
-
-    @pydantic.field_validator("agents", mode="before")
-    @classmethod
-    def _agent_globs(cls, value: Any) -> Any:
-        return _globs(value)
-
-    @pydantic.field_validator("envs")
-    @classmethod
-    def _env_names(cls, value: list[str]) -> list[str]:
-        return check_envs(value)
-
-    def scope(self) -> "Scope":
-        return Scope(tuple(self.agents), tuple(self.envs))
-
-
-class WindowFile(_ScopeFile):
-    model_config = pydantic.ConfigDict(title="sync window", json_schema_extra={
-        "description": "When live may be written: allow or deny, from each cron start for a duration."})
-    kind: Literal["allow", "deny"] = pydantic.Field(description=(
-        "deny: no write while open; allow: writes only while one of the page's allow windows is open."))
-    schedule: str = pydantic.Field(description=(
-        "5-field cron of the window's starts: minute hour day-of-month month day-of-week (0 9 * * mon-fri)."))
-    duration: Any = pydantic.Field(description="How long the window stays open: 30m, 8h, 1h30m, 2d (1m..31d).",
-                                   json_schema_extra={"anyOf": [{"type": "number", "minimum": 60},
-                                                                {"type": "string", "pattern": _DURATION.pattern}]})
-    timeZone: str = pydantic.Field(default="UTC", description="IANA time zone of the cron times (Europe/London).")
-    manualSync: bool = pydantic.Field(default=False, description=(
-        "A CLI apply --ignore-windows may write through this window (the report says so)."))
-
-    @pydantic.field_validator("schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        cron.parse(value)
-        return value
-
-    @pydantic.field_validator("duration")
-    @classmethod
-    def _duration(cls, value: Any) -> Any:
-        window_seconds(value)
-        return value
-
-    @pydantic.field_validator("timeZone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        cron.zone(value)
-        return value
-
-
-class HistoryFile(_Strict):
-    model_config = pydantic.ConfigDict(title="history", json_schema_extra={
-        "description": "The apply history the CLI keeps per page in .reconciler/history/ (reconciler history)."})
-    keep: int = pydantic.Field(default=10, ge=1, le=1000, description="Entries kept per page (the last ones).")
-
-
 #: What can send a notification (``applied`` only for the environments a subscription lists).
 TRIGGERS = ("apply_failed", "applied", "drift_detected", "contested_key", "revision_held", "unexpected_result")
-_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-
-
-class TargetFile(_Strict):
-    model_config = pydantic.ConfigDict(title="notification target", json_schema_extra={
-        "description": "Where notifications go: a generic JSON webhook or a Slack incoming webhook."})
-    name: str = pydantic.Field(min_length=1, description="The target's name, used by subscriptions.")
-    kind: Literal["webhook", "slack"] = pydantic.Field(description="webhook: JSON POST; slack: incoming webhook.")
-    url: str | None = pydantic.Field(default=None, description=(
-        "webhook only: the https:// URL (plain http only on loopback); a secret URL goes in urlEnv instead."))
-    urlEnv: str | None = pydantic.Field(default=None, description=(
-        "Name of the environment variable holding the URL (required for slack)."),
-        json_schema_extra={"pattern": _ENV_NAME})
-    secretEnv: str | None = pydantic.Field(default=None, description=(
-        "webhook only: environment variable holding the HMAC-SHA256 key; the body is then signed in "
-        "X-Reconciler-Signature: sha256=<hex>."), json_schema_extra={"pattern": _ENV_NAME})
-
-    @pydantic.model_validator(mode="after")
-    def _where(self) -> "TargetFile":
-        if (self.url is None) == (self.urlEnv is None):
-            raise ValueError(f"target {self.name!r}: give url or urlEnv (one of them)")
-        if self.kind == "slack" and self.url is not None:
-            raise ValueError(f"target {self.name!r}: a Slack webhook URL is a secret: give it in urlEnv")
-        if self.kind == "slack" and self.secretEnv is not None:
-            raise ValueError(f"target {self.name!r}: secretEnv signs webhook targets only")
-        if self.url is not None:
-            check_notify_url(self.url)
-        for value in (self.urlEnv, self.secretEnv):
-            if value is not None and not re.match(_ENV_NAME, value):
-                raise ValueError(f"{value!r} is not an environment variable name")
-        return self
-
-
-class SubscriptionFile(_ScopeFile):
-    model_config = pydantic.ConfigDict(title="notification subscription")
-    on: list[Literal["apply_failed", "applied", "drift_detected", "contested_key", "revision_held",
-                     "unexpected_result"]] = pydantic.Field(min_length=1, description="The triggers.")
-    targets: list[str] = pydantic.Field(min_length=1, description="Names of the targets to send to.")
-
-
-class NotificationsFile(_Strict):
-    model_config = pydantic.ConfigDict(title="notifications", json_schema_extra={
-        "description": "Who hears about applies, failures and drift (sent by apply/drift --notify)."})
-    targets: list[TargetFile] = pydantic.Field(min_length=1)
-    subscriptions: list[SubscriptionFile] = pydantic.Field(min_length=1)
-    oncePer: Literal["revision"] = pydantic.Field(default="revision", description=(
-        "De-duplication: one notification per target, trigger and page for each git revision."))
-    rateLimit: int = pydantic.Field(default=30, ge=1, le=10000, description=(
-        "At most this many notifications per target per hour; the rest wait for a later run."))
-
-    @pydantic.model_validator(mode="after")
-    def _known_targets(self) -> "NotificationsFile":
-        names = [t.name for t in self.targets]
-        if len(set(names)) != len(names):
-            raise ValueError("notification target names must be unique")
-        for sub in self.subscriptions:
-            unknown = [t for t in sub.targets if t not in names]
-            if unknown:
-                raise ValueError(f"subscription names unknown target {unknown[0]!r}; targets: {', '.join(names)}")
-        return self
 
 
 def check_notify_url(url: str) -> str:
@@ -227,11 +70,6 @@ def check_notify_url(url: str) -> str:
     if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
         raise ValueError("notification URL must use https (plain http is only allowed on loopback)")
     return url
-
-
-class SuspendFile(_ScopeFile):
-    model_config = pydantic.ConfigDict(title="suspend", json_schema_extra={
-        "description": "Pages never written (by apply or the daemon) while listed; drift is still reported."})
 
 
 def check_envs(names: Sequence[str]) -> list[str]:

@@ -8,7 +8,7 @@ produce :class:`Finding` values. None of these types does I/O.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,19 @@ class Severity(enum.StrEnum):
 
 PathPart = str | int
 JsonPath = tuple[PathPart, ...]
+
+
+def leaves(doc: Any) -> Iterator[tuple[JsonPath, Any]]:
+    """Every scalar of a JSON document with its path (containers walked, not yielded)."""
+    todo: list[tuple[JsonPath, Any]] = [((), doc)]
+    while todo:
+        path, node = todo.pop()
+        if isinstance(node, Mapping):
+            todo.extend((path + (k,), v) for k, v in node.items())
+        elif isinstance(node, list):
+            todo.extend((path + (i,), v) for i, v in enumerate(node))
+        else:
+            yield path, node
 
 
 def format_path(parts: Iterable[PathPart]) -> str:

@@ -3,6 +3,14 @@
 OWNER: the loader/validation work (issue 3) implements :func:`load_settings`
 (pydantic model of reconciler.yaml, unknown keys are errors with file:line).
 The dataclasses below are the contract the rest of the code reads.
+
+The exact reader of ``reconciler.yaml`` is its pydantic model
+(:mod:`reconciler.repository.settingsfile`, also the source of ``reconciler
+schema settings``). A file that uses only the plain keys (``api``,
+``environments``, ``concurrency``, ``resync``) with plain values is read by
+:func:`reconciler.repository.settingsplain.read_plain`, a subset of the model's
+decisions with the same values, so ``validate`` of such a file does not import
+pydantic (~0.15 s of start-up).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler import governance
+from reconciler.checks import warnsettings
 from reconciler.model import ClientEnv
 
 #: Regions of the live API; ``api.region: us`` -> https://api.us.poly.ai
@@ -77,6 +86,8 @@ class Settings:
     """Daemon full resync period, seconds."""
     api_key: str | None = field(default=None, repr=False)
     """From POLYAI_API_KEY only; never printed."""
+    warnings: warnsettings.WarningSettings = warnsettings.WarningSettings()
+    """Which warnings are shown (``warnings:`` of reconciler.yaml; see :mod:`reconciler.checks.warnfilter`)."""
     governance: governance.Governance = field(default_factory=governance.Governance)
     """Ownership rules, sync windows, suspend, history and notifications (:mod:`reconciler.governance`)."""
     source: SourceSettings | None = None
@@ -88,20 +99,22 @@ class Settings:
 
 
 # --------------------------------------------------------------------------------------------
-# Loading: reconciler.yaml (pydantic, unknown keys are errors) + environment + flags.
+# Loading: reconciler.yaml (plain reader, else pydantic; unknown keys are errors) + environment + flags.
 # --------------------------------------------------------------------------------------------
 
 import os  # noqa: E402  (kept next to the loading code it serves)
 from collections.abc import Mapping  # noqa: E402
-from typing import Any, Literal  # noqa: E402
+from typing import TYPE_CHECKING, Any  # noqa: E402
 from urllib.parse import urlsplit  # noqa: E402
 
-import pydantic  # noqa: E402
-
-from reconciler.repository import yamlhints, yamlsafe   # noqa: E402
-from reconciler.repository.sourcefile import DURATION, SourceFile, parse_duration  # noqa: E402
+from reconciler.repository import settingsplain, yamlsafe   # noqa: E402
+from reconciler.repository.settingsplain import PlainFile  # noqa: E402
+from reconciler.repository.sourcefile import parse_duration  # noqa: E402
 from reconciler.errors import ConfigError  # noqa: E402
 from reconciler.model import SourceMap  # noqa: E402
+
+if TYPE_CHECKING:
+    from reconciler.repository.settingsfile import SettingsFile, SourceFile
 
 #: The settings file at the repository root.
 SETTINGS_FILE = "reconciler.yaml"
@@ -111,75 +124,6 @@ ENV_API_KEY = "POLYAI_API_KEY"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _NO_TARGET = ("no API target: set api.url or api.region in reconciler.yaml, "
               f"{ENV_API_URL}, or --api-url")
-
-
-class _Strict(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(extra="forbid", strict=True, populate_by_name=False)
-
-
-class ApiFile(_Strict):
-    model_config = pydantic.ConfigDict(title="api", json_schema_extra={
-        "description": "Where the Agents API is: set url or region, not both."})
-    url: str | None = pydantic.Field(default=None, description=(
-        "'local' (the embedded emulator, state in .reconciler/local.db) or an https:// base URL "
-        "(plain http only on loopback)."), json_schema_extra={"pattern": r"^(local|https?://\S+)$"})
-    region: Literal["us", "uk", "eu", "studio", "us-1", "uk-1", "euw-1"] | None = pydantic.Field(
-        default=None, description=("Region of the live API: us -> https://api.us.poly.ai; the ADK's names "
-                                   "us-1, uk-1, euw-1 are the same hosts as us, uk, eu."))
-    timeout: float | None = pydantic.Field(default=None, gt=0, le=600,
-                                           description="Seconds for connect/read/write of one request.")
-
-    @pydantic.model_validator(mode="after")
-    def _one_target(self) -> "ApiFile":
-        if self.url is not None and self.region is not None:
-            raise ValueError("set either api.url or api.region, not both")
-        return self
-
-
-class _EnvFile(_Strict):
-    model_config = pydantic.ConfigDict(title="environment")
-    sync: SyncMode = pydantic.Field(default=SyncMode.AUTO, description=(
-        "Daemon only: auto applies, manual only reports."))
-    selfHeal: bool = pydantic.Field(default=False, description=(
-        "Daemon only: revert out-of-band edits (true) or report them as drift (false)."))
-
-    @pydantic.field_validator("sync", mode="before")
-    @classmethod
-    def _sync_word(cls, value: Any) -> Any:
-        if value not in SyncMode.__members__.values() and value not in ("auto", "manual"):
-            raise ValueError("sync must be 'auto' or 'manual'")
-        return SyncMode(value)
-
-
-class SettingsFile(_Strict):
-    model_config = pydantic.ConfigDict(title="rtc-reconciler settings (reconciler.yaml)", json_schema_extra={
-        "description": "Settings of a config repository; flags and environment variables override them."})
-    api: ApiFile | None = None
-    environments: dict[str, _EnvFile] | None = pydantic.Field(
-        default=None, description="The managed environments; their order is the promotion order.",
-        json_schema_extra={"propertyNames": {"enum": list(ClientEnv.names())}, "minProperties": 1})
-    concurrency: int | None = pydantic.Field(default=None, ge=1, le=256, description="Agents reconciled at once.")
-    resync: Any = pydantic.Field(default=None, description=(
-        "Daemon full resync period: 60s, 5m, 1h, 1h30m or a number of seconds (at least 1)."),
-        json_schema_extra={"anyOf": [{"type": "number", "minimum": 1},
-                                     {"type": "string", "pattern": DURATION.pattern}]})
-    source: SourceFile | None = None
-
-    ownership: list[governance.OwnershipFile] | None = pydantic.Field(default=None, description=(
-        "Keys the live side owns (edited on purpose in the Configuration Builder), per agent glob and environment."))
-    windows: list[governance.WindowFile] | None = pydantic.Field(default=None, description=(
-        "Sync windows: when live may be written (allow/deny, cron start, duration, time zone, scope)."))
-    suspend: list[governance.SuspendFile] | None = pydantic.Field(default=None, description=(
-        "Pages never written by apply or the daemon while listed (drift is still reported)."))
-    history: governance.HistoryFile | None = None
-    notifications: governance.NotificationsFile | None = None
-
-    @pydantic.field_validator("resync")
-    @classmethod
-    def _duration(cls, value: Any) -> Any:
-        if value is not None:
-            parse_duration(value)
-        return value
 
 
 def check_api_url(url: str) -> str:
@@ -195,7 +139,20 @@ def check_api_url(url: str) -> str:
                          "or a regional URL such as https://api.us.poly.ai")
     if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         raise ValueError(f"API URL {url!r} must use https (plain http is only allowed on loopback)")
+    if parts.path.strip("/") or parts.query or parts.fragment:
+        raise ValueError(f"API URL {url!r} has a path ({parts.path or '?' + parts.query}); give the base URL without "
+                         f"it: {parts.scheme}://{parts.netloc} (the reconciler adds /v1/agents/… itself)")
     return url.rstrip("/")
+
+
+def missing_key_message(url: str) -> str:
+    """Why a command that talks to ``url`` stopped before sending anything: no ``POLYAI_API_KEY``."""
+    emulator = ("an emulator on loopback (`reconciler emulator`) accepts any non-empty key, e.g. POLYAI_API_KEY=dev"
+                if urlsplit(url).hostname in _LOOPBACK else "only the emulator (url: local, or `reconciler emulator` "
+                "on loopback) accepts any non-empty key; a real API needs a key allowed to read and write "
+                "real-time configs")
+    return (f"{ENV_API_KEY} is not set: the key for {url} is read from the {ENV_API_KEY} environment variable "
+            f"only (never from the repository or a flag); export it, or in CI pass it from a secret. Note: {emulator}")
 
 
 def region_url(region: str) -> str:
@@ -226,7 +183,7 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
     problems, parsed = read_settings_file(root)
     if problems:
         raise problems[0]
-    file_api = parsed.api if parsed and parsed.api else ApiFile()
+    file_api = parsed.api if parsed and parsed.api else settingsplain.PlainApi()
     url = _resolve_url(api_url, environ, file_api, require_target)
     api = ApiSettings(url=url) if file_api.timeout is None else ApiSettings(url=url, timeout=file_api.timeout)
     return Settings(
@@ -236,12 +193,13 @@ def load_settings(root: Path, *, api_url: str | None = None, concurrency: int | 
         concurrency=_resolve_concurrency(concurrency, environ, parsed.concurrency if parsed else None),
         resync=parse_duration(parsed.resync) if parsed and parsed.resync is not None else 60.0,
         api_key=environ.get(ENV_API_KEY) or None,
+        warnings=warnsettings.from_file(parsed.warnings if parsed else None),
         governance=governance_of(parsed),
         source=_source(parsed.source if parsed else None),
     )
 
 
-def governance_of(parsed: "SettingsFile | None") -> governance.Governance:
+def governance_of(parsed: SettingsFile | PlainFile | None) -> governance.Governance:
     """The governance sections of a parsed ``reconciler.yaml`` (none: nothing governed)."""
     if parsed is None:
         return governance.Governance()
@@ -260,7 +218,7 @@ def _source(source: SourceFile | None) -> SourceSettings | None:
                           if source.interval is not None else 60.0)
 
 
-def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: ApiFile,
+def _resolve_url(flag: str | None, environ: Mapping[str, str], file_api: Any,
                  require_target: bool) -> str:
     for source, value in (("--api-url", flag), (ENV_API_URL, environ.get(ENV_API_URL))):
         if value:
@@ -292,15 +250,20 @@ def _resolve_concurrency(flag: int | None, environ: Mapping[str, str], from_file
     return value
 
 
-def _environments(envs: dict[str, _EnvFile] | None) -> tuple[EnvironmentSettings, ...]:
+def _environments(envs: Mapping[str, Any] | None) -> tuple[EnvironmentSettings, ...]:
     if envs is None:
         return tuple(EnvironmentSettings(e) for e in ClientEnv)
-    return tuple(EnvironmentSettings(ClientEnv(name), sync=env.sync, self_heal=env.selfHeal)
+    return tuple(EnvironmentSettings(ClientEnv(name), sync=SyncMode(env.sync), self_heal=env.selfHeal)
                  for name, env in envs.items())
 
 
-def read_settings_file(root: Path) -> tuple[list[ConfigError], SettingsFile | None]:
-    """Parse and check ``reconciler.yaml`` (absent: no problems, ``None``). Reports ALL problems."""
+def read_settings_file(root: Path) -> tuple[list[ConfigError], SettingsFile | PlainFile | None]:
+    """Parse and check ``reconciler.yaml`` (absent: no problems, ``None``). Reports ALL problems.
+
+    :func:`reconciler.repository.settingsplain.read_plain` reads a plain file; any other file, and every
+    problem, is the pydantic model's (:func:`reconciler.repository.settingsfile.parse`): the same answer
+    either way.
+    """
     path = Path(root) / SETTINGS_FILE
     if not path.exists() and not path.is_symlink():
         return [], None
@@ -309,11 +272,12 @@ def read_settings_file(root: Path) -> tuple[list[ConfigError], SettingsFile | No
     except ConfigError as exc:
         return [exc], None
     problems = _check_env_names(data, smap) + _check_api_url_in_file(data, smap)
-    try:
-        parsed = SettingsFile.model_validate(data)
-    except pydantic.ValidationError as exc:
-        return problems + [_pydantic_problem(err, smap) for err in exc.errors()], None
-    return problems, (parsed if not problems else None)
+    plain = None if problems else settingsplain.read_plain(data)
+    if plain is not None:
+        return [], plain
+    from reconciler.repository import settingsfile  # deferred: pydantic, ~0.15 s of start-up a plain file never pays
+    found, parsed = settingsfile.parse(data, smap)
+    return problems + found, (parsed if not problems and not found else None)
 
 
 def _check_env_names(data: Mapping, smap: SourceMap) -> list[ConfigError]:
@@ -341,38 +305,3 @@ def _check_api_url_in_file(data: Mapping, smap: SourceMap) -> list[ConfigError]:
         return [ConfigError(str(exc), file=smap.file, line=smap.line_of(("api", "url")),
                             code="settings.invalid")]
     return []
-
-
-def _pydantic_problem(err: Mapping[str, Any], smap: SourceMap) -> ConfigError:
-    loc = tuple(part for part in err["loc"] if isinstance(part, (str, int)))
-    # pydantic appends the tried type to the location of union members (e.g. "float"): drop them.
-    while loc and not _in_map(loc, smap) and err["type"] != "extra_forbidden":
-        loc = loc[:-1]
-    where = ".".join(str(p) for p in loc) or "top level"
-    if err["type"] == "extra_forbidden":
-        parent = ".".join(str(p) for p in loc[:-1]) or "the top level"
-        return ConfigError(f"unknown key {loc[-1]!r} in {parent}{_allowed(loc[:-1])}", file=smap.file,
-                           line=smap.key_line_of(loc), code="settings.unknown_key")
-    message = err["msg"].removeprefix("Value error, ")
-    expected = _PYDANTIC_TYPES.get(str(err["type"]).split("_")[0])
-    note = next((n for n in smap.notes if n.path == loc and not n.key), None)
-    hint = yamlhints.schema_hint(note.text, expected) if note is not None and expected else None
-    if hint:
-        message += f" ({hint})"
-    return ConfigError(f"{where}: {message}", file=smap.file, line=smap.line_of(loc), code="settings.invalid")
-
-
-#: pydantic error type prefix -> JSON type, for the YAML 1.1 hint ("'no' is a string; write false …").
-_PYDANTIC_TYPES = {"bool": "boolean", "int": "integer", "float": "number"}
-
-
-def _in_map(loc: tuple, smap: SourceMap) -> bool:
-    return loc in smap.lines
-
-
-def _allowed(parent: tuple) -> str:
-    model: type[pydantic.BaseModel] | None = {(): SettingsFile, ("api",): ApiFile,
-                                               ("source",): SourceFile}.get(parent)
-    if model is None and len(parent) == 2 and parent[0] == "environments":
-        model = _EnvFile
-    return f"; allowed: {', '.join(model.model_fields)}" if model else ""

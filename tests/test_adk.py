@@ -30,7 +30,7 @@ def _json_tree(root: Path) -> dict[str, object]:
 def test_import_from_adk_writes_the_golden_files(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    proc = cli(repo, "import", "--from-adk", str(ADK_PROJECT), ".", check_codes=(0,))
+    proc = cli(repo, "import", "--from-adk", str(ADK_PROJECT), "--repo", ".", check_codes=(0,))
     assert "acme-support: wrote" in proc.stdout
     assert _tree(repo / "configs") == _tree(REPO / "configs")
 
@@ -59,15 +59,15 @@ def test_the_project_files_id_wins_over_the_folder_name(tmp_path: Path) -> None:
     project = tmp_path / "some-checkout"
     shutil.copytree(ADK_PROJECT, project)
     repo = tmp_path / "repo"
-    proc = cli(tmp_path, "import", "--from-adk", str(project), str(repo), check_codes=(0,))
+    proc = cli(tmp_path, "import", "--from-adk", str(project), "--repo", str(repo), check_codes=(0,))
     assert "acme-support: wrote" in proc.stdout and not (repo / "configs/some-checkout").exists()
-    proc = cli(tmp_path, "import", "--from-adk", str(project), str(tmp_path / "other"), "--agent", "someone-else",
-               check_codes=(1,))
+    proc = cli(tmp_path, "import", "--from-adk", str(project), "--repo", str(tmp_path / "other"),
+               "--agent", "someone-else", check_codes=(1,))
     assert "project_id" in proc.stderr and "someone-else" in proc.stderr
     assert not (tmp_path / "other" / "configs").exists()
     # Without project.yaml the folder name is the fallback.
     (project / "project.yaml").unlink()
-    cli(tmp_path, "import", "--from-adk", str(project), str(tmp_path / "third"), check_codes=(0,))
+    cli(tmp_path, "import", "--from-adk", str(project), "--repo", str(tmp_path / "third"), check_codes=(0,))
     assert (tmp_path / "third/configs/some-checkout/sandbox/schema.yaml").is_file()
 
 
@@ -106,7 +106,7 @@ def test_example_repository_exported_and_reimported_is_unchanged(tmp_path: Path)
     for agent in original.agents:
         project = tmp_path / "adk" / agent
         cli(EXAMPLE, "export", ".", "--adk", str(project), "--agent", agent, check_codes=(0,))
-        cli(tmp_path, "import", "--from-adk", str(project), str(fresh), check_codes=(0,))
+        cli(tmp_path, "import", "--from-adk", str(project), "--repo", str(fresh), check_codes=(0,))
     again = loader.load_repository(fresh)
     assert not [f for f in again.findings if f.blocks]
     assert sorted(again.agents) == sorted(original.agents)
@@ -120,12 +120,12 @@ def test_example_repository_exported_and_reimported_is_unchanged(tmp_path: Path)
 
 def test_import_from_adk_never_overwrites_without_force(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
-    cli(tmp_path, "import", "--from-adk", str(ADK_PROJECT), str(repo), check_codes=(0,))
+    cli(tmp_path, "import", "--from-adk", str(ADK_PROJECT), "--repo", str(repo), check_codes=(0,))
     (repo / "configs/acme-support/live/values.yaml").write_text("greeting: mine\n", encoding="utf-8")
-    proc = cli(tmp_path, "import", "--from-adk", str(ADK_PROJECT), str(repo), check_codes=(1,))
+    proc = cli(tmp_path, "import", "--from-adk", str(ADK_PROJECT), "--repo", str(repo), check_codes=(1,))
     assert "--force" in proc.stderr
     assert (repo / "configs/acme-support/live/values.yaml").read_text(encoding="utf-8") == "greeting: mine\n"
-    cli(tmp_path, "import", "--from-adk", str(ADK_PROJECT), str(repo), "--force", check_codes=(0,))
+    cli(tmp_path, "import", "--from-adk", str(ADK_PROJECT), "--repo", str(repo), "--force", check_codes=(0,))
     assert _tree(repo / "configs") == _tree(REPO / "configs")
 
 
@@ -134,10 +134,10 @@ def test_bad_adk_json_is_a_clear_error(tmp_path: Path) -> None:
     shutil.copytree(ADK_PROJECT, project)
     data = project / "real_time_configuration/live/data.json"
     data.write_text('{"greeting": "a",\n "greeting": "b"}\n', encoding="utf-8")
-    proc = cli(tmp_path, "import", "--from-adk", str(project), str(tmp_path / "repo"), check_codes=(1,))
+    proc = cli(tmp_path, "import", "--from-adk", str(project), "--repo", str(tmp_path / "repo"), check_codes=(1,))
     assert "duplicate key 'greeting'" in proc.stderr and "data.json" in proc.stderr
     assert not (tmp_path / "repo" / "configs").exists()
-    proc = cli(tmp_path, "import", "--from-adk", str(tmp_path), str(tmp_path / "repo"), check_codes=(1,))
+    proc = cli(tmp_path, "import", "--from-adk", str(tmp_path), "--repo", str(tmp_path / "repo"), check_codes=(1,))
     assert "real_time_configuration" in proc.stderr
 
 
@@ -160,6 +160,6 @@ def test_never_writes_through_a_symlink_out_of_the_repository(tmp_path: Path) ->
     repo.mkdir()
     outside.mkdir()
     (repo / "configs").symlink_to(outside)
-    proc = cli(repo, "import", "--from-adk", str(ADK_PROJECT), ".", check_codes=(1,))
+    proc = cli(repo, "import", "--from-adk", str(ADK_PROJECT), "--repo", ".", check_codes=(1,))
     assert "outside the repository" in proc.stderr
     assert list(outside.iterdir()) == []

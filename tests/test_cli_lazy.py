@@ -68,7 +68,7 @@ def test_root_help_lists_every_command_without_importing_one():
 def test_validate_imports_only_what_validate_runs():
     code, loaded = _loaded("validate", ".")
     assert code == 0
-    assert _command_modules(loaded) == {"reconciler.cli.validate", "reconciler.cli.outputs"}
+    assert _command_modules(loaded) == {"reconciler.cli.validate", "reconciler.cli.outputs", "reconciler.cli.rootdir"}
     heavy = {m for m in loaded if m.split(".")[0] in ("rich", "httpx", "aiohttp", "fastapi", "uvicorn")}
     assert heavy == set()
     assert not {m for m in loaded if m.startswith(("reconciler.api", "reconciler.emulator", "reconciler.engine",
@@ -78,7 +78,7 @@ def test_validate_imports_only_what_validate_runs():
 def test_a_command_loads_its_module_for_its_own_help():
     code, loaded = _loaded("connectors", "--help")
     assert code == 0
-    assert _command_modules(loaded) == {"reconciler.cli.connectors"}
+    assert _command_modules(loaded) == {"reconciler.cli.connectors", "reconciler.cli.rootdir"}   # + its root finder
 
 
 def test_a_mistyped_command_is_suggested_from_every_name():

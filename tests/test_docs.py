@@ -7,6 +7,8 @@
   registered says **Not available yet**, and one that is registered no longer does;
 - every top-level key of every JSON report is listed in its section of
   docs/json-formats.md, and every command with ``--format json`` has such a section;
+- every key of a ``/status`` result and every metric the daemon registers is
+  named in the docs;
 - every relative link in README.md and docs/ resolves to a file inside the
   repository, and nothing points at documents users do not have.
 
@@ -19,13 +21,20 @@ from __future__ import annotations
 import datetime as _dt
 import enum
 import functools
+import logging
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from reconciler import cli
+from reconciler.daemon import holds as daemon_holds, metrics as daemon_metrics, notifying, sourcing
+from reconciler.daemon import status as daemon_status
+from reconciler.daemon.decide import PageStatus
+from reconciler.daemon.sharding import Shard
+from reconciler.daemon.state import StateRecord
 from reconciler.model import ClientEnv, Finding, Severity
 from reconciler.planning.plan import ApplyResult, EnvPlan, Outcome, OutcomeState, Plan, Status
 
@@ -204,6 +213,33 @@ def test_every_top_level_json_key_is_documented(report: str) -> None:
     assert not missing, (f"docs/json-formats.md, section '## {heading}': top-level key(s) "
                          f"{', '.join(missing)} of the `{report}` JSON report are not documented; add a row "
                          f"for each to that section's key table")
+
+
+def test_every_key_of_a_watch_status_result_is_documented() -> None:
+    page = daemon_status.PageState(agent="a", env=ClientEnv.LIVE, sync="auto", self_heal=False,
+                                   status=PageStatus.DRIFT)
+    section = _sections(JSON_DOC)["`watch`: `GET /status`"]
+    missing = [key for key in page.to_json() if f"`{key}`" not in section]
+    assert not missing, (f"docs/json-formats.md, section '## `watch`: `GET /status`': key(s) {', '.join(missing)} "
+                         "of each result are not documented; add them to the paragraph 'Each result: …'")
+
+
+def _daemon_metric_names() -> list[str]:
+    """The metric names the daemon exposes (counters with ``_total``), from its own registry."""
+    board = daemon_status.Board(Shard(0, 1))
+    metrics = daemon_metrics.Metrics(board)
+    registry: CollectorRegistry = metrics.registry
+    daemon_holds.Gate(registry, logging.getLogger("test"))
+    notifying.Notifier(StateRecord(), registry, logging.getLogger("test"), lambda: None)
+    registry.register(sourcing.SourceCollector(board))
+    return sorted({f"{m.name}_total" if m.type == "counter" else m.name for m in registry.collect()})
+
+
+def test_every_daemon_metric_is_documented() -> None:
+    text = "\n".join(path.read_text(encoding="utf-8") for path in _doc_files())
+    missing = [name for name in _daemon_metric_names() if f"`{name}" not in text]
+    assert not missing, (f"metric(s) {', '.join(missing)} of `reconciler watch` are not named in README.md or "
+                         "docs/: add each to the daemon's list of metrics, with its labels")
 
 
 def _formats(cmd: Any) -> tuple[str, ...]:

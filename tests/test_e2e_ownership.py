@@ -70,7 +70,7 @@ def test_import_leaves_owned_keys_out_and_validate_refuses_them(tmp_path, emulat
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "reconciler.yaml").write_text(f"api:\n  url: {emulator.url}\n{OWNERSHIP}", encoding="utf-8")
-    cli(repo, "import", agent, str(repo), check_codes=(0,))
+    cli(repo, "import", agent, "--repo", str(repo), check_codes=(0,))
     text = (repo / "configs" / agent / "live" / "values.yaml").read_text()
     assert "# emergency_closure: owned by live" in text and "/sites/0/phone" in text.splitlines()[0]
     assert "emergency_closure" not in yaml.safe_load(text)

@@ -166,8 +166,8 @@ def test_plan_options_cannot_be_mixed_with_a_saved_plan(repo, emulator):
 def test_live_still_needs_approval(repo, emulator):
     plan = _save(repo, emulator)
     proc = cli(repo, "apply", str(repo), "--plan", str(plan), check_codes=(1,))
-    assert "pass --auto-approve" in proc.stderr
-    assert not any("/live/" in path for _, path in writes(emulator.requests()))
+    assert "apply it whole with --auto-approve" in proc.stderr
+    assert writes(emulator.requests()) == []              # a reviewed plan: whole or not at all
 
 
 def test_show_renders_every_format_with_no_request_and_no_repository(repo, emulator, tmp_path):

@@ -203,7 +203,7 @@ def test_report_of_the_wrong_kind_is_a_clear_error(tmp_path):
 def test_readme_example_comment_matches_what_is_rendered(tmp_path):
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[1] / "docs" / "ci.md").read_text(encoding="utf-8")
     section = readme.split("<!-- section:github -->")[1].split("<!-- /section:github -->")[0]
     example = section.split("````markdown\n")[1].split("````")[0]
     doc = reports.plan_document({"acme-support": "Hi there"}, changed_envs=(reports.SB,))

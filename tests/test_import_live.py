@@ -74,7 +74,7 @@ def test_import_then_plan_is_in_sync_and_apply_writes_nothing(emulator, tmp_path
     root = tmp_path / "repo"
     write_settings(root, emulator.url)
     emulator.reset_stats()
-    proc = cli(root, "import", "imp-a", "imp-b", "ghost-agent", ".", check_codes=(1,))
+    proc = cli(root, "import", "imp-a", "imp-b", "ghost-agent", check_codes=(1,))
     # One GET per agent, the unknown one included; nothing else.
     reads = [r["path"] for r in emulator.requests()]
     assert sorted(reads) == sorted(f"/v1/agents/{a}/real-time-configs" for a in ("imp-a", "imp-b", "ghost-agent"))
@@ -108,7 +108,7 @@ def test_sensitive_live_value_changed_later_is_not_drift(emulator, tmp_path: Pat
     _seed_fleet(emulator, ("imp-s",))
     root = tmp_path / "repo"
     write_settings(root, emulator.url)
-    cli(root, "import", "imp-s", ".", check_codes=(0,))
+    cli(root, "import", "imp-s", check_codes=(0,))
     changed = dict(_variables("live"), api_token="rotated-in-the-ui")
     emulator.edit_page("imp-s", "live", variables=changed)
     proc = cli(root, "drift", ".", check_codes=(0,))
@@ -122,14 +122,14 @@ def test_existing_files_are_kept_without_force_and_replaced_with_it(emulator, tm
     _seed_fleet(emulator, ("imp-f",))
     root = tmp_path / "repo"
     write_settings(root, emulator.url)
-    cli(root, "import", "imp-f", ".", check_codes=(0,))
+    cli(root, "import", "imp-f", check_codes=(0,))
     target = root / "configs/imp-f/sandbox/values.yaml"
     target.write_text("greeting: local edit\n", encoding="utf-8")
     before = _files(root)
-    proc = cli(root, "import", "imp-f", ".", check_codes=(1,))
+    proc = cli(root, "import", "imp-f", check_codes=(1,))
     assert "--force" in proc.stderr and "already exist" in proc.stderr
     assert _files(root) == before                     # nothing at all written for that agent
-    cli(root, "import", "imp-f", ".", "--force", check_codes=(0,))
+    cli(root, "import", "imp-f", "--force", check_codes=(0,))
     assert "Hello from sandbox" in target.read_text(encoding="utf-8")
     assert not list(root.rglob("*.tmp"))
 
@@ -139,7 +139,7 @@ def test_env_filter_and_agents_file(emulator, tmp_path: Path) -> None:
     root = tmp_path / "repo"
     write_settings(root, emulator.url)
     (tmp_path / "agents.txt").write_text("# fleet\nimp-x\n\nimp-y  # second\n", encoding="utf-8")
-    cli(root, "import", "--agents-file", str(tmp_path / "agents.txt"), "--env", "live", ".", check_codes=(0,))
+    cli(root, "import", "--agents-file", str(tmp_path / "agents.txt"), "--env", "live", check_codes=(0,))
     assert sorted(_files(root)) == [f"configs/{a}/live/{f}.yaml" for a in ("imp-x", "imp-y")
                                     for f in ("schema", "values")]
     cli(root, "plan", ".", check_codes=(0,))
@@ -153,14 +153,14 @@ def test_import_reports_policy_findings_as_information(emulator, tmp_path: Path)
     (root / "policies" / "phones.yaml").write_text(
         "name: phones\nseverity: error\nrules:\n  - id: e164\n    paths: [fallback_number]\n    e164: {}\n",
         encoding="utf-8")
-    proc = cli(root, "import", "imp-p", ".", check_codes=(0,))
+    proc = cli(root, "import", "imp-p", check_codes=(0,))
     assert "validate (information" in proc.stdout and "policy.e164" in proc.stdout
 
 
 def test_bad_agent_id_is_a_usage_error(tmp_path: Path, emulator) -> None:
     root = tmp_path / "repo"
     write_settings(root, emulator.url)
-    proc = cli(root, "import", "ok-agent", "bad/../id", ".", check_codes=(1,))
+    proc = cli(root, "import", "ok-agent", "bad/../id", check_codes=(1,))
     assert "error:" in proc.stderr
     assert not (root / "configs").exists()
 
@@ -219,7 +219,7 @@ def test_a_secret_inside_the_schema_itself_is_flagged(emulator, tmp_path: Path) 
     emulator.seed("imp-w", pages={"sandbox": {"schema": schema, "variables": {"token": "t0k"}}})
     root = tmp_path / "repo"
     write_settings(root, emulator.url)
-    proc = cli(root, "import", "imp-w", ".", check_codes=(0,))
+    proc = cli(root, "import", "imp-w", check_codes=(0,))
     assert "sensitive property carries a value in the schema" in proc.stderr
     assert "t0k" not in (root / "configs/imp-w/sandbox/values.yaml").read_text(encoding="utf-8")
     cli(root, "plan", ".", check_codes=(0,))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from test_policy_support import policy
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[1] / "docs" / "policies.md"
 
 
 def section() -> str:
@@ -42,7 +42,7 @@ def test_waiver_example_loads():
 
 def test_every_path_in_the_table_parses():
     from reconciler.checks.policy import paths
-    table = section().split("### Paths")[1].split("###")[0]
+    table = section().split("## Paths")[1].split("\n## ")[0]
     examples = re.findall(r"^\| `([^`]+)` \|", table, re.M)
     assert len(examples) == 7
     for example in examples:

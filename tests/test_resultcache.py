@@ -423,6 +423,8 @@ def test_schema_problems_come_from_the_cache_but_a_regex_timeout_is_probed_every
     root = _repo(tmp_path / "repo")
     slow = {**SCHEMA, "properties": {**SCHEMA["properties"], "code": {"type": "string", "pattern": "^(a|aa)+$"}}}
     write_env(root, "zeta", "sandbox", schema=slow)
+    with (root / "reconciler.yaml").open("a") as fh:      # a warning worth caching: shown only when enabled
+        fh.write("warnings: {enable: [schema.regex_dialect]}\n")
     honest = _validate_json(root, "--no-cache")
     assert "schema.regex_timeout" in honest and "schema.regex_dialect" in honest
     assert _validate_json(root) == honest

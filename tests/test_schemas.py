@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from reconciler import settings
+from reconciler.repository import settingsfile
 from reconciler.checks import schemas
 from reconciler.model import ClientEnv
 
@@ -40,9 +41,9 @@ def test_cli_prints_the_schema_and_the_repository_copy_is_in_step(name):
 
 def test_settings_schema_is_generated_from_the_model():
     schema = schemas.settings_schema()
-    assert set(schema["properties"]) == set(settings.SettingsFile.model_fields)
+    assert set(schema["properties"]) == set(settingsfile.SettingsFile.model_fields)
     api = schema["definitions"][schema["properties"]["api"]["anyOf"][0]["$ref"].rsplit("/", 1)[1]]
-    assert set(api["properties"]) == set(settings.ApiFile.model_fields)
+    assert set(api["properties"]) == set(settingsfile.ApiFile.model_fields)
     assert schema["properties"]["environments"]["propertyNames"]["enum"] == list(ClientEnv.names())
     assert schema["additionalProperties"] is False and api["additionalProperties"] is False
 

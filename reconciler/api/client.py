@@ -49,6 +49,7 @@ from reconciler.api.breaker import CircuitBreaker
 from reconciler.api.envelope import CORRELATION_HEADER, raise_api_error
 from reconciler.api.retry import Clock, RateGate, RetryPolicy, Sleep, call_with_retries, policy_from
 from reconciler.api.wire import Wire, base_headers, encode_json
+from reconciler import settings as settings_module
 from reconciler.errors import ApiError, ConfigError, UnreachableError
 from reconciler.model import ClientEnv, LiveAgent, LivePage
 
@@ -99,8 +100,7 @@ class AgentsApi:
                  breaker: CircuitBreaker | None = None) -> None:
         if not api_key:
             # Checked before anything is sent: a request without a key can only fail.
-            raise ConfigError("POLYAI_API_KEY is not set: export it in the environment (a served "
-                              "`reconciler emulator` accepts any non-empty key)", code="api.no_key")
+            raise ConfigError(settings_module.missing_key_message(target or base_url), code="api.no_key")
         if concurrency < 1:
             raise ConfigError(f"concurrency must be at least 1, not {concurrency}", code="api.concurrency")
         self.base_url = base_url.rstrip("/")

@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from reconciler.repository import statedir
+
 #: State of ``url: local``, relative to the config repository (never committed).
 LOCAL_STATE = Path(".reconciler") / "local.db"
 
@@ -25,7 +27,7 @@ def local_app(root: Path) -> Any:
     from reconciler.emulator import create_app   # deferred: FastAPI + SQLite, only for url: local
 
     db = local_db_path(root)
-    db.parent.mkdir(parents=True, exist_ok=True)
+    statedir.ensure(root)
     keep_private(db)
     return create_app(db, auto_create=True)
 

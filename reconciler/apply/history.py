@@ -1,7 +1,9 @@
 """What was applied to each page: ``.reconciler/history/<agent>/<env>.json``, the last N entries.
 
 Written by :mod:`reconciler.engine` after every CLI ``apply`` / ``rollback``
-(:func:`record`), read by ``reconciler history`` (:func:`read`). One entry per
+(:func:`record`), read by ``reconciler history`` (:func:`read`). The daemon
+makes the same entries (:func:`entries_of`) and keeps them in its state record
+(:mod:`reconciler.daemon.history`). One entry per
 page the run wrote or tried to write: the repository's git revision, the
 time, the command, the outcome, whether the schema was PUT, the *names* of
 the changed top-level keys (never a value: nothing sensitive can rest here)
@@ -48,7 +50,7 @@ class Entry:
     time: str
     """When the run wrote it, ISO 8601 UTC."""
     command: str
-    """``apply`` or ``rollback``."""
+    """``apply`` or ``rollback``; ``watch`` for the daemon's writes."""
     outcome: str
     """``applied`` or ``failed``."""
     schema_put: bool
@@ -92,7 +94,9 @@ def _entry(outcome: Outcome, planned: EnvPlan | None, revision: str | None, time
     else:
         keys = tuple(planned.variables_patch) if planned else ()
         schema = bool(planned and planned.schema_put is not None)
-    ids = (m.group(1) for f in outcome.errors for m in [_ERROR_ID.search(f.message)] if m)
+    # The API's error_id when it differs from the request's correlation id (the message names it), else that id.
+    ids = (m.group(1) if m else f.request_id for f in outcome.errors
+           for m in [_ERROR_ID.search(f.message)] if m or f.request_id)
     return Entry(agent=outcome.agent, env=outcome.env.value, revision=revision, time=time, command=command,
                  outcome=outcome.state.value, schema_put=schema, changed_keys=keys,
                  correlation_id=next(ids, None), rolled_back_to=rolled_back_to)

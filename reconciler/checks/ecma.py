@@ -61,23 +61,6 @@ class PatternTimeout(Exception):
         self.pattern = pattern
 
 
-def _scan(pattern: str):  # noqa: ANN202 - yields (index, token, inside-a-class)
-    """Each escape as one two-character token; classes tracked (``[`` inside a class is a literal)."""
-    i, in_class = 0, False
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            yield i, pattern[i:i + 2], in_class
-            i += 2
-            continue
-        yield i, c, in_class
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-        i += 1
-
-
 _NAME_ESCAPE = re.compile(r"\\u\{([0-9A-Fa-f]+)\}|\\u([0-9A-Fa-f]{4})")
 
 
@@ -93,7 +76,7 @@ def _group_name(pattern: str, i: int) -> str | None:
 def _refused_here(pattern: str) -> str | None:
     """ECMAScript 2025 syntax regress takes and engines in service refuse (Node 20, older browsers)."""
     names: set[str] = set()
-    for i, token, in_class in _scan(pattern):
+    for i, token, in_class in regexsyntax.tokens(pattern):
         if in_class or token != "(":
             continue
         if pattern.startswith("?", i + 1) and i + 2 < len(pattern) and pattern[i + 2] in "ims-":
@@ -136,7 +119,7 @@ _NON_REGULAR = frozenset(["\\1", "\\2", "\\3", "\\4", "\\5", "\\6", "\\7", "\\8"
 
 def _regular(pattern: str) -> bool:
     """No backreference, look-around or ``\\b``: the pattern denotes a regular language."""
-    for i, token, in_class in _scan(pattern):
+    for i, token, in_class in regexsyntax.tokens(pattern):
         if in_class:
             continue
         if token in _NON_REGULAR or (token == "(" and pattern.startswith(("?=", "?!", "?<=", "?<!"), i + 1)):
@@ -147,7 +130,7 @@ def _regular(pattern: str) -> bool:
 def _unnamed(pattern: str) -> str:
     """``(?<name>…)`` as ``(…)`` (no backreference can name it in a regular pattern)."""
     out, skip_to = [], -1
-    for i, token, in_class in _scan(pattern):
+    for i, token, in_class in regexsyntax.tokens(pattern):
         if i < skip_to:
             continue
         if not in_class and token == "(" and _group_name(pattern, i) is not None:
@@ -187,7 +170,7 @@ def _expand_properties(text: str) -> str:
     if "\\p" not in text and "\\P" not in text:
         return text
     out, i = [], 0
-    for j, token, in_class in _scan(text):
+    for j, token, in_class in regexsyntax.tokens(text):
         if j < i:
             continue
         if token in ("\\p", "\\P"):
@@ -282,7 +265,7 @@ def search(pattern: str, text: str, *, deadline: float | None = None) -> bool:
 def _quantifiers(pattern: str) -> tuple[int, bool]:
     """(number of quantifiers, whether one applies to a group) outside classes."""
     count, on_group, previous = 0, False, ""
-    for _, token, in_class in _scan(pattern):
+    for _, token, in_class in regexsyntax.tokens(pattern):
         if not in_class and token in ("*", "+", "?", "{") and previous not in ("(", "?", "\\p", "\\P", "\\u"):
             count += 1
             on_group = on_group or previous == ")"

@@ -11,10 +11,9 @@ emulator (``REAL_TIME_CONFIG_INVALID_FOR_SCHEMA`` for variables,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from reconciler.model import JsonPath
+from reconciler.model import JsonPath, leaves
 from reconciler.repository import yamlbuild
 
 INT_MIN, INT_MAX = yamlbuild.INT64_MIN, yamlbuild.INT64_MAX
@@ -27,14 +26,4 @@ def in_range(value: Any) -> bool:
 
 def out_of_range(doc: Any) -> list[JsonPath]:
     """Paths of the integers in ``doc`` outside the range (sorted)."""
-    found: list[JsonPath] = []
-    todo: list[tuple[JsonPath, Any]] = [((), doc)]
-    while todo:
-        path, node = todo.pop()
-        if isinstance(node, Mapping):
-            todo.extend((path + (k,), v) for k, v in node.items())
-        elif isinstance(node, list):
-            todo.extend((path + (i,), v) for i, v in enumerate(node))
-        elif not in_range(node):
-            found.append(path)
-    return sorted(found, key=lambda p: [str(x) for x in p])
+    return sorted((path for path, node in leaves(doc) if not in_range(node)), key=lambda p: [str(x) for x in p])

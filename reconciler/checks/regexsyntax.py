@@ -37,8 +37,9 @@ def invalid(pattern: str, reason: str) -> RegexError:
     return RegexError(f"invalid regular expression {pattern!r}: {reason} (patterns are ECMA-262, Unicode mode)")
 
 
-def _tokens(pattern: str) -> Iterator[tuple[int, str, bool]]:
-    """``(index, token, inside-a-class)`` with each escape as one two-character token."""
+def tokens(pattern: str) -> Iterator[tuple[int, str, bool]]:
+    """``(index, token, inside-a-class)`` with each escape as one two-character token (``[`` inside a class
+    is a literal); the one scanner of patterns, for this module and :mod:`reconciler.checks.ecma`."""
     i, in_class = 0, False
     while i < len(pattern):
         c = pattern[i]
@@ -57,7 +58,7 @@ def _tokens(pattern: str) -> Iterator[tuple[int, str, bool]]:
 def _group_names(pattern: str) -> tuple[int, dict[str, int]]:
     """Number of capture groups and the index of each named one (escapes and classes skipped)."""
     count, names = 0, {}
-    for i, token, in_class in _tokens(pattern):
+    for i, token, in_class in tokens(pattern):
         if token != "(" or in_class:
             continue
         if not pattern.startswith("?", i + 1):
@@ -250,7 +251,7 @@ def python_re_differences(pattern: str) -> list[tuple[str, str]]:
     """Where a valid ``pattern`` would match differently under Python's ``re`` (empty: nowhere):
     ``(here, in Python's re)`` pairs."""
     seen: dict[str, None] = {}
-    for _, token, in_class in _tokens(pattern):
+    for _, token, in_class in tokens(pattern):
         escaped = token.startswith("\\")
         kind = token[1:].lower() if escaped else token
         if (escaped and kind in ("d", "w", "s")) or (not in_class and (kind == "b") is escaped

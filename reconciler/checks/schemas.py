@@ -5,7 +5,7 @@ repository's ``schemas/`` directory, where the ``# yaml-language-server:
 $schema=…`` line of each file points (editors then complete and check keys).
 
 - the settings schema is *generated* from the pydantic model that reads
-  ``reconciler.yaml`` (:class:`reconciler.settings.SettingsFile`), so it is
+  ``reconciler.yaml`` (:class:`reconciler.repository.settingsfile.SettingsFile`), so it is
   never written twice; it is rewritten to Draft 7 (``definitions``), the
   draft the policy schema and YAML language servers use;
 - the policy schema is the one the policy loader validates with
@@ -20,8 +20,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler import settings
 from reconciler.checks.policy import loader as policy_loader
+from reconciler.repository import settingsfile
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
 SETTINGS_ID = "urn:rtc-reconciler:schema:settings"
@@ -31,7 +31,7 @@ REPOSITORY_COPIES = {"settings": "schemas/reconciler.schema.json", "policy": "sc
 
 def settings_schema() -> dict[str, Any]:
     """The schema of ``reconciler.yaml``, generated from the settings model."""
-    generated = settings.SettingsFile.model_json_schema(ref_template="#/definitions/{model}")
+    generated = settingsfile.SettingsFile.model_json_schema(ref_template="#/definitions/{model}")
     definitions = generated.pop("$defs", {})
     schema = {"$schema": DRAFT7, "$id": SETTINGS_ID, **generated}
     if definitions:

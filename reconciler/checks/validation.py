@@ -36,14 +36,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from reconciler import memo, settings, steps
 from reconciler.checks import verdict as blocking, isolation, masking, ownership, policy, schemacheck, valuecheck
+from reconciler.checks import warnfilter
 from reconciler.errors import ConfigError
-from reconciler.model import ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap
+from reconciler.model import ClientEnv, DesiredState, EnvDesired, Finding, JsonPath, Severity, SourceMap, leaves
 from reconciler.repository import cache as resultcache, loader, reader, yamlbuild, yamlsafe
 
 
@@ -84,7 +85,7 @@ def _validate_steps(root: Path, agents: Iterable[str] | None, envs: Iterable[str
     findings = ownership.adjust(findings, desired, ownership.rules_of(root))   # keys live owns
     desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings, shown)))
     policy_findings = tuple(policy.check_repository(desired, today=today))
-    return dataclasses.replace(desired, findings=desired.findings + policy_findings)
+    return dataclasses.replace(desired, findings=warnfilter.filter_repository(root, desired.findings + policy_findings))
 
 
 def settings_findings(root: Path) -> list[Finding]:
@@ -149,7 +150,7 @@ def check_integers(doc: Any, smap: SourceMap, kind: str) -> list[Finding]:
     The YAML builder already noted where they are (``smap.big_ints``); other data is walked.
     """
     out: list[Finding] = []
-    found = _leaves(doc) if smap.big_ints is None else ((p, _at(doc, p)) for p in smap.big_ints)
+    found = leaves(doc) if smap.big_ints is None else ((p, _at(doc, p)) for p in smap.big_ints)
     for path, value in found:
         if isinstance(value, int) and not isinstance(value, bool) and not INT_MIN <= value <= INT_MAX:
             digits = len(str(abs(value)))
@@ -163,18 +164,6 @@ def _at(doc: Any, path: JsonPath) -> Any:
     for part in path:
         doc = doc[part]
     return doc
-
-
-def _leaves(doc: Any) -> Iterator[tuple[JsonPath, Any]]:
-    todo: list[tuple[JsonPath, Any]] = [((), doc)]
-    while todo:
-        path, node = todo.pop()
-        if isinstance(node, Mapping):
-            todo.extend((path + (k,), v) for k, v in node.items())
-        elif isinstance(node, list):
-            todo.extend((path + (i,), v) for i, v in enumerate(node))
-        else:
-            yield path, node
 
 
 def _once_per_pattern(findings: list[Finding], counted: Mapping[str, int] | None = None) -> list[Finding]:

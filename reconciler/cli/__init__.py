@@ -68,6 +68,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
                                  "languages (ASR → TTS), voice and whether handoff is on. One GET per agent."),
     "github": ("github", "Post a plan as a sticky PR comment, or keep a drift tracking issue (GitHub REST)."),
     "schema": ("schema", "Print the JSON Schema (Draft 7) of reconciler.yaml or of a policy file."),
+    "init": ("init", "Create a config repository: reconciler.yaml (the API target), configs/, the default "
+                     "policies/, schemas/, .gitignore, .pre-commit-config.yaml (the reconciler-validate hook) and "
+                     ".github/workflows/ (pr-plan, apply, drift) installing this same release of the tool."),
     "history": ("history", "List what the CLI applied to each page (revision, time, outcome, changed keys). "
                            "Exit 0."),
     "rollback": ("history", "Apply one page as its files were at a git revision; the repository then differs "

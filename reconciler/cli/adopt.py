@@ -18,6 +18,7 @@ import typer
 from reconciler import settings as settings_module
 from reconciler.adoption import adk, importer as adoption, promote
 from reconciler.checks import validation
+from reconciler.cli import rootdir
 from reconciler.errors import ConfigError
 from reconciler.model import AGENT_ID_PATTERN, ClientEnv
 from reconciler.report import findings as render
@@ -33,46 +34,54 @@ One GET per agent. For each environment with a schema or values live, writes
 configs/<agent>/<env>/schema.yaml and values.yaml so that a plan right after is
 in sync. Sensitive values (x-sensitive / writeOnly) are not written: the key is
 left out with a comment and stays in live only. Existing files are never
-overwritten without --force. The last argument is taken as DIR when it is not
-an agent id (e.g. '.' or a path; created when missing) or is a directory holding
-reconciler.yaml.
+overwritten without --force. Every argument is an agent id; the repository is
+--repo DIR (created when missing) or, without it, the repository the working
+folder is in.
 Afterwards the written agents are validated and the findings printed (for
 information: they do not fail the import).
 
 Exit codes: 0 every agent imported, 1 any agent failed (the others are written).
 
 \b
-Examples (a served emulator holding the example repository, imported elsewhere):
+Examples (any non-empty POLYAI_API_KEY for this served emulator; a real API needs a real key):
   reconciler emulator --port 8080 --auto-create &
   reconciler apply . --api-url http://127.0.0.1:8080 --auto-approve --allow-large-change
   ADOPTED=$(mktemp -d)            # a new directory each time: an import never overwrites without --force
-  reconciler import acme-support bella-pizza-sites "$ADOPTED" --api-url http://127.0.0.1:8080
-  reconciler import northwind-transfers "$ADOPTED" --env live --api-url http://127.0.0.1:8080
+  reconciler import acme-support bella-pizza-sites --repo "$ADOPTED" --api-url http://127.0.0.1:8080
+  reconciler import northwind-transfers -C "$ADOPTED" --env live --api-url http://127.0.0.1:8080
 
 \b
 From an ADK project:
   ADK=$(mktemp -d)/acme-support
   reconciler export . --adk "$ADK" --agent acme-support
-  reconciler import --from-adk "$ADK" "$(mktemp -d)"
+  reconciler import --from-adk "$ADK" --repo "$(mktemp -d)"
 """
 
 
-def _split_dir(args: list[str]) -> tuple[list[str], Path]:
-    """(agents, DIR): the last argument is DIR when it cannot be an agent id, or is a repository."""
-    if args:
-        last = args[-1]
-        path = Path(last)
-        if not re.match(AGENT_ID_PATTERN, last) or (path.is_dir() and (path / "reconciler.yaml").is_file()):
-            if path.exists() and not path.is_dir():
-                raise ConfigError(f"DIR {last!r} is not a directory", code="usage")
-            return args[:-1], path                 # a new directory is created by the import
-    return args, Path(".")
+RepoOpt = Annotated[Path | None, typer.Option(
+    "--repo", "-C", metavar="DIR", file_okay=False,
+    help="The repository to write into (created when missing; default: the repository the working folder "
+         "is in).")]
+
+
+def _agents_and_root(args: list[str], repo: Path | None) -> tuple[list[str], Path]:
+    """(agents, the repository): every positional argument is an agent id; the repository is --repo or found."""
+    for arg in args:
+        if not re.match(AGENT_ID_PATTERN, arg):
+            hint = f"; to write into {arg!r}, give --repo {arg}" if Path(arg).is_dir() or "/" in arg \
+                or arg.startswith(".") else ""
+            raise ConfigError(f"{arg!r} is not an agent id{hint}", code="usage")
+    if repo is not None:
+        if repo.exists() and not repo.is_dir():
+            raise ConfigError(f"--repo {str(repo)!r} is not a directory", code="usage")
+        return args, repo                          # a new directory is created by the import
+    return args, rootdir.repository(None)
 
 
 def import_command(
-    args: Annotated[list[str] | None, typer.Argument(metavar="AGENT... [DIR]", show_default=False,
-                                                     help="Agent ids to import, then the repository "
-                                                          "(default: the current directory).")] = None,
+    args: Annotated[list[str] | None, typer.Argument(metavar="AGENT...", show_default=False,
+                                                     help="Agent ids to import.")] = None,
+    repo: RepoOpt = None,
     env: Annotated[list[ClientEnv] | None, typer.Option("--env", "-e", metavar="ENV",
                                                         help="Only this environment (repeatable).")] = None,
     agents_file: Annotated[Path | None, typer.Option("--agents-file", metavar="FILE",
@@ -85,10 +94,10 @@ def import_command(
                                               help="With --from-adk: the agent id (default: project.yaml's "
                                                    "project_id, else the project directory's name).")] = None,
 ) -> None:
-    names, root = _split_dir(list(args or []))
+    names, root = _agents_and_root(list(args or []), repo)
     if from_adk is not None:
         if names:
-            raise ConfigError("with --from-adk, give only DIR (the agent is --agent ID)", code="usage")
+            raise ConfigError("with --from-adk, give no AGENT (the agent is --agent ID)", code="usage")
         result = adk.import_adk(from_adk, root, agent=agent, force=force)
         _print_agent(result)
         _validate(root, [result.agent])
@@ -155,6 +164,7 @@ def export_command(
                                          help="project.yaml's account_id (default: empty).")] = "",
     force: ForceOpt = False,
 ) -> None:
+    repo = rootdir.repository(repo)
     written = adk.export_adk(repo, agent, adk_dir, force=force, account=account)
     for path in written:
         typer.echo(f"wrote {path}")
@@ -184,6 +194,7 @@ def promote_command(
                                              help="Only these top-level values keys (comma-separated).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Allow skipping an environment (or going backwards).")] = False,
 ) -> None:
+    directory = rootdir.repository(directory)
     order = settings_module.load_settings(directory, require_target=False).promotion_order
     selected = [k.strip() for k in (keys or "").split(",") if k.strip()]
     if keys is not None and not selected:

@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from reconciler.adoption import connectors
+from reconciler.cli import rootdir
 from reconciler.repository import loader
 from reconciler.errors import ConfigError
 
@@ -47,6 +48,7 @@ def connectors_command(
                                                 help="API base URL or 'local' (beats RECONCILER_API_URL and "
                                                      "reconciler.yaml).")] = None,
 ) -> None:
+    directory = rootdir.repository(directory)
     known = loader.agent_names(directory)
     unknown = [a for a in agent or () if a not in known]
     if unknown:                             # as plan says: auto-create would otherwise make it up

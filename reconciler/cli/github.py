@@ -39,7 +39,7 @@ ReportFile = Annotated[Path | None, typer.Option("--report", metavar="FILE",
 
 @github_app.command("comment", epilog=_ENV_HELP + """
 \b
-Examples:
+Examples (in a GitHub Actions job: they need GITHUB_TOKEN and the variables above):
   reconciler github comment --report plan.json --validate-report validate.json
   reconciler github comment --validate-report validate.json        # validation only: findings, no plan
   reconciler github comment --skip-reason "fork PR: no POLYAI_API_KEY" --validate-report validate.json
@@ -75,7 +75,7 @@ def comment_command(
 
 @github_app.command("drift-issue", epilog=_ENV_HELP + """
 \b
-Examples:
+Examples (in a GitHub Actions job: they need GITHUB_TOKEN and the variables above):
   reconciler drift . --format json --out drift.json; reconciler github drift-issue --report drift.json
   reconciler github drift-issue --report drift.json --label config-drift
 """)

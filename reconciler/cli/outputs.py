@@ -18,6 +18,7 @@ import typer
 
 from reconciler import interruption
 from reconciler.errors import ConfigError
+from reconciler.repository import statedir
 
 
 def check_writable(path: Path | None, flag: str = "--out") -> None:
@@ -47,6 +48,7 @@ def check_writable(path: Path | None, flag: str = "--out") -> None:
 def write_report(text: str, out: Path, summary: str) -> bool:
     """Write ``text`` to ``out`` and print ``summary``; on failure print the report itself. True if written."""
     try:
+        statedir.ignore_if_inside(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     except OSError as exc:

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from reconciler import engine
-from reconciler.cli import outputs
+from reconciler.cli import outputs, rootdir
 from reconciler.cli.validate import NoCacheOpt
 from reconciler.apply import verify
 from reconciler.apply.executor import INTERRUPTED
@@ -127,13 +127,14 @@ def plan_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: Env
     options = _options(agent, env, api_url, concurrency, changed_since, allow_large_change, no_cache)
     outputs.check_writable(out)                  # every output target, before the first request
     outputs.check_writable(save_plan, "--save-plan")
+    directory = rootdir.repository(directory)
     with _ProgressBar() as bar:
         planned = engine.run_plan(directory, options, progress=bar.update, hash_files=save_plan is not None)
     if save_plan is not None:
         engine.write_plan_file(planned, save_plan, options)
     plan = planned.plan
     summary = _plan_summary("plan", plan, out) + (f"; plan file written to {save_plan}" if save_plan else "")
-    _emit(_render(plan, fmt, "plan", out, _info(planned, options, detail)), out, summary,
+    _emit(_render(plan, fmt, "plan", out, _info(planned, options, detail, directory)), out, summary,
           always=save_plan is not None)
     _explain_unreachable(plan)
     raise typer.Exit(1 if plan.has_errors else 2 if plan.has_changes else 0)
@@ -152,10 +153,12 @@ def drift_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     """
     options = _options(agent, env, api_url, concurrency, changed_since, False, no_cache)
     outputs.check_writable(out)
+    directory = rootdir.repository(directory)
     with _ProgressBar() as bar:
         planned = engine.run_drift(directory, options, progress=bar.update)
     plan = planned.plan
-    _emit(_render(plan, fmt, "drift", out, _info(planned, options, detail)), out, _plan_summary("drift", plan, out))
+    _emit(_render(plan, fmt, "drift", out, _info(planned, options, detail, directory)), out,
+          _plan_summary("drift", plan, out))
     _explain_unreachable(plan)
     if notify:
         typer.echo(notifications.notify_drift(directory, planned.settings.governance.notifications, plan).line(),
@@ -190,6 +193,7 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
                                  "come from the file; drop --agent/--env/--changed-since/--allow-large-change",
                                  param_hint="--plan")
     outputs.check_writable(out)              # before the first request, not after the writes
+    directory = rootdir.repository(directory)
     approve: engine.ApproveLive | bool = True if auto_approve else (_ask_live if _interactive() else False)
     started = _now()
     signals = StopOnSignals(notify=lambda line: typer.echo(line, err=True))
@@ -204,7 +208,8 @@ def apply_command(directory: DirArg = Path("."), agent: AgentOpt = None, env: En
     except engine.Interrupted as exc:
         typer.echo(f"{signals.received.name if signals.received else 'interrupted'}: {exc}", err=True)
         raise typer.Exit(signals.exit_code or 130) from None
-    info = RunInfo(created_at=started, changed_since=changed_since, detail=detail)
+    info = RunInfo(created_at=started, changed_since=changed_since, detail=detail,
+                   repository=rootdir.shown(directory))
     _emit(_render(result, fmt, "apply", out, info), out, _apply_summary(result, out))
     _explain_refusals(result, asked=approve is _ask_live)
     _explain_unreachable(result.plan)
@@ -237,8 +242,9 @@ def _interrupted_summary(result: ApplyResult, signal_name: str) -> str:
             f"{len(skipped)} page(s) not attempted")
 
 
-def _info(planned: engine.Planned, options: engine.RunOptions, detail: bool) -> RunInfo:
-    return RunInfo(created_at=planned.read_at or _now(), changed_since=options.changed_since, detail=detail)
+def _info(planned: engine.Planned, options: engine.RunOptions, detail: bool, root: Path) -> RunInfo:
+    return RunInfo(created_at=planned.read_at or _now(), changed_since=options.changed_since, detail=detail,
+                   repository=rootdir.shown(root))
 
 
 def _now() -> str:

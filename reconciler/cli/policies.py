@@ -19,7 +19,7 @@ import typer
 
 from reconciler import __version__, governance
 from reconciler.checks import ownership
-from reconciler.cli import governance_view
+from reconciler.cli import governance_view, rootdir
 from reconciler.repository import loader as repo_loader
 from reconciler.errors import ConfigError
 from reconciler.model import ClientEnv, Finding
@@ -49,6 +49,7 @@ def policies(directory: DirArg = Path("."), fmt: FormatOpt = ListFormat.TEXT, to
     """List the policies in DIR/policies (rules, severity, what they match, waivers with expiry) and the
     governance rules of reconciler.yaml (keys live owns)."""
     day = _parse_day(today)
+    directory = rootdir.repository(directory)
     policy_set = loader.load_policies(directory)
     matched = _envs(directory)
     rules = ownership.rules_of(directory)          # ownership, windows, suspend of reconciler.yaml

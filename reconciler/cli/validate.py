@@ -16,7 +16,7 @@ import typer
 
 from reconciler.checks import verdict as blocking, validation
 from reconciler.model import ClientEnv, DesiredState
-from reconciler.cli import outputs
+from reconciler.cli import outputs, rootdir
 from reconciler.report import findings as render
 
 
@@ -59,10 +59,12 @@ def validate_command(
     no_cache: NoCacheOpt = False,
 ) -> None:
     outputs.check_writable(out)
+    directory = rootdir.repository(directory)
     desired = validation.validate_repository(directory, agents=agent or None,
                                              envs=[e.value for e in env] if env else None, use_cache=not no_cache)
     verdict = blocking.decide(desired)      # the same decision plan/apply/drift block on
-    _report(desired, fmt, out, ok=verdict.ok)
+    header = f"reconciler validate · repository {rootdir.shown(directory)}"   # the root discovery found
+    _report(desired, fmt, out, ok=verdict.ok, header=header)
     raise typer.Exit(0 if verdict.ok else 1)
 
 
@@ -75,16 +77,16 @@ def _summary(desired: DesiredState, ok: bool) -> str:
             f"{envs} environment{'' if envs == 1 else 's'} checked; {counts}")
 
 
-def _report(desired: DesiredState, fmt: ValidateFormat, out: Path | None, *, ok: bool) -> None:
+def _report(desired: DesiredState, fmt: ValidateFormat, out: Path | None, *, ok: bool, header: str) -> None:
     summary = _summary(desired, ok)
     if fmt is ValidateFormat.JSON:
         text = render.render_json(desired.findings, command="validate")
     elif fmt is ValidateFormat.GITHUB:
         text = render.render_github(desired.findings)
     elif out is not None:
-        text = render.render_text(desired.findings, summary=summary)
+        text = render.render_text(desired.findings, summary=summary, header=header)
     else:
-        render.print_text(desired.findings, sys.stdout, summary=summary)
+        render.print_text(desired.findings, sys.stdout, summary=summary, header=header)
         return
     if out is None:
         sys.stdout.write(text)

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from reconciler import daemon
+from reconciler.cli import rootdir
 from reconciler.daemon import gitsource
 from reconciler.daemon.sharding import parse_shard
 from reconciler.settings import parse_duration
@@ -20,7 +21,7 @@ from reconciler.cli.plan import ConcurrencyOpt, DirArg, UrlOpt
 
 _EXAMPLES = """
 \b
-Examples:
+Examples (the example repository is url: local, no key; a network --api-url needs POLYAI_API_KEY):
   reconciler watch .                                   # serves http://127.0.0.1:8080
   reconciler watch . --listen 127.0.0.1:0 --resync 30s # a free port; resync every 30 s
   reconciler watch . --shard 0/3 --state-dir /var/lib/reconciler --log-format json
@@ -82,6 +83,8 @@ def watch(
     if log_format not in (None, "json", "text"):
         raise typer.BadParameter(f"--log-format {log_format!r}: use json or text")
     git_options = _git_options(git, branch, interval)
+    if git_options is None:                         # --git clones; DIR is not a repository then
+        root = rootdir.repository(root)
     options = daemon.WatchOptions(root=root, host=host, port=port, resync=resync_seconds, shard=shard_value,
                                   state_dir=state_dir, log_format=log_format, api_url=api_url,
                                   concurrency=concurrency, git=git_options,

@@ -65,6 +65,8 @@ class Decision:
     newly_contested: tuple[str, ...] = ()
     cleared: tuple[str, ...] = ()
     """Keys that were contested and no longer are."""
+    hold: Mapping[str, Any] | None = None
+    """A sync window or ``suspend`` holds the writes (:mod:`reconciler.daemon.windowholds`): ``window_hold``."""
 
     @property
     def writes(self) -> bool:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -62,6 +62,8 @@ class Gate:
         self.held_total = Counter("reconciler_held_revisions", "Revisions held for exceeding the blast radius",
                                   registry=registry)
         self._counted: set[str] = set()
+        self.on_hold: Callable[[Hold, Snapshot], None] | None = None
+        """Told once per newly held revision (the daemon's notifier: ``revision_held``)."""
 
     def admit(self, old: Snapshot | None, new: Snapshot, record: StateRecord) -> bool:
         """True when ``new`` may replace ``old``; False (and ``held`` set) when it is held."""
@@ -83,6 +85,8 @@ class Gate:
             self.log.warning(f"revision {revision.short} held: it would change {len(changed)} pages; "
                              f"{self.held.reason}; approve with POST /approve/{revision.id}",
                              extra={"event": "revision_held", "revision": revision.id, "count": len(changed)})
+            if self.on_hold is not None:
+                self.on_hold(self.held, new)
         if revision.id not in self._counted:
             self._counted.add(revision.id)
             self.held_total.inc()

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 #: Extra fields a log line may carry, in this order.
 FIELDS = ("event", "agent", "env", "keys", "schema_put", "cause", "code", "file", "line", "count", "seconds",
-          "url", "revision", "path", "request_id", "until")
+          "url", "revision", "path", "request_id", "until", "target", "trigger")
 
 
 class JsonFormatter(logging.Formatter):

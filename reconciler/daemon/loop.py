@@ -11,7 +11,8 @@ Called by ``reconciler.cli.watch``. It owns the tasks that make the daemon:
   :class:`~reconciler.daemon.workqueue.WorkQueue` and running
   :func:`reconciler.daemon.reconcile.reconcile_agent`;
 - the resync timer (jittered) putting every agent on the queue;
-- the persister writing the state record after passes that changed it.
+- the persister writing the state record after passes that changed it;
+- a pass when a held page's window opens (:mod:`~.windowholds`); notifications (:mod:`~.notifying`).
 
 A *round* is "every agent once": the first one ends in ``ready``; each ends
 by setting ``last_full_sync``. A pass that failed transiently does not count:
@@ -33,7 +34,8 @@ from pathlib import Path
 
 from reconciler import errors
 from reconciler.api.client import AgentsApi
-from reconciler.daemon import http, logs, repository, sourcing, state as state_module, webhook
+from reconciler.apply import lock as applylock
+from reconciler.daemon import http, logs, notifying, repository, sourcing, state as state_module, webhook, windowholds
 from reconciler.daemon.gitsource import GitOptions, GitSource
 from reconciler.daemon.holds import Gate, empty_like
 from reconciler.daemon.metrics import Metrics
@@ -110,6 +112,7 @@ class Daemon:
         self._tasks: list[asyncio.Task] = []
         self._workers: list[asyncio.Task] = []
         self._exit_code = 0
+        self._apply_lock: applylock.Taken | None = None   # the checkout's apply lock, from _start to stop
 
     # -- start and stop ---------------------------------------------------------------------
 
@@ -126,12 +129,16 @@ class Daemon:
         # outage must notice the API is back within its own backoff, so it probes every few seconds.
         self.api.breaker.cooldown = BREAKER_COOLDOWN_SECONDS
         self.queue = WorkQueue()
+        self.wakeups = windowholds.Wakeups(self.queue.add)              # a held page's window opens: a pass
+        self.notifier = notifying.Notifier(self.record, self.metrics.registry, self.log, self._dirty.set)
+        self.gate.on_hold = self.notifier.revision_held
         server, server_task = await self._serve()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
         self.ctx = Context(api=self.api, board=self.board, record=self.record, metrics=self.metrics, log=self.log,
-                           snapshot=lambda: self.snapshot, record_changed=self._dirty.set)
+                           snapshot=lambda: self.snapshot, record_changed=self._dirty.set,
+                           wake_at=self.wakeups.schedule, notify=self.notifier.after_pass)
         start = asyncio.create_task(self._start(settings.concurrency))
         start.add_done_callback(self._start_finished)
         await self._stop.wait()
@@ -183,6 +190,9 @@ class Daemon:
 
     async def _start(self, concurrency: int) -> None:
         """Load the repository, start every task, and run the first full sync."""
+        # The checkout's apply lock, held until the daemon stops: a CLI apply waits for no one, we do.
+        self._apply_lock = await applylock.take_when_free(self.options.root, applylock.DAEMON, lambda holder: (
+            self.log.info(f"waiting for the apply lock: {holder}", extra={"event": "lock_wait"})))
         started = time.monotonic()
         loaded = await asyncio.to_thread(repository.load_full, self.options.root, self.options.shard,
                                          self.repo_options, None)
@@ -227,6 +237,9 @@ class Daemon:
                 for task in late:
                     task.cancel()
         await asyncio.gather(*self._tasks, start, return_exceptions=True)
+        if hasattr(self, "notifier"):
+            self.wakeups.cancel()
+            await self.notifier.aclose()                 # unsent notifications are not remembered: sent next start
         if hasattr(self, "record"):
             await asyncio.to_thread(state_module.write, self.record.to_json(), self.options.state_path())
         server.should_exit = True
@@ -238,6 +251,8 @@ class Daemon:
         except (asyncio.TimeoutError, Exception):       # noqa: BLE001 - stopping anyway
             server_task.cancel()
         await self.api.aclose()
+        if self._apply_lock is not None:
+            self._apply_lock.release()
         self.log.info("stopped", extra={"event": "stopped"})
 
     def _alive(self) -> bool:

@@ -4,11 +4,13 @@ Counters and the histogram are moved by :mod:`reconciler.daemon.reconcile`
 (applies, self-heals, file-event-to-applied time) and by the api client's
 observer (every request attempt, by method and status code). The gauges are
 read from the :class:`~reconciler.daemon.status.Board` at scrape time, so they
-can never disagree with ``/status``.
+can never disagree with ``/status`` (``reconciler_held_pages`` and
+``reconciler_held_until_timestamp_seconds`` from each page's ``window_hold``).
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -62,6 +64,7 @@ class _BoardCollector(Collector):
         for (env, status), n in sorted(counts.items()):
             pages.add_metric([env, status], n)
         yield pages
+        yield from _window_holds(list(self._board.pages.values()))
         yield GaugeMetricFamily("reconciler_contested_keys", "Keys no longer reverted because a human keeps "
                                 "changing them", value=self._board.contested_count())
         yield GaugeMetricFamily("reconciler_ready", "1 once the first full sync finished",
@@ -69,3 +72,24 @@ class _BoardCollector(Collector):
         yield GaugeMetricFamily("reconciler_last_full_sync_timestamp_seconds",
                                 "Unix time the last full sync finished (0: none yet)",
                                 value=self._board.last_full_sync or 0)
+
+
+def _window_holds(pages: list) -> Iterator[Metric]:
+    """Pages whose writes a sync window or ``suspend`` holds, and until when (``window_hold`` in /status)."""
+    held = GaugeMetricFamily("reconciler_held_pages", "Pages whose writes a sync window or suspend holds",
+                             labels=["env", "kind"])
+    counts = {(e.value, kind): 0 for e in ClientEnv for kind in ("window", "suspend")}
+    until = GaugeMetricFamily("reconciler_held_until_timestamp_seconds",
+                              "Unix time a held page may be written again (the window opens)", labels=["agent", "env"])
+    for page in pages:
+        hold = page.window_hold
+        if hold is None:
+            continue
+        counts[(page.env.value, hold["kind"])] += 1
+        if hold.get("until"):
+            stamp = _dt.datetime.fromisoformat(hold["until"].replace("Z", "+00:00")).timestamp()
+            until.add_metric([page.agent, page.env.value], stamp)
+    for (env, kind), n in sorted(counts.items()):
+        held.add_metric([env, kind], n)
+    yield held
+    yield until

@@ -26,6 +26,8 @@ code{font-size:.85rem}
 .nowrap{white-space:nowrap}
 .banner{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .8rem;margin:.5rem 0;border-radius:.3rem}
 .dirty{color:#cf222e}
+.hold{color:#9a6700;font-size:.8rem;margin-top:.2rem;max-width:14rem}
+.history{font-size:.8rem}
 """
 
 
@@ -87,16 +89,45 @@ def _source(doc: dict[str, Any]) -> str:
     return f"{where}applying {_revision(doc.get('applied_revision'), subject=True)}"
 
 
+#: History entries shown per page (newest first); ``/status`` has all that are kept.
+HISTORY_SHOWN = 3
+
+
+def _hold(r: dict[str, Any]) -> str:
+    """Under the status badge: why a window or ``suspend`` holds the writes, and until when."""
+    hold = r.get("window_hold")
+    if not hold:
+        return ""
+    text = "suspended: nothing is written" if hold["kind"] == "suspend" else \
+        f"held by window until {hold.get('until') or 'further notice'}"
+    return f'<div class="hold" title="{_e(hold.get("message"))}">{_e(text)}</div>'
+
+
+def _history(r: dict[str, Any]) -> str:
+    """The page's last applies, newest first: time, outcome, revision, keys (names only)."""
+    lines = []
+    for entry in reversed(r.get("history") or ()):
+        keys = ", ".join(entry.get("changed_keys") or ()) or "—"
+        schema = "schema, " if entry.get("schema_put") else ""
+        rev = f" <code>{_e((entry.get('revision') or '')[:12])}</code>" if entry.get("revision") else ""
+        why = f" ({_e(entry['correlation_id'])})" if entry.get("correlation_id") else ""
+        lines.append(f'<span class="nowrap">{_e(entry.get("time"))}</span> {_e(entry.get("outcome"))}{rev}: '
+                     f"{_e(schema)}{_e(keys)}{why}")
+    shown = lines[:HISTORY_SHOWN]
+    more = f"<br>… {len(lines) - len(shown)} more in /status" if len(lines) > len(shown) else ""
+    return "<br>".join(shown) + more
+
+
 def _row(r: dict[str, Any]) -> str:
     mode = r["sync"] + (", selfHeal" if r["self_heal"] else "")
     drift = "; ".join(f"{doc}: " + ", ".join(d.get("path") or "(whole document)" for d in r["drift"]
                                             if d.get("document") == doc)
                       for doc in ("schema", "variables") if any(d.get("document") == doc for d in r["drift"]))
     return (f'<tr data-agent="{_e(r["agent"])}" data-env="{_e(r["env"])}" data-status="{_e(r["status"])}">'
-            f'<td class="nowrap">{_e(r["agent"])}</td><td>{_e(r["env"])}</td><td>{_badge(r["status"])}</td>'
+            f'<td class="nowrap">{_e(r["agent"])}</td><td>{_e(r["env"])}</td><td>{_badge(r["status"])}{_hold(r)}</td>'
             f"<td>{_e(mode)}</td><td class=\"nowrap\">{_e(r['last_applied'] or '—')}</td><td>{_e(drift)}</td>"
             f"<td>{_e(', '.join(r['contested']))}</td><td>{_revision(r.get('revision'))}</td>"
-            f"<td>{_findings(r)}</td></tr>")
+            f"<td class=\"history\">{_history(r)}</td><td>{_findings(r)}</td></tr>")
 
 
 def _held(held: dict[str, Any] | None) -> str:
@@ -113,7 +144,7 @@ def render(doc: dict[str, Any]) -> str:
     summary = "".join(f'<span style="color:{_COLOURS.get(k, "#000")}">{_e(k)}: {v}</span>'
                       for k, v in doc["summary"].items())
     state = "ready" if doc["ready"] else "first full sync in progress"
-    rows = "\n".join(_row(r) for r in doc["results"]) or '<tr><td colspan="9">no pages yet</td></tr>'
+    rows = "\n".join(_row(r) for r in doc["results"]) or '<tr><td colspan="10">no pages yet</td></tr>'
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="refresh" content="{REFRESH_SECONDS}">
@@ -126,7 +157,7 @@ def render(doc: dict[str, Any]) -> str:
 {_banner(doc)}
 {_held(doc.get("writes_held"))}<div class="summary" id="summary">{summary}</div>
 <table id="pages"><thead><tr><th>agent</th><th>environment</th><th>status</th><th>sync</th><th>last applied</th>
-<th>drift</th><th>contested keys</th><th>revision</th><th>errors</th></tr></thead>
+<th>drift</th><th>contested keys</th><th>revision</th><th>history</th><th>errors</th></tr></thead>
 <tbody>
 {rows}
 </tbody></table>

@@ -19,7 +19,6 @@ record and the metrics are written in a ``finally`` block.
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import enum
 import logging
 import time
@@ -28,8 +27,8 @@ from typing import Any
 
 from reconciler import engine, errors
 from reconciler.api.live import fetch_live
-from reconciler.apply import executor, verify, windows
-from reconciler.daemon import findings as findings_module, state as state_module
+from reconciler.apply import executor, verify
+from reconciler.daemon import findings as findings_module, history, state as state_module, windowholds
 from reconciler.daemon.decide import Cause, Decision, PageStatus, decide
 from reconciler.daemon.metrics import Metrics
 from reconciler.daemon.repository import Snapshot
@@ -62,6 +61,10 @@ class Context:
     """Ask the loop to persist the state record soon."""
     hold: WriteHold = dataclasses.field(default_factory=WriteHold)
     """Daemon-wide: first write alone; no write after an unexpected answer until the repository changes."""
+    wake_at: Callable[[str, float | None], None] = lambda agent, at: None
+    """Queue an agent again at a unix time (its held pages' window opens), or cancel that (None)."""
+    notify: Callable[[Snapshot, Sequence[Decision], dict[ClientEnv, Outcome]], None] = lambda *_: None
+    """Tell the notifier what a pass found and did (:mod:`reconciler.daemon.notifying`); never blocks."""
 
 
 async def reconcile_agent(ctx: Context, agent: str, event_at: float | None = None) -> Ending:
@@ -79,12 +82,15 @@ async def reconcile_agent(ctx: Context, agent: str, event_at: float | None = Non
     plan = engine.plan_snapshot(snap.of_agent(agent), LivePages(live, failed), [agent], target=ctx.api.target)
     # 3. Decide per page what this daemon may do (sync mode, self-heal, contested keys).
     decisions = [_decide(ctx, snap, env_plan) for env_plan in plan.results]
+    ctx.wake_at(agent, windowholds.earliest(decisions))        # a held page is written when its window opens
     # 4. Write what the decisions allow, then record every page (also when something raised).
     outcomes: dict[ClientEnv, Outcome] = {}
     try:
         outcomes = await _execute(ctx, snap, plan, decisions, started)
     finally:
         ending = _record(ctx, snap, agent, decisions, outcomes, failed.get(agent))
+    # 5. Notifications: queued for the notifier's own task, after the page states are recorded.
+    ctx.notify(snap, decisions, outcomes)
     if event_at is not None and any(o.state is OutcomeState.APPLIED for o in outcomes.values()):
         ctx.metrics.reconcile_seconds.observe(time.monotonic() - event_at)
     return ending
@@ -100,23 +106,7 @@ def _decide(ctx: Context, snap: Snapshot, env_plan: EnvPlan) -> Decision:
                       snap.hashes.get((agent, env)), desired_env.values if desired_env else None,
                       contested, reverts)
     _book_contested(ctx, decision, desired_env.values if desired_env else None, reverts)
-    return _held(ctx, snap, decision)
-
-
-def _held(ctx: Context, snap: Snapshot, decision: Decision) -> Decision:
-    """Sync windows and suspend (:mod:`reconciler.apply.windows`): a held page's writes wait; it reports drift."""
-    rules = snap.settings.governance
-    if not decision.writes or not (rules.windows or rules.suspend):
-        return decision
-    env_plan = decision.env_plan
-    hold = windows.Calendar(rules, datetime.datetime.now(datetime.timezone.utc)).hold(env_plan.agent, env_plan.env)
-    if hold is None:
-        return decision
-    ctx.log.info(f"{env_plan.agent}/{env_plan.env.value}: {hold.text()}", extra={
-        "event": "held", "agent": env_plan.agent, "env": env_plan.env.value,
-        "until": windows.iso(hold.until) if hold.until else None})
-    unwritten = dataclasses.replace(env_plan, schema_put=None, variables_patch={}, masked_patch=None)
-    return dataclasses.replace(decision, env_plan=unwritten, status=PageStatus.DRIFT, self_heal=False)
+    return windowholds.hold(decision, snap.settings.governance, ctx.log)
 
 
 def _book_contested(ctx: Context, decision: Decision, desired_values: Any, reverts: dict[str, int]) -> None:
@@ -159,7 +149,15 @@ async def _execute(ctx: Context, snap: Snapshot, plan: Plan, decisions: Sequence
                                        allow_live=True, planned_at=started, started_at_monotonic=started,
                                        gate=ctx.hold.gate)
     _hold_if_unexpected(ctx, snap, result.outcomes)
+    if history.record(ctx.record, result, revision=revision_id(snap), keep=snap.settings.governance.history_keep,
+                      time=now_iso()):
+        ctx.record_changed()
     return {o.env: o for o in result.outcomes}
+
+
+def revision_id(snap: Snapshot) -> str | None:
+    """The commit id of the snapshot's revision (None: not a git checkout)."""
+    return snap.source_revision.id if snap.source_revision is not None else snap.revision
 
 
 def _writes_held(ctx: Context, snap: Snapshot) -> bool:
@@ -263,7 +261,8 @@ def _put(ctx: Context, snap: Snapshot, d: Decision, status: PageStatus,
                      last_applied=record.applied_at if record else None, last_attempted=now_iso(),
                      last_error=error,
                      findings=findings_module.located(d.env_plan.errors + d.env_plan.warnings + tuple(failed)),
-                     revision=record.revision if record else None, cause=_cause(snap, d, record, drift))
+                     revision=record.revision if record else None, cause=_cause(snap, d, record, drift),
+                     history=history.of_page(ctx.record, agent, env.value), window_hold=d.hold)
     ctx.board.put(page)
     if status is not PageStatus.APPLYING:
         _log_transition(ctx, previous, page, d.cause)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import errors, settings as settings_module
-from reconciler.checks import validation
+from reconciler.checks import validation, warnfilter
 from reconciler.repository import loader
 from reconciler.daemon.revision import Revision, describe
 from reconciler.daemon.sharding import Shard
@@ -105,7 +105,8 @@ def load_full(link: Path, shard: Shard, options: Options, previous: Settings | N
     present = loader.agent_ids(real)
     owned = [a for a in present if shard.owns(a)]
     empty = DesiredState(root=real, agents={},
-                         findings=tuple(validation.settings_findings(real)) + policies.findings)
+                         findings=warnfilter.filter_repository(
+                             real, tuple(validation.settings_findings(real)) + policies.findings))
     snapshot = _snapshot(real, current, empty, policies, None)
     for start in range(0, len(owned), LOAD_CHUNK):
         snapshot = _merge(snapshot, owned[start:start + LOAD_CHUNK], set(present))

@@ -7,6 +7,9 @@ environment it keeps the hash of the desired content the daemon last applied
 them a pass tells "the repository changed this page" (the desired hash moved)
 from "someone changed it live" (the desired hash did not move, live differs),
 so a restart with ``selfHeal: false`` never silently reverts a UI edit.
+It also keeps each page's apply history (:mod:`reconciler.daemon.history`:
+key names, never values) and what was notified
+(:mod:`reconciler.daemon.notifying`), so neither is lost on a restart.
 
 A missing file is a first start; a corrupt or unreadable one degrades to
 "unknown" (an empty record plus a warning), never to a crash. Deciding what to
@@ -24,7 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler.notify import dedupe
 from reconciler.planning import canonical
+from reconciler.repository import statedir
 
 FORMAT_VERSION = 1
 #: Reverts of one key that make it contested, and the window they must fall in (seconds).
@@ -73,6 +78,10 @@ class StateRecord:
     """Wall-clock times of the self-heal reverts of each key within the window."""
     contested: dict[KeyRef, str] = field(default_factory=dict)
     """Contested keys -> :func:`value_hash` of the repository's value when the key became contested."""
+    history: dict[PageKey, list[dict[str, Any]]] = field(default_factory=dict)
+    """Per page, its last applies (``history.Entry.to_json()``), oldest first."""
+    notifications: dedupe.State = field(default_factory=dedupe.State)
+    """What was notified at which revision, and the last hour's sends per target (no URL, no value)."""
 
     def recent_reverts(self, ref: KeyRef, now: float) -> int:
         times = [t for t in self.reverts.get(ref, ()) if now - t <= CONTEST_WINDOW]
@@ -86,7 +95,7 @@ class StateRecord:
         self.reverts.setdefault(ref, []).append(now)
 
     def forget_agent(self, agent: str) -> None:
-        for table in (self.pages, self.reverts, self.contested):
+        for table in (self.pages, self.reverts, self.contested, self.history):
             for key in [k for k in table if k[0] == agent]:
                 del table[key]
 
@@ -100,6 +109,8 @@ class StateRecord:
                       for (a, e), r in sorted(self.pages.items())},
             "reverts": {"/".join(k): v for k, v in sorted(self.reverts.items())},
             "contested": {"/".join(k): v for k, v in sorted(self.contested.items())},
+            "history": {f"{a}/{e}": entries for (a, e), entries in sorted(self.history.items())},
+            "notifications": self.notifications.to_json(),
         }
 
     @classmethod
@@ -113,7 +124,13 @@ class StateRecord:
                                              page.get("applied_at"), page.get("revision"))
         reverts = {_ref(k): [float(t) for t in v] for k, v in data.get("reverts", {}).items()}
         contested = {_ref(k): str(v) for k, v in data.get("contested", {}).items()}
-        return cls(pages, reverts, contested)
+        history = {_page(k): [dict(e) for e in v] for k, v in data.get("history", {}).items()}
+        return cls(pages, reverts, contested, history, dedupe.State.from_json(data.get("notifications") or {}))
+
+
+def _page(text: str) -> PageKey:
+    agent, env = text.split("/")
+    return agent, env
 
 
 def _ref(text: str) -> KeyRef:
@@ -143,6 +160,7 @@ def save(record: StateRecord, path: Path) -> None:
 def write(data: Mapping[str, Any], path: Path) -> None:
     """Write atomically: a reader (or a crash) sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    statedir.ignore_if_inside(path)
     text = json.dumps(data, separators=(",", ":"), sort_keys=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -51,13 +51,18 @@ class PageState:
     """The revision (JSON) the page was last applied or found in sync from; None when unknown."""
     cause: dict[str, Any] | None = None
     """Drift only: ``{"kind": repository|out_of_band, "revision": id}``."""
+    history: tuple[dict[str, Any], ...] = ()
+    """The daemon's last applies of the page, oldest first (:mod:`reconciler.daemon.history`)."""
+    window_hold: Any = None
+    """A sync window or ``suspend`` holds the page's writes: ``{"kind", "reason", "until", "message"}``."""
 
     def to_json(self) -> dict[str, Any]:
         return {"agent": self.agent, "env": self.env.value, "sync": self.sync, "self_heal": self.self_heal,
                 "status": self.status.value, "drift": list(self.drift), "contested": list(self.contested),
                 "last_applied": self.last_applied, "last_attempted": self.last_attempted,
                 "last_error": self.last_error, "findings": list(self.findings), "revision": self.revision,
-                "cause": self.cause}
+                "cause": self.cause, "history": list(self.history),
+                "window_hold": dict(self.window_hold) if self.window_hold is not None else None}
 
 
 class Board:

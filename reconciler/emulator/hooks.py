@@ -101,6 +101,22 @@ async def edit_page(request: Request, agentId: str, clientEnv: str) -> Response:
     return json_response(page)
 
 
+@router.patch("/agents/{agentId}/pages/{clientEnv}")
+async def edit_page_keys(request: Request, agentId: str, clientEnv: str) -> Response:
+    """Simulate a UI edit of some keys: ``{"variables": {...}}`` merged key by key (shallow) into the page,
+    unvalidated; bumps lastUpdated. Keys not named stay as they are."""
+    check_ids(agentId, clientEnv)
+    data = await body.read_json_object(request)
+    if set(data) != {"variables"} or not isinstance(data["variables"], dict):
+        raise _bad("the body must be {\"variables\": {...}}: the keys to set (to replace a whole page, PUT)")
+    patch = data["variables"]
+    page = await run_in_threadpool(_state(request).store.update_page, agentId, clientEnv,
+                                   lambda current: {"variables": {**(current["variables"] or {}), **patch}})
+    if page is None:
+        raise not_found(agentId)
+    return json_response(page)
+
+
 @router.post("/reset")
 async def reset(request: Request) -> Response:
     """Empty everything: agents, pages, connectors, counters, request log and faults."""

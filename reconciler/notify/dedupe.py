@@ -1,8 +1,8 @@
 """Which events to send: once per target, trigger, page and revision (``oncePer: revision``), rate-limited.
 
 Pure decisions (:func:`select`, :func:`remember`) over a small state kept in
-``.reconciler/notifications/state.json`` (:func:`load` / :func:`save`; the directory holds a
-``.gitignore`` of ``*``): for each
+``.reconciler/notifications/state.json`` by the CLI (:func:`load` / :func:`save`; the directory holds a
+``.gitignore`` of ``*``) and in the daemon's state record by the daemon: for each
 ``target|trigger|agent/env`` the revision last notified, and per target the
 times of the last hour's sends. It never holds a URL, a secret or a value.
 An event whose send failed or was rate-limited is not remembered, so a later
@@ -32,6 +32,18 @@ class State:
     """``target|trigger|agent/env`` -> the revision notified (``-`` when there was none)."""
     recent: dict[str, list[float]] = field(default_factory=dict)
     """target -> send times (unix seconds) within the last hour."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"sent": dict(self.sent), "recent": {k: list(v) for k, v in self.recent.items()}}
+
+    @classmethod
+    def from_json(cls, data: Any) -> "State":
+        """The state from :meth:`to_json`'s output; anything unreadable is an empty state (ValueError: never)."""
+        try:
+            return cls(sent={str(k): str(v) for k, v in data.get("sent", {}).items()},
+                       recent={str(k): [float(x) for x in v] for k, v in data.get("recent", {}).items()})
+        except (ValueError, TypeError, AttributeError):
+            return cls()
 
 
 def key(target: str, event: Event) -> str:
@@ -66,10 +78,8 @@ def load(root: Path) -> State:
     try:
         if path.is_symlink():
             return State()
-        data: Any = json.loads(path.read_text(encoding="utf-8"))
-        return State(sent={str(k): str(v) for k, v in data.get("sent", {}).items()},
-                     recent={str(k): [float(x) for x in v] for k, v in data.get("recent", {}).items()})
-    except (OSError, ValueError, TypeError, AttributeError):
+        return State.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
         return State()
 
 
@@ -77,5 +87,4 @@ def save(root: Path, state: State) -> None:
     path = writer.inside(Path(root), os.path.join(*STATE_FILE))
     if not (path.parent / ".gitignore").exists():
         writer.write_atomic(path.parent / ".gitignore", _GITIGNORE)
-    writer.write_atomic(path, json.dumps({"sent": state.sent, "recent": state.recent}, indent=1, sort_keys=True)
-                        + "\n")
+    writer.write_atomic(path, json.dumps(state.to_json(), indent=1, sort_keys=True) + "\n")

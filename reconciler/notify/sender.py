@@ -1,5 +1,9 @@
 """Post one notification: a JSON webhook (optionally HMAC-SHA256 signed) or a Slack incoming webhook.
 
+:func:`send` is the CLI's (``apply``/``drift --notify``), :func:`asend` the
+daemon's (in its event loop, so a slow target never blocks a pass); both build
+the same request (:func:`request`) and make the same attempts.
+
 The only code that speaks to notification targets (httpx, the project's one
 HTTP library). URLs and signing keys come from the environment variables
 the target names (or a non-secret webhook URL from ``reconciler.yaml``); https
@@ -10,11 +14,12 @@ target and the status, never the URL (a Slack URL is a secret) nor the key.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import httpx
@@ -42,33 +47,71 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
 
 
-def send(client: httpx.Client, target: governance.Target, event: Event, environ: Mapping[str, str], *,
-         sent_at: str, sleep: Callable[[float], None] = time.sleep) -> tuple[bool, str]:
-    """(delivered, what happened) after at most ``len(BACKOFFS) + 1`` attempts."""
+def request(target: governance.Target, event: Event, environ: Mapping[str, str], *,
+            sent_at: str) -> tuple[str, bytes, dict[str, str]] | str:
+    """(url, body, headers) of the POST, or why it cannot be sent (naming the target, never the URL)."""
     url = target.url or environ.get(target.url_env or "", "")
     if not url:
-        return False, f"{target.name}: environment variable {target.url_env} is not set"
+        return f"{target.name}: environment variable {target.url_env} is not set"
     try:
         governance.check_notify_url(url)
     except ValueError as exc:
-        return False, f"{target.name}: {exc}"
+        return f"{target.name}: {exc}"
     body = json.dumps(payload(target, event, sent_at), ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json", "User-Agent": f"rtc-reconciler/{__version__}"}
     if target.secret_env:
         secret = environ.get(target.secret_env)
         if not secret:
-            return False, f"{target.name}: environment variable {target.secret_env} (signing key) is not set"
+            return f"{target.name}: environment variable {target.secret_env} (signing key) is not set"
         headers[SIGNATURE_HEADER] = sign(secret, body)
-    problem = ""
+    return url, body, headers
+
+
+def _problem(response: httpx.Response | None, exc: httpx.HTTPError | None) -> str:
+    """"" for a 2xx answer, else what went wrong (never str(exc): it may quote the URL)."""
+    if exc is not None:
+        return type(exc).__name__
+    assert response is not None
+    return "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+
+
+def send(client: httpx.Client, target: governance.Target, event: Event, environ: Mapping[str, str], *,
+         sent_at: str, sleep: Callable[[float], None] = time.sleep) -> tuple[bool, str]:
+    """(delivered, what happened) after at most ``len(BACKOFFS) + 1`` attempts (the CLI's ``--notify``)."""
+    prepared = request(target, event, environ, sent_at=sent_at)
+    if isinstance(prepared, str):
+        return False, prepared
+    url, body, headers = prepared
+    problem, attempt = "", 0
     for attempt, delay in enumerate((*BACKOFFS, None), 1):
         try:
-            response = client.post(url, content=body, headers=headers)
-            if 200 <= response.status_code < 300:
-                return True, f"{target.name}: sent"
-            problem = f"HTTP {response.status_code}"
+            problem = _problem(client.post(url, content=body, headers=headers), None)
         except httpx.HTTPError as exc:
-            problem = type(exc).__name__            # never str(exc): it may quote the URL
+            problem = _problem(None, exc)
+        if not problem:
+            return True, f"{target.name}: sent"
         if delay is None:
             break
         sleep(delay)
+    return False, f"{target.name}: {problem} after {attempt} attempts"
+
+
+async def asend(client: httpx.AsyncClient, target: governance.Target, event: Event, environ: Mapping[str, str],
+                *, sent_at: str, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> tuple[bool, str]:
+    """:func:`send` for the daemon's event loop (the same request, attempts and words)."""
+    prepared = request(target, event, environ, sent_at=sent_at)
+    if isinstance(prepared, str):
+        return False, prepared
+    url, body, headers = prepared
+    problem, attempt = "", 0
+    for attempt, delay in enumerate((*BACKOFFS, None), 1):
+        try:
+            problem = _problem(await client.post(url, content=body, headers=headers), None)
+        except httpx.HTTPError as exc:
+            problem = _problem(None, exc)
+        if not problem:
+            return True, f"{target.name}: sent"
+        if delay is None:
+            break
+        await sleep(delay)
     return False, f"{target.name}: {problem} after {attempt} attempts"

@@ -49,6 +49,7 @@ from reconciler import errors
 from reconciler.planning import canonical
 from reconciler.repository import safefile
 from reconciler.planning.plan import EnvPlan, Plan, Status
+from reconciler.repository import statedir
 from reconciler.settings import Settings
 
 KIND = "rtc-reconciler-plan"
@@ -131,7 +132,7 @@ def plan_key(settings: Settings, *, create: bool) -> bytes:
         raise PlanFileError(f"no {LOCAL_KEY_FILE} in this checkout: this plan was made elsewhere (with "
                             "url: local and no POLYAI_API_KEY a plan applies only where it was made)",
                             code="plan_file.no_key")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    statedir.ignore_if_inside(path)             # .reconciler/ ignores itself: the key is never committed
     key = secrets.token_bytes(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
@@ -204,6 +205,7 @@ def write(path: Path, doc: Mapping[str, Any]) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
+        statedir.ignore_if_inside(path)         # a plan saved under .reconciler/ is never committed either
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")   # as the JSON report

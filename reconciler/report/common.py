@@ -35,6 +35,8 @@ class RunInfo:
     """The reconciler that made the report (a saved plan keeps its own)."""
     detail: bool = False
     """``--detail``: show every key of a new schema / environment instead of a summary line."""
+    repository: str | None = None
+    """The repository root the run used (found like git finds ``.git``): named in the text header line only."""
 
 
 #: Drift: who moved, as section titles (text and markdown group drifted pages by cause).

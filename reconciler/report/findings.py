@@ -81,10 +81,10 @@ def use_color(stream: IO[str]) -> bool:
     return bool(isatty and isatty())
 
 
-def render_text(findings: Iterable[Finding], *, summary: str | None = None) -> str:
-    """Plain text: one line per finding, then ``summary`` (default: the counts)."""
+def render_text(findings: Iterable[Finding], *, summary: str | None = None, header: str | None = None) -> str:
+    """Plain text: ``header`` (when given), one line per finding, then ``summary`` (default: the counts)."""
     items = sort_findings(findings)
-    lines = [text_line(f) for f in items]
+    lines = ([header] if header is not None else []) + [text_line(f) for f in items]
     lines.append(summary if summary is not None else summary_line(items))
     return "\n".join(lines) + "\n"
 
@@ -106,12 +106,15 @@ def colored_line(finding: Finding) -> str:
     return line.replace(word, _styled(word, label(finding)))
 
 
-def print_text(findings: Iterable[Finding], stream: IO[str], *, summary: str | None = None) -> None:
+def print_text(findings: Iterable[Finding], stream: IO[str], *, summary: str | None = None,
+               header: str | None = None) -> None:
     """Write the text rendering to ``stream``, coloured when :func:`use_color` says so."""
     items = sort_findings(findings)
     if not use_color(stream):
-        stream.write(render_text(items, summary=summary))
+        stream.write(render_text(items, summary=summary, header=header))
         return
+    if header is not None:
+        stream.write(header.translate(_CONTROL) + "\n")
     blocking = any(f.blocks for f in items)
     last = (summary if summary is not None else summary_line(items)).translate(_CONTROL).expandtabs(8)
     stream.write("".join(colored_line(f) + "\n" for f in items)

@@ -34,7 +34,8 @@ def render(value: Plan | ApplyResult, *, command: str, color: bool = False,
            info: common.RunInfo = common.RunInfo()) -> str:
     words = common.check_command(command)
     plan, outcomes = common.split(value)
-    lines: list[Text] = [Text(f"reconciler {command} · target {plan.target}", style="bold"), Text("")]
+    where = f" · repository {info.repository}" if info.repository else ""
+    lines: list[Text] = [Text(f"reconciler {command}{where} · target {plan.target}", style="bold"), Text("")]
     lines += [_finding(f) for f in plan.findings]
     if command == "drift":
         lines += _drift_body(plan, words, info)

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 import reconciler
+from reconciler.repository import statedir
 
 #: Bump when what is stored, or how a file's text becomes data, changes in a way the
 #: fingerprint's source hashes would not see. 2: values files are no longer kept (format 1 kept them,
@@ -51,6 +52,7 @@ def private_dir(real_root: str) -> str:
     """``<root>/.reconciler/cache``: real directories owned by us, the cache one 0700 (made if missing),
     holding a ``.gitignore`` of ``*`` (as pytest's and ruff's caches do): never committed by ``git add .``."""
     parent = _own_dir(os.path.join(real_root, CACHE_DIR[0]), private=False)
+    statedir.write_gitignore(Path(parent))        # .reconciler/ ignores itself, not only its cache/
     directory = _own_dir(os.path.join(parent, CACHE_DIR[1]), private=True)
     try:
         fd = os.open(os.path.join(directory, ".gitignore"),

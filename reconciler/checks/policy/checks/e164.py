@@ -44,9 +44,12 @@ def _lib():
 def validate_args(args: object) -> list[str]:
     if not isinstance(args, dict):
         return ["'e164' takes a mapping, e.g. {regions: [GB, US]} or {}"]
+    regions = args.get("regions") or ()
+    if not regions:
+        return []                          # e164: {} needs no library until a value is checked
     known = _lib()[0].SUPPORTED_REGIONS
     return [f"unknown region {r!r} in e164.regions (use ISO 3166 codes such as GB, US)"
-            for r in args.get("regions") or () if r not in known]
+            for r in regions if r not in known]
 
 
 def problem(value: object, regions: tuple[str, ...] = ()) -> str | None:
@@ -69,8 +72,8 @@ def problem(value: object, regions: tuple[str, ...] = ()) -> str | None:
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason in possible_reasons:
         return possible_reasons[reason]
-    region = phonenumbers.region_code_for_number(number)
-    if not phonenumbers.is_valid_number(number):
+    region = phonenumbers.region_code_for_number(number)     # the costly part: each region of the country code
+    if not phonenumbers.is_valid_number_for_region(number, region):   # is_valid_number, without finding it again
         country = phonenumbers.region_code_for_country_code(number.country_code)
         where = f" for region {country}" if country and country != "ZZ" else ""
         return f"is not a valid number{where} (no such number range)"
