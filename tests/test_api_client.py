@@ -295,7 +295,7 @@ def test_httpx_connections_are_split_into_small_pools_never_more_than_concurrenc
         api = AgentsApi("http://127.0.0.1:9", api_key="k", concurrency=concurrency)
         try:
             limits = api._wire.pool_sizes
-            assert len(limits) == len(api._wire.clients)
+            assert len(limits) == len(api._wire.transports)
             return limits, api._slots.qsize()
         finally:
             await api.aclose()
