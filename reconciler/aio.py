@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from reconciler import steps
+from reconciler import interruption, steps
 
 T = TypeVar("T")
 
@@ -31,10 +31,18 @@ def run_async(work: Awaitable[T]) -> T:
     box: list[T] = []
 
     async def main() -> None:
+        asyncio.get_running_loop().set_exception_handler(_quiet_interrupts)
         box.append(await work)
 
     asyncio.run(main())
     return box[0]
+
+
+def _quiet_interrupts(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """A task that ended with the signal the command is already reporting (its one line, see
+    :mod:`reconciler.interruption`) is not logged with a traceback; everything else is."""
+    if interruption.found_in(context.get("exception")) is None:
+        loop.default_exception_handler(context)
 
 
 async def interleaved(work: steps.Steps[T], *, slice_seconds: float = steps.SLICE_SECONDS) -> T:

@@ -83,14 +83,33 @@ def install() -> None:
 
 
 def _unraisable(unraisable: sys.UnraisableHookArgs) -> None:
-    """An :class:`Interrupt` raised where Python cannot propagate it (a weakref callback, a ``__del__``)
-    would be printed as "Exception ignored" and lost: deliver the signal again instead, so it is raised
-    in the code that runs next (the handler raises on every delivery until the boundary defers them)."""
-    exc = unraisable.exc_value
-    if not isinstance(exc, Interrupt):
+    """An :class:`Interrupt` raised where Python cannot propagate it (a weakref callback, a ``__del__``,
+    alone or inside an exception group) would be printed as "Exception ignored" and lost. The ledger
+    already holds the signal; raise it again where it can propagate: in the running event loop's next
+    step (asyncio lets a ``KeyboardInterrupt`` out of a callback). Without a running loop it cannot be
+    raised from here (a handler run inside this hook raises inside it), so :func:`finish` reports it
+    when the command ends: the same line and exit code, later."""
+    interrupt = found_in(unraisable.exc_value)
+    if interrupt is None:
         sys.__unraisablehook__(unraisable)
         return
-    signal.raise_signal(exc.signal)
+    loop = _running_loop()
+    if loop is not None:
+        loop.call_soon(_raise, interrupt.signal)
+
+
+def _running_loop():  # noqa: ANN202 - an asyncio event loop or None
+    """This thread's running event loop. asyncio is looked up, not imported: a command that never
+    imported it has no loop, and importing it here would put it on every command's start-up."""
+    asyncio = sys.modules.get("asyncio")
+    try:
+        return asyncio.get_running_loop() if asyncio is not None else None
+    except RuntimeError:
+        return None
+
+
+def _raise(sig: signal.Signals) -> NoReturn:
+    raise Interrupt(sig)
 
 
 def _on_signal(signum: int, _frame: object) -> None:
@@ -123,12 +142,15 @@ def note_file(path: object) -> None:
     LEDGER.files.append(str(path))
 
 
-def found_in(exc: BaseException) -> Interrupt | None:
-    """The :class:`Interrupt` behind ``exc`` (click turns a KeyboardInterrupt into ``Abort`` from it)."""
+def found_in(exc: BaseException | None) -> Interrupt | None:
+    """The :class:`Interrupt` behind ``exc``: itself, its causes (click turns a KeyboardInterrupt into
+    ``Abort`` from it), or one of an exception group's (a task group cut by the signal)."""
     seen: BaseException | None = exc
     for _ in range(10):
         if seen is None or isinstance(seen, Interrupt):
             return seen
+        if isinstance(seen, BaseExceptionGroup):
+            return next(filter(None, map(found_in, seen.exceptions)), None)
         seen = seen.__cause__ or seen.__context__
     return None
 
