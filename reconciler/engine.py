@@ -76,6 +76,8 @@ class Planned:
     """SHA-256 of every file the plan read (``plan --save-plan`` asks for them), else None."""
     agents: tuple[str, ...] = ()
     """The agents the run covered (:func:`reconciler.planning.selection.select_agents`)."""
+    sent_at: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    """``time.monotonic()`` when each agent's live read was sent, where known (the re-read rule)."""
 
 
 class Interrupted(errors.ReconcilerError):
@@ -247,7 +249,8 @@ def _planned(api: AgentsApi, read: Reading, options: RunOptions, *, read_only: b
     plan = plan_snapshot(read.snapshot, read.live, read.agents, target=api.target, envs=options.envs or None,
                          allow_large_change=options.allow_large_change, today=options.today, read_only=read_only)
     return Planned(plan=plan, settings=read.snapshot.settings, desired=read.snapshot.desired,
-                   planned_at=read.planned_at, read_at=read.read_at, agents=read.agents)
+                   planned_at=read.planned_at, read_at=read.read_at, agents=read.agents,
+                   sent_at=read.live.sent_at)
 
 
 async def _execute(api: AgentsApi, planned: Planned, approve_live: ApproveLive | bool, started: float,
@@ -260,6 +263,7 @@ async def _execute(api: AgentsApi, planned: Planned, approve_live: ApproveLive |
     try:
         result = await executor.apply_plan(planned.plan, api, settings=planned.settings, desired=planned.desired,
                                            allow_live=allow_live, planned_at=planned.planned_at,
+                                           sent_at=planned.sent_at,
                                            started_at_monotonic=run_start, progress=report, stop=stop)
     finally:
         if signals is not None:

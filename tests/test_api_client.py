@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from reconciler import errors
-from reconciler.api import AgentsApi
+from reconciler.api import AgentsApi, wire
 from reconciler.api.client import agent_path
 from reconciler.model import ClientEnv, LiveAgent
 
@@ -295,15 +295,31 @@ def test_httpx_connections_are_split_into_small_pools_never_more_than_concurrenc
         api = AgentsApi("http://127.0.0.1:9", api_key="k", concurrency=concurrency)
         try:
             limits = api._wire.pool_sizes
-            assert len(limits) == len(api._wire.clients)
+            assert len(limits) == len(api._wire.transports)
             return limits, api._slots.qsize()
         finally:
             await api.aclose()
 
     limits, slots = asyncio.run(build())
     assert slots == concurrency                       # in flight at once: exactly `concurrency`
-    assert max(limits) <= 8                           # small pools: httpcore scans each on every checkout
-    assert sum(limits) >= concurrency and len(limits) == -(-concurrency // 8)
+    assert max(limits) <= wire.POOL_SIZE <= 2         # small pools: httpcore scans each on every checkout
+    assert sum(limits) >= concurrency and len(limits) == -(-concurrency // wire.POOL_SIZE)
+
+
+def test_many_small_pools_cost_about_one_tls_context_to_build():
+    """16 pools (concurrency 32) share one TLS context: loading the CA bundle once, not 16 times
+    (~50-80 ms of CPU each), so building the client costs about what a one-pool client does."""
+    def cpu_to_build(concurrency: int) -> float:
+        async def build() -> float:
+            started = time.process_time()
+            api = AgentsApi("https://127.0.0.1:9", api_key="k", concurrency=concurrency)
+            spent = time.process_time() - started
+            await api.aclose()
+            return spent
+        return min(asyncio.run(build()) for _ in range(3))
+
+    one, many = cpu_to_build(1), cpu_to_build(32)
+    assert many < 4 * one + 0.02, (one, many)          # one context per pool: ~16x
 
 
 def test_in_flight_requests_never_exceed_concurrency_across_pools(emulator):

@@ -94,7 +94,7 @@ def test_local_mode_runs_the_emulator_in_process_and_persists(tmp_path):
     async def write():
         async with AgentsApi.from_settings(settings) as api:
             assert api.target == "local"
-            assert api._wire.clients[0].headers["x-api-key"] == LOCAL_DUMMY_KEY   # the real key is not sent
+            assert api._wire.headers["x-api-key"] == LOCAL_DUMMY_KEY   # the real key is not sent
             await api.put_schema("new-agent", ClientEnv.SANDBOX, {"type": "object"})
             return await api.patch_variables("new-agent", ClientEnv.SANDBOX, {"x": 1})
 

@@ -14,6 +14,7 @@ still propagates.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -52,6 +53,9 @@ class LiveReads:
         self._api = api
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._tasks: dict[str, asyncio.Task[LiveAgent | ApiError]] = {}
+        self.sent_at: dict[str, float] = {}
+        """``time.monotonic()`` when each agent's read was sent: what it returns is at least that recent
+        (the executor's re-read rule judges each agent's read by it, :mod:`reconciler.apply.writers`)."""
 
     @property
     def started(self) -> int:
@@ -64,6 +68,7 @@ class LiveReads:
 
     async def _read(self, agent: str) -> LiveAgent | ApiError:
         async with self._slots:
+            self.sent_at[agent] = time.monotonic()
             try:
                 return await self._api.get_agent(agent)
             except ApiError as exc:

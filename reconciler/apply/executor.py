@@ -24,9 +24,10 @@ Rules, per agent (agents run concurrently, at most ``settings.concurrency``):
   the agent is re-planned once (one fresh ``GET`` of the agent) and the new
   plan is executed, with a warning; if it moves again the environment fails
   and nothing is overwritten. A plan made moments ago in the same run (the
-  CLI's ``apply --auto-approve``) is not re-read while that read is under
-  ``writers.REREAD_AFTER`` seconds old: the fetch it was made from *is* the
-  read, which keeps a quick apply at N GETs + the writes. The CLI restarts
+  CLI's ``apply --auto-approve``) is not re-read while that agent's read is
+  under ``writers.REREAD_AFTER`` seconds old (``sent_at``: each agent's own
+  read, so the agents read last in a large fleet are not taken for stale): the
+  fetch it was made from *is* the read, which keeps an apply at N GETs + the writes. The CLI restarts
   the clock after waiting for a human "yes", so an interactive apply re-reads.
 - **every request body is serialised before the first write** (strict JSON: no
   NaN/infinity): if one cannot be, nothing of the run is sent (``apply.blocked``),
@@ -111,6 +112,8 @@ class _Run:
     """First write alone; halted once a write's answer was not the predicted page (fail closed)."""
     planned_at: float | None = None
     """``time.monotonic()`` of the plan's live read: older than a few seconds, pages are re-read (writers.py)."""
+    sent_at: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    """When each agent's own read was sent, where known: judged instead of ``planned_at`` for that agent."""
 
     @property
     def stopping(self) -> bool:
@@ -131,14 +134,15 @@ class _PageMoved(Exception):
 
 async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired: DesiredState,
                      allow_live: bool, planned_at: float | None = None,
-                     started_at_monotonic: float | None = None, replan: Replan | None = None,
+                     sent_at: Mapping[str, float] | None = None, started_at_monotonic: float | None = None, replan: Replan | None = None,
                      progress: Progress | None = None, stop: asyncio.Event | None = None,
                      gate: WriteGate | None = None) -> ApplyResult:
     """Execute ``plan`` against ``api``; return the (possibly re-planned) plan and one outcome per result.
 
     ``planned_at``: ``time.monotonic()`` when the live state behind the plan was
-    read (None: unknown). ``started_at_monotonic``: start of this run (default:
-    now). Pages are re-read before writing when the plan is older than the run.
+    read (None: unknown); ``sent_at``: when each agent's read was sent (``time.monotonic()``), so an
+    agent read late in a long read is judged by its own read. ``started_at_monotonic``: start of this
+    run (default: now). Pages are re-read before writing when the plan is older than the run.
     ``stop``: once set, no further environment is started (each is ``skipped``,
     "not attempted: interrupted"); a PUT already sent is always followed by its PATCH.
     ``gate``: shared by several runs (the daemon's passes); default: one for this run.
@@ -154,7 +158,7 @@ async def apply_plan(plan: Plan, api: AgentsApi, *, settings: Settings, desired:
     run = _Run(api=api, allow_live=allow_live, reread=planned_at is None or planned_at < started,
                replan=replan or _planner_replan(plan, desired, settings),
                semaphore=asyncio.Semaphore(max(1, settings.concurrency)), stop=stop, gate=gate or WriteGate(),
-               planned_at=planned_at)
+               planned_at=planned_at, sent_at=sent_at or {})
     agents = plan.agents
     slots: list[tuple[tuple[Outcome, ...], tuple[EnvPlan, ...]] | None] = [None] * len(agents)
     done = 0
@@ -230,7 +234,7 @@ async def _write_env(run: _Run, plans: tuple[EnvPlan, ...], i: int, *, replanned
     """Re-read the page when the rule says so, then write it; a moved page asks for one re-plan."""
     env_plan = plans[i]
     try:
-        if run.reread or writers.needs_reread(run.planned_at):
+        if run.reread or writers.needs_reread(run.sent_at.get(env_plan.agent, run.planned_at)):
             await _check_unchanged(run.api, env_plan)
         return await _write(run.api, env_plan)
     except _PageMoved as moved:

@@ -5,9 +5,15 @@ while one silently overwrote the other (issue 22). The API offers no lock and
 no ETag; ``lastUpdated`` is the only concurrency token. So:
 
 - before each environment's first write, the executor re-reads the page when
-  the plan's read is older than :data:`REREAD_AFTER` seconds
-  (:func:`needs_reread`) and re-plans if it moved (the re-read rule of
-  :mod:`reconciler.apply.executor`);
+  the agent's own read is older than :data:`REREAD_AFTER` seconds
+  (:func:`needs_reread`; the time its GET was sent, else the start of the
+  plan's read) and re-plans if it moved (the re-read rule of
+  :mod:`reconciler.apply.executor`). Judging each agent by its own read keeps
+  a large apply at one GET per agent: 1,000 agents read at concurrency 32 take
+  ~2 s and are written in the same order at the same pace, so each page is
+  written ~2-3 s after its own read, while measured from the start of the
+  whole read 876 of 1,000 pages passed 5 s and were read again
+  (``benchmarks/plan_bench.py``: 2,876 GETs instead of 2,000);
 - after the run, :func:`other_writers` reads every page this run wrote once
   more (one GET per agent): a page whose ``lastUpdated`` is no longer the one
   our last write produced was written by someone else during (or right after)

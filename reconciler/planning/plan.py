@@ -10,6 +10,7 @@ reads ``status``, ``schema_put``, ``variables_patch`` and ``live_last_updated``,
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -156,7 +157,17 @@ class Plan:
         return any(r.status.needs_apply for r in self.results)
 
     def for_agent(self, agent: str) -> tuple[EnvPlan, ...]:
-        return tuple(r for r in self.results if r.agent == agent)
+        return self.by_agent.get(agent, ())
+
+    @functools.cached_property
+    def by_agent(self) -> Mapping[str, tuple[EnvPlan, ...]]:
+        """The results of each agent, in order; built once per plan (a field never changes): the executor
+        and the reports ask per agent, and a scan of every result each time made a 1,000-agent apply
+        compare 3 million results (~0.4 s of CPU)."""
+        grouped: dict[str, list[EnvPlan]] = {}
+        for r in self.results:
+            grouped.setdefault(r.agent, []).append(r)
+        return {agent: tuple(rs) for agent, rs in grouped.items()}
 
     @property
     def has_drift(self) -> bool:

@@ -119,7 +119,8 @@ async def read_overlapped(api: AgentsApi, settings: Settings, root: Path, option
         live, failed = await reads.results(readable) if readable else ({}, {})
     finally:
         await reads.aclose()
-    return Reading(snapshot_of(settings, desired), LivePages(live, failed), agents, planned_at, read_at)
+    return Reading(snapshot_of(settings, desired), LivePages(live, failed, dict(reads.sent_at)), agents,
+                   planned_at, read_at)
 
 
 async def read_live(api: AgentsApi, snapshot: RepositorySnapshot, agents: Sequence[str], *,

@@ -39,3 +39,6 @@ class LivePages:
     """Every page of each agent read, by agent id."""
     errors: Mapping[str, ApiError] = dataclasses.field(default_factory=dict)
     """The typed error of each agent that could not be read (the planner makes it an ``error``)."""
+    sent_at: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    """``time.monotonic()`` when each agent's read was sent, where known (an apply re-reads a page
+    whose own read is too old, :mod:`reconciler.apply.writers`)."""
