@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TypeVar
 
 from reconciler import interruption, steps
@@ -46,8 +46,13 @@ def _quiet_interrupts(loop: asyncio.AbstractEventLoop, context: dict) -> None:
 
 
 async def interleaved(work: steps.Steps[T], *, slice_seconds: float = steps.SLICE_SECONDS) -> T:
-    """Run the steps in this (the event loop's) thread, giving the loop a turn every ``slice_seconds``."""
-    busy = _other_work(asyncio.get_running_loop())
+    """Run the steps in this (the event loop's) thread, giving the loop a turn every ``slice_seconds``.
+
+    A turn is at least :data:`reconciler.steps.TURN_MIN` iterations of the loop (one HTTP exchange needs
+    several: readable socket -> protocol -> future -> task -> next write), and goes on, up to
+    :data:`reconciler.steps.TURN_ITERATIONS`, while an iteration still finds work: an iteration with
+    nothing to run returns in a few microseconds (the loop's ready queue is not public, its time is).
+    """
     clock = time.perf_counter
     deadline = clock() + slice_seconds
     while True:
@@ -56,17 +61,9 @@ async def interleaved(work: steps.Steps[T], *, slice_seconds: float = steps.SLIC
         except StopIteration as done:
             return done.value
         if clock() >= deadline:
-            for _ in range(steps.TURN_ITERATIONS):
+            for turn in range(steps.TURN_ITERATIONS):
+                began = clock()
                 await asyncio.sleep(0)
-                if not busy():
+                if turn >= steps.TURN_MIN and clock() - began < steps.IDLE_ITERATION_SECONDS:
                     break
             deadline = clock() + slice_seconds
-
-
-def _other_work(loop: asyncio.AbstractEventLoop) -> Callable[[], bool]:
-    """``busy()``: does the loop have callbacks ready besides ours? CPython's loops keep them in
-    ``_ready``; on another loop a turn is a fixed number of iterations."""
-    ready = getattr(loop, "_ready", None)
-    if ready is None:                    # pragma: no cover - not CPython's asyncio loop
-        return lambda: True
-    return lambda: bool(ready)

@@ -25,10 +25,14 @@ Steps = Generator[None, None, T]
 
 #: Longest stretch of local work between two turns of the event loop, in seconds.
 SLICE_SECONDS = 0.004
-#: Most iterations of the event loop in one turn. A turn lasts while the loop has other callbacks
-#: ready: one HTTP exchange needs several iterations (readable socket -> protocol -> future -> task ->
-#: next write), and one iteration per turn starved the reads.
+#: Most iterations of the event loop in one turn. A turn lasts while the loop finds work: one HTTP
+#: exchange needs several iterations (readable socket -> protocol -> future -> task -> next write),
+#: and one iteration per turn starved the reads.
 TURN_ITERATIONS = 64
+#: Fewest iterations in a turn (a short chain of quick callbacks gets through), and the time under
+#: which an iteration counts as idle (an empty one takes ~3 µs here, one that runs a callback more).
+TURN_MIN = 4
+IDLE_ITERATION_SECONDS = 20e-6
 
 
 def drain(steps: Steps[T]) -> T:
