@@ -14,17 +14,11 @@ exactly what they were, and a page is never passed that the full validator fails
 How the two are kept in agreement:
 
 - Draft 7 always (like the full validator), whatever ``$schema`` says.
-- ``format``: the compiled validator calls the *same* Python format checks
-from reconciler.checks import ecma, lazyjsonschema
-
-#: Draft 7 formats the full validator checks with jsonschema-rs's code (``formats.COMPILED_FORMATS``):
-#: the compiled validator's built-in check is that code.
-RS_FORMATS = ("iri", "iri-reference", "uri", "uri-reference")
-#: The other Draft 7 formats but ``regex``: the compiled validator asks the full validator's check
-#: (one the full validator does not have passes there, so it passes here too). ``regex`` is the one
-#: ECMA-262 decision's (:func:`reconciler.checks.ecma.is_valid`), called directly, as the full validator does.
-PYTHON_FORMATS = ("date", "date-time", "email", "hostname", "idn-email", "idn-hostname", "ipv4", "ipv6",
-                  "json-pointer", "relative-json-pointer", "time", "uri-template")
+- ``format``: ``iri``, ``iri-reference``, ``uri`` and ``uri-reference`` with jsonschema-rs's own
+  code (:data:`RS_FORMATS`: the full validator uses the same), ``regex`` with the one ECMA-262
+  decision (:func:`reconciler.checks.ecma.is_valid`), every other Draft 7 format with the full
+  validator's Python check (:data:`PYTHON_FORMATS`); unknown formats pass, as in ``jsonschema``.
+- ``pattern`` / ``patternProperties``: the one ECMA-262 decision of :mod:`reconciler.checks.ecma`.
 - ``$ref`` never leaves the document: a retriever that refuses everything.
 - ``multipleOf`` with a fractional divisor: no compiled validator (the two
   disagree on binary floating point, e.g. 0.3 and 0.1); the full one decides.
