@@ -79,7 +79,7 @@ def test_a_signal_at_any_moment_of_any_command_ends_with_one_line_and_130_or_143
     _reset_live(emulator)
     cli(root, "plan", ".", "--save-plan", "reviewed.json", check_codes=(2,))
     emulator.set_faults(latency_ms=25)
-    durations, finished = {}, {}
+    durations = {}
     for name, args in COMMANDS.items():                   # uninterrupted, once: how long each one runs
         _reset_live(emulator)
         began = time.monotonic()
@@ -89,7 +89,6 @@ def test_a_signal_at_any_moment_of_any_command_ends_with_one_line_and_130_or_143
         began = time.monotonic()
         proc.communicate(timeout=60)
         durations[name] = time.monotonic() - began
-        finished[name] = proc.returncode
         assert proc.returncode in (0, 1, 2), (name, proc.returncode)     # apply --plan: stale once live moved
 
     print("uninterrupted run times:", {k: round(v, 2) for k, v in durations.items()})
@@ -116,10 +115,11 @@ def test_a_signal_at_any_moment_of_any_command_ends_with_one_line_and_130_or_143
             if _alive(proc.pid):
                 proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
-        if (proc.returncode == finished[name] and "interrupted" not in err and "Traceback" not in err
+        if (proc.returncode in (0, 1, 2) and "interrupted" not in err and "Traceback" not in err
                 and delay > durations[name] / 2):
             continue            # it ended as usual before the signal reached it (sent late, or this test
-                                # was descheduled between _alive() and send_signal): not a trial
+                                # was descheduled between _alive() and send_signal): not a trial. Once
+                                # the handler has run, the exit is 130/143 whatever follows.
         landed += 1
         last = err.rstrip("\n").rsplit("\n", 1)[-1]
         what = f"trial {trial}: {name} {sig.name} after {delay:.3f}s{' twice' if second else ''}"
