@@ -235,3 +235,10 @@ def test_every_format_the_full_validator_checks_is_checked_by_the_fast_path_the_
 def test_format_verdicts_agree(name: str, value: str) -> None:
     schema = {"format": name}
     assert fastcheck.is_valid(schema, value) is full_valid(schema, value)
+
+
+@pytest.mark.parametrize("name", fastcheck.AT_SIGN_FORMATS)
+@pytest.mark.parametrize("value", ["a@example.com", "@", "nope", "", "a@", "été@x", 5, None, ["a"], {"@": 1}])
+def test_the_fast_paths_email_check_is_python_jsonschemas(name: str, value: object) -> None:
+    assert fastcheck.has_at_sign(value) is formats.format_checker().conforms(value, name)
+    assert fastcheck.is_valid({"format": name}, value) is full_valid({"format": name}, value)

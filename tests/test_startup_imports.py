@@ -62,6 +62,22 @@ def test_validate_of_the_example_loads_neither_jsonschema_asyncio_nor_pydantic(t
     assert status == "EXIT 0 LOADED "
 
 
+def test_a_valid_email_format_is_checked_without_jsonschema(tmp_path: Path) -> None:
+    root = _example(tmp_path / "repo")
+    env = root / "configs" / "acme-support" / "sandbox"
+    schema = env / "schema.yaml"
+    schema.write_text(schema.read_text(encoding="utf-8").replace(
+        "properties:\n", "properties:\n  contact:\n    type: string\n    format: email\n", 1), encoding="utf-8")
+    values = env / "values.yaml"
+    values.write_text(values.read_text(encoding="utf-8") + "contact: support@example.com\n", encoding="utf-8")
+    status, out = _run(root, "validate", ".", "--no-cache")
+    assert status == "EXIT 0 LOADED ", out
+    values.write_text(values.read_text(encoding="utf-8").replace("support@example.com", "nobody"), encoding="utf-8")
+    status, out = _run(root, "validate", ".", "--no-cache")
+    assert status.startswith("EXIT 1 LOADED jsonschema"), out                # explained by the full validator
+    assert "[values.invalid] contact:" in out and "'nobody' is not a 'email'" in out, out
+
+
 def test_an_invalid_value_is_explained_by_the_full_validator(tmp_path: Path) -> None:
     root = _example(tmp_path / "repo")
     values = root / "configs" / "acme-support" / "sandbox" / "values.yaml"
