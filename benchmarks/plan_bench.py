@@ -121,6 +121,7 @@ def _wait4(cmd: list[str], ok_codes, extra_env: dict[str, str] | None = None) ->
     """Run ``cmd``: wall seconds, CPU seconds (user + sys) and peak RSS (MB) of that process alone."""
     env = dict(os.environ, POLYAI_API_KEY=os.environ.get("POLYAI_API_KEY", "bench-key"), NO_COLOR="1",
                **(extra_env or {}))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)   # an installed copy has its byte-code (as startup_bench.py)
     if not extra_env:
         env.pop("RECONCILER_NO_CACHE", None)
     start = time.monotonic()

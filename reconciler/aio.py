@@ -48,10 +48,10 @@ def _quiet_interrupts(loop: asyncio.AbstractEventLoop, context: dict) -> None:
 async def interleaved(work: steps.Steps[T], *, slice_seconds: float = steps.SLICE_SECONDS) -> T:
     """Run the steps in this (the event loop's) thread, giving the loop a turn every ``slice_seconds``.
 
-    A turn is at least :data:`reconciler.steps.TURN_MIN` iterations of the loop (one HTTP exchange needs
-    several: readable socket -> protocol -> future -> task -> next write), and goes on, up to
-    :data:`reconciler.steps.TURN_ITERATIONS`, while an iteration still finds work: an iteration with
-    nothing to run returns in a few microseconds (the loop's ready queue is not public, its time is).
+    A turn goes on while an iteration of the loop still finds work (one HTTP exchange needs several:
+    readable socket -> protocol -> future -> task -> next write), up to
+    :data:`reconciler.steps.TURN_ITERATIONS`: an iteration with nothing to run returns in a few
+    microseconds (the loop's ready queue is not public, its time is).
     """
     clock = time.perf_counter
     deadline = clock() + slice_seconds
@@ -64,6 +64,6 @@ async def interleaved(work: steps.Steps[T], *, slice_seconds: float = steps.SLIC
             for turn in range(steps.TURN_ITERATIONS):
                 began = clock()
                 await asyncio.sleep(0)
-                if turn >= steps.TURN_MIN and clock() - began < steps.IDLE_ITERATION_SECONDS:
+                if turn + 1 >= steps.TURN_MIN and clock() - began < steps.IDLE_ITERATION_SECONDS:
                     break
             deadline = clock() + slice_seconds
