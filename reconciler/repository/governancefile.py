@@ -30,37 +30,6 @@ def _globs(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
-class OwnershipFile(_Strict):
-    model_config = pydantic.ConfigDict(title="ownership rule", json_schema_extra={
-        "description": "Keys the live side owns on the pages it matches: never compared, written, reverted "
-                       "or reported as orphans, and never allowed in values.yaml."})
-    agents: list[str] = pydantic.Field(default_factory=lambda: ["*"], min_length=1, description=(
-        "Agent ids or globs (acme-*); a single string is one glob. Default: every agent."),
-        json_schema_extra={"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})
-    envs: list[str] = pydantic.Field(default_factory=list, description=(
-        "Environments this rule covers; empty or absent: every environment."),
-        json_schema_extra={"items": {"type": "string", **_ENV_ENUM}})
-    liveOwns: list[str] = pydantic.Field(min_length=1, description=(
-        "Top-level keys (holiday_message) or JSON pointers (/opening/emergency_closure) that live owns."))
-
-    @pydantic.field_validator("agents", mode="before")
-    @classmethod
-    def _agent_globs(cls, value: Any) -> Any:
-        return _globs(value)
-
-    @pydantic.field_validator("envs")
-    @classmethod
-    def _env_names(cls, value: list[str]) -> list[str]:
-        return governance.check_envs(value)
-
-    @pydantic.field_validator("liveOwns")
-    @classmethod
-    def _pointers(cls, value: list[str]) -> list[str]:
-        for text in value:
-            governance.parse_pointer(text)
-        return value
-
-
 class _ScopeFile(_Strict):
     agents: list[str] = pydantic.Field(default_factory=lambda: ["*"], min_length=1, description=(
         "Agent ids or globs (acme-*); a single string is one glob. Default: every agent."),
@@ -81,6 +50,21 @@ class _ScopeFile(_Strict):
 
     def scope(self) -> governance.Scope:
         return governance.Scope(tuple(self.agents), tuple(self.envs))
+
+
+class OwnershipFile(_ScopeFile):
+    model_config = pydantic.ConfigDict(title="ownership rule", json_schema_extra={
+        "description": "Keys the live side owns on the pages it matches: never compared, written, reverted "
+                       "or reported as orphans, and never allowed in values.yaml."})
+    liveOwns: list[str] = pydantic.Field(min_length=1, description=(
+        "Top-level keys (holiday_message) or JSON pointers (/opening/emergency_closure) that live owns."))
+
+    @pydantic.field_validator("liveOwns")
+    @classmethod
+    def _pointers(cls, value: list[str]) -> list[str]:
+        for text in value:
+            governance.parse_pointer(text)
+        return value
 
 
 class WindowFile(_ScopeFile):
