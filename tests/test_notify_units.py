@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pathlib import Path
 
 import httpx
@@ -44,12 +46,15 @@ def test_payloads_hold_no_value_and_the_slack_one_is_text():
 
 
 def test_send_refuses_plain_http_off_loopback_and_a_missing_variable():
-    with httpx.Client() as client:
-        ok, why = sender.send(client, governance.Target("t", "webhook", url_env="HOOK_URL"), _event(),
-                              {"HOOK_URL": "http://hooks.example.com/x"}, sent_at="t")
-        assert not ok and "https" in why and "hooks.example.com" not in why
-        ok, why = sender.send(client, governance.Target("t", "slack", url_env="CHAT_URL"), _event(), {}, sent_at="t")
-        assert not ok and "CHAT_URL is not set" in why
+    async def both():
+        async with httpx.AsyncClient() as client:
+            return (await sender.send(client, governance.Target("t", "webhook", url_env="HOOK_URL"), _event(),
+                                      {"HOOK_URL": "http://hooks.example.com/x"}, sent_at="t"),
+                    await sender.send(client, governance.Target("t", "slack", url_env="CHAT_URL"), _event(), {},
+                                      sent_at="t"))
+    (ok, why), (ok2, why2) = asyncio.run(both())
+    assert not ok and "https" in why and "hooks.example.com" not in why
+    assert not ok2 and "CHAT_URL is not set" in why2
 
 
 @pytest.mark.parametrize("body,word", [

@@ -3,7 +3,7 @@
 The same package as the CLI's ``--notify`` (:mod:`reconciler.notify`): the
 events (:mod:`~reconciler.notify.events`), the de-duplication and rate limit
 (:mod:`~reconciler.notify.dedupe`: once per target, trigger, page and git
-revision) and the request (:func:`reconciler.notify.sender.asend`). What is
+revision) and the request (:func:`reconciler.notify.sender.send`). What is
 different here is only *when*:
 
 - :meth:`Notifier.after_pass` is called by :mod:`reconciler.daemon.reconcile`
@@ -136,7 +136,7 @@ class Notifier:
                 if self._slots is None:
                     self._slots = asyncio.Semaphore(CONCURRENT_SENDS)
                 async with self._slots:
-                    ok, what = await sender.asend(self._http(), target, event, self.environ, sent_at=_stamp())
+                    ok, what = await sender.send(self._http(), target, event, self.environ, sent_at=_stamp())
                 if ok:
                     dedupe.remember(self.record.notifications, target.name, event, time.time())
                     self.record_changed()

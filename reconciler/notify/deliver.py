@@ -9,6 +9,7 @@ returned :class:`Delivery`, never an exception: notifications never fail a run.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
 import os
 import time
@@ -62,14 +63,19 @@ def deliver(root: Path, rules: governance.Notifications | None, happened: list[E
     out.duplicates, out.rate_limited = subscribed - len(todo) - len(limited), len(limited)
     if todo:
         stamp = _dt.datetime.fromtimestamp(now, _dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-        # Proxy variables are not used, as for the Agents API; redirects are not followed.
-        with httpx.Client(timeout=sender.TIMEOUT, trust_env=False, follow_redirects=False) as client:
-            for target, event in todo:
-                ok, what = sender.send(client, target, event, environ, sent_at=stamp)
-                if ok:
-                    out.sent += 1
-                    dedupe.remember(state, target.name, event, now)
-                else:
-                    out.failed.append(what)
+        for (target, event), (ok, what) in zip(todo, asyncio.run(_send_all(todo, environ, stamp))):
+            if ok:
+                out.sent += 1
+                dedupe.remember(state, target.name, event, now)
+            else:
+                out.failed.append(what)
         dedupe.save(root, state)
     return out
+
+
+async def _send_all(todo: list[tuple[governance.Target, Event]], environ: Mapping[str, str],
+                    stamp: str) -> list[tuple[bool, str]]:
+    """Each notification in turn, as the daemon sends one (:func:`reconciler.notify.sender.send`)."""
+    # Proxy variables are not used, as for the Agents API; redirects are not followed.
+    async with httpx.AsyncClient(timeout=sender.TIMEOUT, trust_env=False, follow_redirects=False) as client:
+        return [await sender.send(client, target, event, environ, sent_at=stamp) for target, event in todo]

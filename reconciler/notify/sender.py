@@ -1,8 +1,9 @@
 """Post one notification: a JSON webhook (optionally HMAC-SHA256 signed) or a Slack incoming webhook.
 
-:func:`send` is the CLI's (``apply``/``drift --notify``), :func:`asend` the
-daemon's (in its event loop, so a slow target never blocks a pass); both build
-the same request (:func:`request`) and make the same attempts.
+:func:`send` is the one way a notification goes out: the daemon awaits it in
+its event loop (a slow target never blocks a pass), the CLI's ``apply``/``drift
+--notify`` runs it through ``asyncio.run``; it builds the request
+(:func:`request`) and makes the attempts.
 
 The only code that speaks to notification targets (httpx, the project's one
 HTTP library). URLs and signing keys come from the environment variables
@@ -18,7 +19,6 @@ import asyncio
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -75,30 +75,10 @@ def _problem(response: httpx.Response | None, exc: httpx.HTTPError | None) -> st
     return "" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
 
 
-def send(client: httpx.Client, target: governance.Target, event: Event, environ: Mapping[str, str], *,
-         sent_at: str, sleep: Callable[[float], None] = time.sleep) -> tuple[bool, str]:
-    """(delivered, what happened) after at most ``len(BACKOFFS) + 1`` attempts (the CLI's ``--notify``)."""
-    prepared = request(target, event, environ, sent_at=sent_at)
-    if isinstance(prepared, str):
-        return False, prepared
-    url, body, headers = prepared
-    problem, attempt = "", 0
-    for attempt, delay in enumerate((*BACKOFFS, None), 1):
-        try:
-            problem = _problem(client.post(url, content=body, headers=headers), None)
-        except httpx.HTTPError as exc:
-            problem = _problem(None, exc)
-        if not problem:
-            return True, f"{target.name}: sent"
-        if delay is None:
-            break
-        sleep(delay)
-    return False, f"{target.name}: {problem} after {attempt} attempts"
-
-
-async def asend(client: httpx.AsyncClient, target: governance.Target, event: Event, environ: Mapping[str, str],
+async def send(client: httpx.AsyncClient, target: governance.Target, event: Event, environ: Mapping[str, str],
                 *, sent_at: str, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> tuple[bool, str]:
-    """:func:`send` for the daemon's event loop (the same request, attempts and words)."""
+    """(delivered, what happened) after at most ``len(BACKOFFS) + 1`` attempts: the daemon's sends, and the
+    CLI's ``--notify`` (:mod:`reconciler.notify.deliver`, through ``asyncio.run``)."""
     prepared = request(target, event, environ, sent_at=sent_at)
     if isinstance(prepared, str):
         return False, prepared
