@@ -61,6 +61,17 @@ def set_value(root: Path, agent: str, env: str, key: str, value: Any) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
+#: A policy that holds any revision changing more than one agent's sandbox (blast radius).
+BLAST_ONE_AGENT = """name: blast-radius
+description: at most one agent's sandbox per revision
+severity: error
+match: {environments: [sandbox]}
+rules:
+  - id: one-at-a-time
+    blast_radius: {max_agents: 1}
+"""
+
+
 class Watch:
     """One ``reconciler watch`` subprocess."""
 
@@ -144,3 +155,14 @@ def v1_writes(requests: list[dict]) -> list[tuple[str, str]]:
 
 def paths_of(requests: list[dict]) -> list[str]:
     return [f"{r['method']} {r['path']}" for r in requests]
+
+
+def ready_watch(root: Path, *args: str, **options: Any) -> Watch:
+    """A :class:`Watch` past its first full sync (``/readyz`` 200); killed, never left behind, if it does not get there."""
+    watch = Watch(root, *args, **options)
+    try:
+        watch.wait_ready()
+    except BaseException:
+        watch.stop(signal.SIGKILL)
+        raise
+    return watch

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import signal
 import time
 
 import pytest
 import yaml
 
-from tests.daemon_helpers import Watch, paths_of, set_value, v1_writes, wait_until
+from tests.daemon_helpers import paths_of, ready_watch, set_value, v1_writes, wait_until
 from tests.e2e_helpers import SCHEMA, make_repo
 
 pytestmark = pytest.mark.slow
@@ -22,12 +21,7 @@ def _ready(tmp_path, emulator) -> tuple:
     root = make_repo(tmp_path / "repo", emulator.url, agents=(A, B))
     for agent in (A, B):
         emulator.seed(agent)
-    watch = Watch(root, "--resync", "60s")
-    try:
-        watch.wait_ready()
-    except BaseException:
-        watch.stop(signal.SIGKILL)
-        raise
+    watch = ready_watch(root, "--resync", "60s")
     time.sleep(0.3)
     emulator.reset_stats()
     return root, watch

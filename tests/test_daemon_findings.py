@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import signal
 
 import pytest
 
-from tests.daemon_helpers import Watch, wait_until
+from tests.daemon_helpers import ready_watch, wait_until
 from tests.e2e_helpers import cli, make_repo
 
 pytestmark = pytest.mark.slow
@@ -18,12 +17,7 @@ A = "find-a"
 def test_two_invalid_values_are_two_located_findings_as_validate_reports_them(tmp_path, emulator):
     root = make_repo(tmp_path / "repo", emulator.url, agents=(A,))
     emulator.seed(A)
-    watch = Watch(root)
-    try:
-        watch.wait_ready()
-    except BaseException:
-        watch.stop(signal.SIGKILL)
-        raise
+    watch = ready_watch(root)
     with watch:
         values_file = root / "configs" / A / "sandbox" / "values.yaml"
         text = values_file.read_text()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import signal
 
 import pytest
 
-from tests.daemon_helpers import Watch, set_value, wait_until
+from tests.daemon_helpers import ready_watch, set_value, wait_until
 from tests.e2e_helpers import make_repo
 from tests.git_helpers import git
 
@@ -22,12 +21,7 @@ def test_head_is_reported_and_uncommitted_changes_are_said_loudly(tmp_path, emul
     git(root, "-c", "user.name=Ada", "-c", "user.email=ada@example.com", "commit", "--quiet", "-m", "Base")
     head = git(root, "rev-parse", "HEAD")
     emulator.seed(A)
-    watch = Watch(root)
-    try:
-        watch.wait_ready()
-    except BaseException:
-        watch.stop(signal.SIGKILL)
-        raise
+    watch = ready_watch(root)
     with watch:
         doc = watch.status()
         assert doc["source"]["kind"] == "directory" and doc["source"]["uncommitted"] is False

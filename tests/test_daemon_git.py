@@ -6,7 +6,6 @@ The remote is ``git init --bare`` on disk; a second clone commits and pushes (fo
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ import jsonschema
 import pytest
 
 from reconciler.daemon import status as status_module
-from tests.daemon_helpers import Watch, set_value, wait_until
+from tests.daemon_helpers import Watch, ready_watch, set_value, wait_until
 from tests.e2e_helpers import API_KEY
 from tests.git_helpers import commit_and_push, git, metric, remote_with_clone
 
@@ -31,12 +30,7 @@ def _start(tmp_path, emulator, *args: str) -> tuple[Path, str, Watch]:
         emulator.seed(agent)
     daemon_dir = tmp_path / "daemon"
     daemon_dir.mkdir()
-    watch = Watch(daemon_dir, "--git", remote, *args)
-    try:
-        watch.wait_ready()
-    except BaseException:
-        watch.stop(signal.SIGKILL)
-        raise
+    watch = ready_watch(daemon_dir, "--git", remote, *args)
     return work, remote, watch
 
 

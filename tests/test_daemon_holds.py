@@ -2,42 +2,28 @@
 
 from __future__ import annotations
 
-import signal
 import time
 
 import pytest
 
-from tests.daemon_helpers import Watch, set_value, v1_writes, wait_until
+from tests.daemon_helpers import BLAST_ONE_AGENT, Watch, ready_watch, set_value, v1_writes, wait_until
 from tests.git_helpers import SECRET, commit_and_push, deliver, git, metric, remote_with_clone
 
 pytestmark = pytest.mark.slow
 
 AGENTS = ("hold-a", "hold-b", "hold-c")
-POLICY = """name: blast-radius
-description: at most one agent's sandbox per revision
-severity: error
-match: {environments: [sandbox]}
-rules:
-  - id: one-at-a-time
-    blast_radius: {max_agents: 1}
-"""
 
 
 def _start(tmp_path, emulator) -> tuple:
     work, remote = remote_with_clone(tmp_path, emulator.url, AGENTS)
     (work / "policies").mkdir()
-    (work / "policies" / "blast.yaml").write_text(POLICY)
+    (work / "policies" / "blast.yaml").write_text(BLAST_ONE_AGENT)
     commit_and_push(work, "Blast radius policy")
     for agent in AGENTS:
         emulator.seed(agent)
     daemon_dir = tmp_path / "daemon"
     daemon_dir.mkdir()
-    watch = Watch(daemon_dir, "--git", remote, "--interval", "1h", extra_env={"RECONCILER_WEBHOOK_SECRET": SECRET})
-    try:
-        watch.wait_ready()
-    except BaseException:
-        watch.stop(signal.SIGKILL)
-        raise
+    watch = ready_watch(daemon_dir, "--git", remote, "--interval", "1h", extra_env={"RECONCILER_WEBHOOK_SECRET": SECRET})
     time.sleep(0.3)
     emulator.reset_stats()
     return work, watch

@@ -14,19 +14,11 @@ from reconciler.daemon.decide import Decision, PageStatus
 from reconciler.daemon.notifying import pass_events
 from reconciler.model import ClientEnv, Finding, Severity
 from reconciler.planning.plan import DiffItem, DiffKind, EnvPlan, Outcome, OutcomeState, Status
-from tests.daemon_helpers import Watch, set_value, wait_until
+from tests.daemon_helpers import BLAST_ONE_AGENT, Watch, set_value, wait_until
 from tests.git_helpers import commit_and_push, remote_with_clone
 from tests.hook_receiver import Receiver
 
 AGENTS = ("trig-a", "trig-b")
-POLICY = """name: blast-radius
-description: at most one agent's sandbox per revision
-severity: error
-match: {environments: [sandbox]}
-rules:
-  - id: one-at-a-time
-    blast_radius: {max_agents: 1}
-"""
 
 
 @pytest.mark.slow
@@ -34,7 +26,7 @@ def test_revision_held_and_drift_detected_from_the_daemon(tmp_path, emulator):
     with Receiver() as hooks:
         work, remote = remote_with_clone(tmp_path, emulator.url, AGENTS)
         (work / "policies").mkdir()
-        (work / "policies" / "blast.yaml").write_text(POLICY)
+        (work / "policies" / "blast.yaml").write_text(BLAST_ONE_AGENT)
         (work / "reconciler.yaml").write_text((work / "reconciler.yaml").read_text() + (
             "notifications:\n  targets:\n"
             f"    - {{name: ops, kind: webhook, url: '{hooks.url}/hook'}}\n"

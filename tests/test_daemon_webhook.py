@@ -6,7 +6,6 @@ The fetch interval is one hour, so only the webhook can bring a commit in time.
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import time
 
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from reconciler.daemon import serving, webhook
-from tests.daemon_helpers import Watch, free_port, set_value, wait_until
+from tests.daemon_helpers import Watch, free_port, ready_watch, set_value, wait_until
 from tests.git_helpers import SECRET, commit_and_push, deliver, metric, push_event, remote_with_clone
 
 pytestmark = pytest.mark.slow
@@ -28,13 +27,8 @@ def _start(tmp_path, emulator, *args: str, env: dict[str, str] | None = None) ->
     emulator.seed(A)
     daemon_dir = tmp_path / "daemon"
     daemon_dir.mkdir()
-    watch = Watch(daemon_dir, "--git", remote, "--interval", "1h", *args,
+    watch = ready_watch(daemon_dir, "--git", remote, "--interval", "1h", *args,
                   extra_env=env if env is not None else {"RECONCILER_WEBHOOK_SECRET": SECRET})
-    try:
-        watch.wait_ready()
-    except BaseException:
-        watch.stop(signal.SIGKILL)
-        raise
     return work, watch
 
 
