@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -378,6 +379,23 @@ def test_tls_is_verified_against_certifi_or_ssl_cert_file(tls_server, monkeypatc
     result, api, _ = read_agent(url)
     assert result.pages[ClientEnv.SANDBOX].variables == {"n": 1}, result
 
+
+
+def test_a_plain_http_target_loads_no_ca_bundle_and_its_context_trusts_nobody(tls_server):
+    """``http://``: no CA bundle loaded (~40 ms of CPU a run), and the context it gets instead verifies
+    certificates and host names against an empty trust store — TLS through it can only fail."""
+    from reconciler.api import wire
+
+    url, _ = tls_server
+    plain, secure = wire.tls_context("http://127.0.0.1:9"), wire.tls_context(url)
+    assert plain.verify_mode == ssl.CERT_REQUIRED and plain.check_hostname
+    assert plain.cert_store_stats()["x509_ca"] == 0
+    assert secure.verify_mode == ssl.CERT_REQUIRED and secure.check_hostname
+    assert secure.cert_store_stats()["x509_ca"] > 0                 # certifi (or SSL_CERT_FILE) loaded
+    host, port = url.removeprefix("https://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            plain.wrap_socket(raw, server_hostname=host)
 
 # -- nothing left open -----------------------------------------------------------------------------
 
