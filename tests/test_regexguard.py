@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +38,36 @@ def test_catastrophic_search_times_out_instead_of_hanging() -> None:
 def test_probe_flags_exponential_patterns_only(pattern: str, bad: bool) -> None:
     assert regexguard.looks_catastrophic(pattern) is bad
 
+
+
+def _children() -> set[int]:
+    """Live child processes of this one (from /proc: the regex worker is one)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc to see the worker process")
+@pytest.mark.parametrize("pattern", [r"^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$", r"^\d{3}-?\d{2,4}?x?$",
+                                     r"^(?:ab|cd)[a-z]{1,3}\.?[a-z]{0,2}$"])
+def test_bounded_patterns_are_judged_without_starting_the_worker(pattern: str) -> None:
+    """Every quantifier bounded, none on a group: a few ways to try each position, linear in the text —
+    answered at once, no probe and no worker process (what an uncached run of a fleet pays ~30 ms for)."""
+    from reconciler.checks import ecma
+
+    ecma.stop_worker()
+    before = _children()
+    assert regexguard.looks_catastrophic(pattern) is False
+    assert _children() == before
+    assert regexguard.looks_catastrophic(rf"^[a-z]+-?[a-z]+{len(pattern)}$") is False      # unbounded: probed
+    assert _children() - before, "an unbounded pattern is probed on the worker"
+    ecma.stop_worker()
 
 def test_validator_reports_timeouts_with_their_path() -> None:
     validator = fullvalidator.validator_for({"properties": {"p": {"type": "string", "pattern": r"^((a|aa)+)\1$"}}})

@@ -46,6 +46,10 @@ from reconciler.checks import ecmaworker, regexsyntax
 SEARCH_BUDGET_S = 0.5
 #: Time bound of one probe batch (about 45 searches of 41 characters), then of its one retry.
 PROBE_BUDGET_S, PROBE_RETRY_S = 0.25, 1.0
+#: Most ways to try a pattern at one position (its bounded quantifiers' ranges, its ``|``) that
+#: :func:`looks_catastrophic` accepts without a probe: a probe's 41 characters take ~40,000 tries at most.
+BOUNDED_WAYS = 1024
+_BOUND = re.compile(r"\{(?P<low>\d+)(?:(?P<comma>,)(?P<high>\d*))?\}")
 _WORKER = ecmaworker.Worker()
 _LINEAR_OPTIONS = jsonschema_rs.RegexOptions()
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -262,26 +266,54 @@ def search(pattern: str, text: str, *, deadline: float | None = None) -> bool:
     return found
 
 
-def _quantifiers(pattern: str) -> tuple[int, bool]:
-    """(number of quantifiers, whether one applies to a group) outside classes."""
-    count, on_group, previous = 0, False, ""
-    for _, token, in_class in regexsyntax.tokens(pattern):
-        if not in_class and token in ("*", "+", "?", "{") and previous not in ("(", "?", "\\p", "\\P", "\\u"):
+def _quantifiers(pattern: str) -> tuple[int, bool, int | None]:
+    """(number of quantifiers, whether one applies to a group, and how many ways the pattern can be tried
+    at one position — the product of its quantifiers' ranges, times 2 per ``?`` and per ``|`` — or None
+    when a quantifier is unbounded: ``*``, ``+``, ``{n,}``), outside classes. A lazy ``?`` is not counted."""
+    count, on_group, ways = 0, False, 1
+    previous, after_quantifier, skip_to = "", False, 0
+    for i, token, in_class in regexsyntax.tokens(pattern):
+        if i < skip_to:                          # inside a {n,m} already read
+            continue
+        if in_class:
+            previous, after_quantifier = "", False
+            continue
+        if token == "?" and after_quantifier:    # lazy: the same quantifier
+            after_quantifier = False
+            continue
+        if token in ("*", "+", "?", "{") and previous not in ("(", "\\p", "\\P", "\\u"):
             count += 1
             on_group = on_group or previous == ")"
-        previous = "" if in_class else token
-    return count, on_group
+            bound = _BOUND.match(pattern, i) if token == "{" else None
+            if bound is not None:
+                skip_to = bound.end()
+            if token == "?":
+                ways = None if ways is None else ways * 2
+            elif bound is None or (bound["comma"] and not bound["high"]):
+                ways = None
+            elif ways is not None:
+                low = int(bound["low"])
+                ways *= max(1, (int(bound["high"]) if bound["comma"] else low) - low + 1)
+            previous, after_quantifier = "}" if token == "{" else token, True
+            continue
+        if token == "|" and ways is not None:
+            ways *= 2
+        previous, after_quantifier = token, False
+    return count, on_group, ways
 
 
 @functools.lru_cache(maxsize=1024)
 def looks_catastrophic(pattern: str) -> bool:
     """Whether the valid ``pattern`` backtracks catastrophically on regress: probed with long runs of its
     own characters plus a non-matching tail, under :data:`PROBE_BUDGET_S` (one retry with
-    :data:`PROBE_RETRY_S`, so a busy machine is not mistaken for a runaway pattern). A pattern with
-    at most one quantifier, on a single atom, cannot be: no probe. A heuristic: ``False`` does not
-    prove a pattern safe (searches stay bounded regardless)."""
-    count, on_group = _quantifiers(pattern)
-    if count <= 1 and not on_group:
+    :data:`PROBE_RETRY_S`, so a busy machine is not mistaken for a runaway pattern). No probe (no
+    worker process) for a pattern that cannot be: one with at most one quantifier, on a single atom,
+    or one whose quantifiers are all bounded and on single atoms with at most :data:`BOUNDED_WAYS`
+    ways to try it at one position (``^[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}$``: 8), which a
+    backtracking engine searches in time linear in the text. A heuristic: ``False`` does not prove
+    a pattern safe (searches stay bounded regardless)."""
+    count, on_group, ways = _quantifiers(pattern)
+    if not on_group and (count <= 1 or (ways is not None and ways <= BOUNDED_WAYS)):
         return False
     chars = [c for c in dict.fromkeys(pattern) if c.isalnum() or c in " -_.@+"][:12] or ["a"]
     texts = [char * 40 + tail for char in chars + ["a", "0", " "] for tail in ("!", "\x00", "a")]
