@@ -253,8 +253,7 @@ class _Builder:
             if node.tag == _PLAIN:
                 if yamlscalars.plainly_text(node.value):
                     return node.value            # text in YAML 1.2 and 1.1 alike: no resolution, no note
-                value = yamlscalars.resolve_plain(node.value)
-                message = yamlscalars.ambiguity(node.value, value)
+                value, message = yamlscalars.read_plain(node.value)
                 if message is not None and id(node) not in self.noted:      # an alias repeats its anchor
                     self.noted.add(id(node))
                     self.notes.append(YamlNote(self.lines.get(path, _line(node)), path, node.value, message))
@@ -280,9 +279,13 @@ class _Builder:
         first: dict[str, yaml.Node] = {}
         merged: list[yaml.MappingNode] = []
         lines = self.record or self.aliases
+        # Most values of a fleet's files: a plain scalar that is plainly text, built here without the
+        # two calls (build, scalar) and the path a finding would need — none can come from it.
+        inline = not lines and len(path) < MAX_DEPTH
+        plainly_text = yamlscalars.plainly_text
         for key_node, value_node in node.value:
             if key_node.tag == _PLAIN and key_node.__class__ is yaml.ScalarNode and key_node.value != "<<" \
-                    and yamlscalars.plainly_text(key_node.value):
+                    and plainly_text(key_node.value):
                 key = sys.intern(key_node.value)          # most keys: what key() returns, without the calls
             elif _is_merge(key_node):
                 merged.extend(self.merge_sources(value_node))
@@ -293,6 +296,14 @@ class _Builder:
                 raise self.error(f"duplicate key {key!r}: first defined at line {_line(first[key])}, "
                                  f"again at line {_line(key_node)}", key_node, "yaml.duplicate_key")
             first[key] = key_node
+            if inline and value_node.tag == _PLAIN and value_node.__class__ is yaml.ScalarNode \
+                    and plainly_text(value_node.value):
+                self.budget -= 1
+                if self.budget < 0:
+                    raise self.error(f"document expands to more than {MAX_NODES} nodes (alias expansion "
+                                     "\"billion laughs\"?); refusing it", value_node, "yaml.alias_limit")
+                out[key] = value_node.value
+                continue
             key_line = _line(key_node) if lines else None
             if self.record:
                 self.key_lines[path + (key,)] = key_line
