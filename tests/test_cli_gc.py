@@ -24,7 +24,7 @@ def _threshold(*args: str) -> str:
 
 
 def test_one_shot_commands_raise_the_collection_threshold_and_freeze_imports():
-    assert _threshold("validate", str(REPO)) == "THRESHOLD (20000, 20, 20) True"
+    assert _threshold("validate", str(REPO)) == "THRESHOLD (200000, 20, 20) True"
 
 
 def test_long_running_commands_keep_the_default_collector():
