@@ -23,8 +23,11 @@ T = TypeVar("T")
 #: Steps = a generator that yields nothing in particular and returns its result.
 Steps = Generator[None, None, T]
 
-#: Longest stretch of local work between two turns of the event loop, in seconds.
-SLICE_SECONDS = 0.004
+#: Longest stretch of local work between two turns of the event loop, in seconds. Alternating runs of
+#: ``reconciler plan`` on one fleet: 300 agents at 20 ms, 0.72 s with 8 ms against 0.75 s with 4 ms
+#: (fewer switches between YAML and HTTP work); 1,000 agents at 50 ms, 2.41 s against 2.45 s. Much
+#: longer slices hold the replies of the reads in flight back (1,000 agents: 2.65 s at 60 ms).
+SLICE_SECONDS = 0.008
 #: Most iterations of the event loop in one turn. A turn lasts while the loop finds work: one HTTP
 #: exchange needs several iterations (readable socket -> protocol -> future -> task -> next write),
 #: and one iteration per turn starved the reads.
