@@ -125,6 +125,11 @@ def _finding(finding) -> Text:
 
 
 def _to_string(lines: list[Text], color: bool) -> str:
+    """The lines as text: through rich when colour is asked for, else their plain text (what rich prints
+    without colour: ``Text`` has stripped control codes, tabs are expanded the same way) at a small
+    fraction of the cost (~30 ms of a 300-agent plan's report)."""
+    if not color:
+        return "".join(line.plain.expandtabs(8) + "\n" for line in lines)
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, color_system="standard" if color else None,
                       highlight=False, markup=False, emoji=False, soft_wrap=True, width=200)
