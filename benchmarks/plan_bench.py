@@ -147,11 +147,12 @@ def probe(root: Path, cache: bool) -> dict:
     import asyncio
     import dataclasses
 
-    from reconciler import engine
+    from reconciler import cli, engine
     from reconciler.api import AgentsApi
     from reconciler.planning import reading
 
     os.environ.setdefault("POLYAI_API_KEY", "bench-key")
+    cli.tune_gc(["plan"])                    # the collector as `reconciler plan` runs it
     fields = {f.name for f in dataclasses.fields(engine.RunOptions)}
     options = engine.RunOptions(**({"cache": cache} if "cache" in fields else {}))
     wall, cpu = time.monotonic(), time.process_time()

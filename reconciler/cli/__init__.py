@@ -170,7 +170,7 @@ def write_crash_log(exc: BaseException) -> Path:
     return Path(name)
 
 
-def _tune_gc(argv: list[str] | None) -> None:
+def tune_gc(argv: list[str] | None) -> None:
     """A one-shot command builds a large, acyclic tree of data and then exits: collect rarely.
 
     Everything imported so far is frozen out of the collector's scans, and a
@@ -191,7 +191,7 @@ def _tune_gc(argv: list[str] | None) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script and ``python -m reconciler``."""
     try:
-        _tune_gc(argv)
+        tune_gc(argv)
         # With standalone_mode=False, click *returns* the code of a typer.Exit instead of raising it.
         result = app(args=argv, prog_name="reconciler", standalone_mode=False)
         if isinstance(result, int) and not isinstance(result, bool):
