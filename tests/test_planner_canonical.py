@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from planner_cases import SB, SETTINGS, desired_state, env_desired, live_agent
 from reconciler.planning import canonical, diff, planner
@@ -126,3 +128,30 @@ def test_equal_uses_a_strict_fast_check_then_canonical_text(a, b, expected):
     assert canonical.equal(a, b) == (canonical.canonical_text(a) == canonical.canonical_text(b))
     if canonical.same(a, b):          # the fast check never claims more than canonical text
         assert canonical.canonical_text(a) == canonical.canonical_text(b)
+
+
+def _strictly_same(a, b) -> bool:
+    """:func:`canonical.same` by its definition: the same types all the way down, ``==`` on leaves."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_strictly_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_strictly_same(x, y) for x, y in zip(a, b))
+    return type(a) in (str, int, bool, float, type(None)) and a == b
+
+
+_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from([0.0, 1.0, 2.5, float("nan")]),
+                  st.sampled_from(["", "a", "b"]))
+_JSONISH = st.recursive(_LEAF, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.tuples(inner), st.dictionaries(st.sampled_from("abc"), inner, max_size=3)),
+    max_leaves=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_JSONISH, _JSONISH, st.booleans())
+def test_same_is_strict_structural_equality(a, b, mirror):
+    """The planner's hottest check (loops and inline leaves) says exactly what its definition says."""
+    if mirror:
+        b = copy.deepcopy(a)                           # equal structures, often, not only by chance
+    assert canonical.same(a, b) is _strictly_same(a, b)
