@@ -312,10 +312,14 @@ def _interned_keys(value: Any) -> Any:
     """``value`` with every mapping key interned: a fleet's pages repeat the same keys, and JSON
     decoding makes a new string for each occurrence (~40 MB of a 10,000-agent plan's live state)."""
     if isinstance(value, dict):
-        return {sys.intern(k): _interned_keys(v) for k, v in value.items()}
+        return {sys.intern(k): v if type(v) in _JSON_LEAVES else _interned_keys(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_interned_keys(v) for v in value]
+        return [v if type(v) in _JSON_LEAVES else _interned_keys(v) for v in value]
     return value
+
+
+#: What JSON decoding makes besides dicts and lists: kept as they are, without a call each.
+_JSON_LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
 def _unreachable_reason(exc: httpx.TransportError, timeout: float) -> str | None:
