@@ -279,8 +279,9 @@ class _Builder:
         first: dict[str, yaml.Node] = {}
         merged: list[yaml.MappingNode] = []
         lines = self.record or self.aliases
-        # Most values of a fleet's files: a plain scalar that is plainly text, built here without the
-        # two calls (build, scalar) and the path a finding would need — none can come from it.
+        # Most values of a fleet's files: a quoted string or a plain scalar that is plainly text, built
+        # here without the two calls (build, scalar) and the path a finding would need — none can come
+        # from it.
         inline = not lines and len(path) < MAX_DEPTH
         plainly_text = yamlscalars.plainly_text
         for key_node, value_node in node.value:
@@ -296,8 +297,8 @@ class _Builder:
                 raise self.error(f"duplicate key {key!r}: first defined at line {_line(first[key])}, "
                                  f"again at line {_line(key_node)}", key_node, "yaml.duplicate_key")
             first[key] = key_node
-            if inline and value_node.tag == _PLAIN and value_node.__class__ is yaml.ScalarNode \
-                    and plainly_text(value_node.value):
+            if inline and value_node.__class__ is yaml.ScalarNode and (value_node.tag == _STR or (
+                    value_node.tag == _PLAIN and plainly_text(value_node.value))):
                 self.budget -= 1
                 if self.budget < 0:
                     raise self.error(f"document expands to more than {MAX_NODES} nodes (alias expansion "
