@@ -37,8 +37,11 @@ def recursive_refs(schema: Any) -> list[JsonPath]:
     """Paths of the ``$ref`` keys that close a no-progress cycle (sorted, one per ``$ref``)."""
     if not isinstance(schema, Mapping):
         return []
-    paths = {id(node): path for path, node in _mappings(schema)}
-    edges = {path: list(_same_instance(node, path, schema, paths)) for path, node in _mappings(schema)}
+    nodes = list(_mappings(schema))
+    if not any(isinstance(node.get("$ref"), str) for _, node in nodes):
+        return []                                # a cycle needs a $ref: most schemas have none
+    paths = {id(node): path for path, node in nodes}
+    edges = {path: list(_same_instance(node, path, schema, paths)) for path, node in nodes}
     return sorted(_cycle_refs(edges), key=lambda p: [str(x) for x in p])
 
 
