@@ -87,8 +87,8 @@ def test_python_re_differences_are_named() -> None:
     assert notes == ["`\\d` is ASCII 0-9 only", "`$` is the very end"]
     assert any("\\w" in h for h, _ in regexsyntax.python_re_differences(r"^\w+"))
     assert any("\\s" in h for h, _ in regexsyntax.python_re_differences(r"\s"))
-    assert regexsyntax.python_re_differences(r"^[a-z]+[0-9]") == []
-    assert regexsyntax.python_re_differences(r"^a\$") == []          # an escaped $ is a literal
+    assert regexsyntax.python_re_differences(r"^[a-z]+[0-9]") == ()
+    assert regexsyntax.python_re_differences(r"^a\$") == ()          # an escaped $ is a literal
 
 
 def test_dialect_warning_quotes_the_pattern_as_written_and_is_never_cut() -> None:

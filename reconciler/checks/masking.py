@@ -251,6 +251,8 @@ def mask_message(message: str, secrets: Iterable[Any]) -> str:
     texts: set[str] = set()
     for secret in secrets:
         texts |= {secret} if isinstance(secret, str) else _text_forms(secret)
+    if not texts:
+        return message                     # most messages: a schema with no sensitive value
     for text in sorted((t for t in texts if t), key=len, reverse=True):
         message = message.replace(text, MASK)
     return message
