@@ -53,7 +53,11 @@ def test_one_apply_failed_across_three_resync_passes_signed_masked_and_retried(t
             assert watch.page(AGENT, "live")["status"] == "error"
             assert watch.page(AGENT, "sandbox")["status"] == "in_sync"           # the other pages go on
             # The flaky target failed its first round (3 attempts) and gets it at the next one, 5 s later.
-            wait_until(lambda: len(hooks.bodies("/flaky")) >= 4, timeout=15, what="the flaky target's retry")
+            # The receiver holds a body as soon as it arrives; the daemon logs "notified" once it has the
+            # answer: wait for both, or a slow machine reads the log a moment too early.
+            wait_until(lambda: len(hooks.bodies("/flaky")) >= 4 and any(
+                x["event"] == "notified" and x.get("target") == "flaky" for x in watch.logs()),
+                timeout=15, what="the flaky target's retry, answered and logged")
             logs = watch.logs()
             text = watch.text()
         hook = hooks.bodies("/hook")
