@@ -46,6 +46,14 @@ SCHEMA: dict[str, Any] = {
     },
 }
 
+#: A secret the notification tests plant in a sensitive value, and the webhook signing secret; neither
+#: may appear in any output, body or record.
+CANARY = "tok-canary-sensitive-value"
+NOTIFY_SECRET = "hmac-secret-never-sent"
+#: SCHEMA with a sensitive ``api_token`` whose pattern a lower-case value must match.
+SENSITIVE_SCHEMA: dict[str, Any] = {**SCHEMA, "properties": {**SCHEMA["properties"], "api_token": {
+    "type": "string", "x-sensitive": True, "pattern": "^[a-z]+$", "title": "Token", "description": "secret"}}}
+
 
 def values(env: str = "sandbox", **overrides: Any) -> dict[str, Any]:
     number = "+442079460000" if env != "live" else "+442071234567"

@@ -6,22 +6,17 @@ The rate limit and the in-flight de-duplication: tests/test_daemon_notifier.py."
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
 
 from tests.daemon_helpers import Watch, wait_until, write_settings
-from tests.e2e_helpers import API_KEY, SCHEMA, make_repo, values, write_env
+from tests.e2e_helpers import API_KEY, CANARY, NOTIFY_SECRET, SENSITIVE_SCHEMA, make_repo, values, write_env
 from tests.git_helpers import git
 from tests.hook_receiver import Receiver, signature
 
 AGENT = "notif-d"
-CANARY = "tok-canary-sensitive-value"
-SECRET = "hmac-secret-never-sent"
-SENSITIVE_SCHEMA = copy.deepcopy(SCHEMA)
-SENSITIVE_SCHEMA["properties"]["api_token"] = {"type": "string", "x-sensitive": True, "pattern": "^[a-z]+$",
-                                               "title": "Token", "description": "secret"}
+SECRET = NOTIFY_SECRET
 
 
 def _full_syncs(watch: Watch) -> int:

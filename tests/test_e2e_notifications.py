@@ -5,7 +5,6 @@ with backoff and never changes the run's outcome; `drift --notify` sends `drift_
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import json
@@ -16,14 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from e2e_helpers import API_KEY, SCHEMA, cli, make_repo, values, write_env
+from e2e_helpers import API_KEY, CANARY, NOTIFY_SECRET, SENSITIVE_SCHEMA, cli, make_repo, values, write_env
 
 AGENT = "notif"
-CANARY = "tok-canary-sensitive-value"
-SECRET = "hmac-secret-never-sent"
-SENSITIVE_SCHEMA = copy.deepcopy(SCHEMA)
-SENSITIVE_SCHEMA["properties"]["api_token"] = {"type": "string", "x-sensitive": True, "pattern": "^[a-z]+$",
-                                               "title": "Token", "description": "secret"}
+SECRET = NOTIFY_SECRET
 
 
 class _Receiver(BaseHTTPRequestHandler):
