@@ -207,11 +207,15 @@ class _Builder:
     def error(self, message: str, node: yaml.Node, code: str) -> ConfigError:
         return ConfigError(message, file=self.file, line=_line(node), code=code)
 
+    def over_budget(self, node: yaml.Node) -> ConfigError:
+        """The expansion budget (:data:`MAX_NODES`) is spent at ``node``."""
+        return self.error(f"document expands to more than {MAX_NODES} nodes (alias expansion "
+                          "\"billion laughs\"?); refusing it", node, "yaml.alias_limit")
+
     def build(self, node: yaml.Node, path: JsonPath, line: int | None = None) -> Any:
         self.budget -= 1
         if self.budget < 0:
-            raise self.error(f"document expands to more than {MAX_NODES} nodes (alias expansion "
-                             "\"billion laughs\"?); refusing it", node, "yaml.alias_limit")
+            raise self.over_budget(node)
         if not self.aliases:                 # no alias in the text: every node is visited once
             if len(path) > MAX_DEPTH:
                 raise self.error(f"nesting deeper than {MAX_DEPTH} levels", node, "yaml.too_deep")
@@ -301,8 +305,7 @@ class _Builder:
                     value_node.tag == _PLAIN and plainly_text(value_node.value))):
                 self.budget -= 1
                 if self.budget < 0:
-                    raise self.error(f"document expands to more than {MAX_NODES} nodes (alias expansion "
-                                     "\"billion laughs\"?); refusing it", value_node, "yaml.alias_limit")
+                    raise self.over_budget(value_node)
                 out[key] = value_node.value
                 continue
             key_line = _line(key_node) if lines else None
