@@ -62,6 +62,12 @@ class RawServer:
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
+    @property
+    def connections(self) -> int:
+        """Connections accepted so far."""
+        with self._lock:
+            return len(self._conns)
+
     def __enter__(self) -> "RawServer":
         return self
 

@@ -322,7 +322,7 @@ def test_the_key_never_appears_even_when_the_server_echoes_it(caplog):
         assert_no_key(exc)
         assert KEY not in str(getattr(exc, "detail", "") or "")
     assert KEY not in repr(api)
-    # Our own log lines (httpcore's DEBUG trace quotes what the server sent).
+    # Our own log lines (a library's DEBUG trace may quote what the server sent).
     logged = [r for r in caplog.records if r.name.startswith("reconciler")]
     assert logged and all(KEY not in r.getMessage() for r in logged)
     assert any("***" in str(exc) for exc in caught)               # it was there, and was redacted
@@ -396,6 +396,87 @@ def test_a_plain_http_target_loads_no_ca_bundle_and_its_context_trusts_nobody(tl
     with socket.create_connection((host, int(port)), timeout=5) as raw:
         with pytest.raises(ssl.SSLCertVerificationError):
             plain.wrap_socket(raw, server_hostname=host)
+
+# -- the connections (wire.Connections) -------------------------------------------------------------
+
+def agent_reply(_request: Request) -> Reply:
+    return answer(200, AGENT)
+
+
+def test_connections_are_kept_alive_and_never_more_than_concurrency():
+    with RawServer(agent_reply) as server:
+        async def go():
+            async with client(server.url, concurrency=4) as api:
+                await asyncio.gather(*(api.get_agent(f"a{i}") for i in range(24)))
+                opened = server.connections
+                for i in range(5):                      # one at a time: the same connection again
+                    await api.get_agent(f"b{i}")
+                return opened, api.request_count
+        opened, sent = asyncio.run(go())
+        assert sent == 29 and len(server.requests) == 29
+        assert 1 <= opened <= 4 and server.connections == opened
+
+
+def test_a_connection_the_server_closed_is_not_reused_and_costs_no_retry():
+    """One server says ``Connection: close``; the other closes without a word after each answer."""
+    for reply in (lambda r: answer(200, AGENT, close=True), lambda r: Reply(answer(200, AGENT).data, close=True)):
+        with RawServer(reply) as server:
+            async def go():
+                async with client(server.url, concurrency=1) as api:
+                    for i in range(3):
+                        await api.get_agent(f"a{i}")
+                        await asyncio.sleep(0.05)       # the close reaches the client while it is idle
+                    return api.request_count
+            assert asyncio.run(go()) == 3
+            assert server.connections == 3 and len(server.requests) == 3
+
+
+def test_an_idle_connection_older_than_the_keepalive_is_not_reused():
+    from reconciler.api import wire
+
+    async def twice(keepalive: float) -> None:
+        connections = wire.Connections(keepalive_seconds=keepalive)
+        try:
+            for _ in range(2):
+                response = await connections.handle_async_request(httpx.Request("GET", server.url + "/x"))
+                assert response.status_code == 200 and json.loads(await response.aread()) == AGENT
+        finally:
+            await connections.aclose()
+
+    with RawServer(agent_reply) as server:
+        asyncio.run(twice(60.0))
+        assert server.connections == 1
+        asyncio.run(twice(0.0))
+        assert server.connections == 3
+
+
+def test_chunked_gzip_answers_after_an_informational_one_are_decoded_by_httpx():
+    import gzip
+
+    body = gzip.compress(json.dumps(AGENT).encode())
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:10], body[10:])) + b"0\r\n\r\n"
+    data = (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" + chunks)
+    with RawServer(lambda r: Reply(data)) as server:
+        result, api, _ = read_agent(server.url)
+    assert result.pages[ClientEnv.SANDBOX].variables == {"n": 1}, result
+
+
+def test_a_client_run_imports_neither_httpcore_nor_anyio(emulator):
+    """The CPU claim of api/wire.py: the requests never go through httpx's default transport."""
+    emulator.seed("acme")
+    program = ("import asyncio, sys\n"
+               "from reconciler.api import AgentsApi\n"
+               "async def go():\n"
+               f"    async with AgentsApi({emulator.url!r}, api_key='k') as api:\n"
+               "        return await api.get_agent('acme')\n"
+               "agent = asyncio.run(go())\n"
+               "assert len(agent.pages) == 3, agent\n"
+               "print(sorted(m for m in ('httpcore', 'anyio') if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
 
 # -- nothing left open -----------------------------------------------------------------------------
 

@@ -119,16 +119,14 @@ class AgentsApi:
         self.gate = RateGate(clock=clock, sleep=sleep, logger=self._log)
         self.breaker = breaker or CircuitBreaker(self.target, clock=clock)
         """Run-wide: consecutive connection failures/timeouts stop every request at once (see api.breaker)."""
-        # A request takes one of `concurrency` slots before it reaches the wire, so callers never
-        # queue inside an HTTP library, where waiting would count against a pool timeout.
-        self._slots: asyncio.Queue[int] = asyncio.Queue()
-        for slot in range(concurrency):
-            self._slots.put_nowait(slot)
+        # A request takes one of `concurrency` slots before it reaches the wire: at most that many
+        # connections are busy at once, and nobody waits inside the transport.
+        self._slots = asyncio.Semaphore(concurrency)
         self._timeout = timeout
         self._schemas: dict[bytes, dict[str, Any]] = {}
         self._closed = False
-        self._wire = Wire(self.base_url, base_headers(api_key), timeout=timeout, concurrency=concurrency,
-                          redact=self._redact, transport=transport)
+        self._wire = Wire(self.base_url, base_headers(api_key), timeout=timeout, redact=self._redact,
+                          transport=transport)
 
     @classmethod
     def from_settings(cls, settings: Any, **overrides: Any) -> "AgentsApi":
@@ -224,21 +222,18 @@ class AgentsApi:
             # A task nobody awaited, still running after aclose(): a typed error, not httpx's RuntimeError.
             raise ApiError("the client is closed", method=method, path=path)
         self._check_breaker(method, path)
-        slot = await self._slots.get()
-        try:
+        async with self._slots:
             await self.gate.wait()           # right before sending: a 429 elsewhere may have closed it
             self._check_breaker(method, path)    # ... and the breaker may have opened while we waited
             self.request_count += 1
             try:
-                response = await self._wire.send(slot, method, path, body, {CORRELATION_HEADER: request_id})
+                response = await self._wire.send(method, path, body, {CORRELATION_HEADER: request_id})
             except httpx.TransportError as exc:   # connect/read/write errors, timeouts, dropped connections
                 self._observe(method, "error")
                 self._count_unreachable(exc, method, path)
                 raise_api_error(method=method, path=path, cause=exc, redact=self._redact)
             except httpx.RequestError as exc:     # e.g. a body that cannot be decoded: not transient
                 raise ApiError(self._redact(f"{type(exc).__name__}: {exc}"), method=method, path=path) from exc
-        finally:
-            self._slots.put_nowait(slot)
         self._observe(method, str(response.status_code))
         self.breaker.success()               # any answer, even a 5xx: the server is there
         if not response.is_success:          # 3xx (never followed), 4xx, 5xx
@@ -340,7 +335,7 @@ def _unreachable_reason(exc: httpx.TransportError, timeout: float) -> str | None
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
-    """``exc`` and everything it was raised from (anyio wraps one OSError per address tried)."""
+    """``exc`` and everything it was raised from (a transport chains the OSError it met)."""
     out: list[BaseException] = []
     todo: list[BaseException | None] = [exc]
     while todo and len(out) < 20:

@@ -157,8 +157,7 @@ class Notifier:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
-            # Proxy variables are not used, as for the Agents API; redirects are not followed.
-            self._client = httpx.AsyncClient(timeout=sender.TIMEOUT, trust_env=False, follow_redirects=False)
+            self._client = sender.http_client()
         return self._client
 
     async def aclose(self) -> None:

@@ -45,6 +45,7 @@ from reconciler import __version__, errors, interruption
 from reconciler.api.breaker import CircuitBreaker
 from reconciler.api.envelope import parse_retry_after
 from reconciler.api.retry import Clock, RateGate, RetryPolicy, Sleep, call_with_retries
+from reconciler.api.wire import Connections, tls_context
 
 _LOG = logging.getLogger("reconciler.github")
 #: GitHub documents waiting "at least one minute" on a secondary limit that names no time.
@@ -98,7 +99,8 @@ class GitHubApi:
         self._policy, self._sleep, self._clock, self._rng = policy, sleep, clock, rng
         self._gate = RateGate(clock=clock, sleep=sleep, logger=_LOG)
         self._client = httpx.AsyncClient(
-            base_url=self.api_url + "/", transport=transport, timeout=timeout, follow_redirects=False,
+            base_url=self.api_url + "/", transport=transport or Connections(tls_context(self.api_url)),
+            timeout=timeout, follow_redirects=False,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
                      "X-GitHub-Api-Version": API_VERSION, "User-Agent": f"rtc-reconciler/{__version__}"})
         self.requests_sent = 0

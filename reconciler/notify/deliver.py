@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from reconciler import governance
 from reconciler.notify import dedupe, events, sender
 from reconciler.notify.events import Event
@@ -76,6 +74,5 @@ def deliver(root: Path, rules: governance.Notifications | None, happened: list[E
 async def _send_all(todo: list[tuple[governance.Target, Event]], environ: Mapping[str, str],
                     stamp: str) -> list[tuple[bool, str]]:
     """Each notification in turn, as the daemon sends one (:func:`reconciler.notify.sender.send`)."""
-    # Proxy variables are not used, as for the Agents API; redirects are not followed.
-    async with httpx.AsyncClient(timeout=sender.TIMEOUT, trust_env=False, follow_redirects=False) as client:
+    async with sender.http_client() as client:
         return [await sender.send(client, target, event, environ, sent_at=stamp) for target, event in todo]

@@ -25,12 +25,19 @@ from typing import Any
 import httpx
 
 from reconciler import __version__, governance
+from reconciler.api.wire import Connections
 from reconciler.notify.events import Event
 
 SIGNATURE_HEADER = "X-Reconciler-Signature"
 #: Delay before retry n; its length bounds the retries (3 attempts in all).
 BACKOFFS = (0.5, 1.0)
 TIMEOUT = 5.0
+
+
+def http_client() -> httpx.AsyncClient:
+    """The client notifications are sent with: the Agents API's transport (:class:`reconciler.api.wire.Connections`),
+    so no proxy variable is used, and redirects are not followed."""
+    return httpx.AsyncClient(transport=Connections(), timeout=TIMEOUT, follow_redirects=False)
 
 
 def payload(target: governance.Target, event: Event, sent_at: str) -> dict[str, Any]:
