@@ -53,7 +53,8 @@ def validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs
     """Load + settings + schemas + values + policies; never raises for repository content.
 
     ``use_cache``: read and write the on-disk cache of parse results (:mod:`reconciler.repository.cache`;
-    the same result either way).
+    the same result either way). :func:`reconciler.checks.twoprocesses.validate_repository` is this
+    function on two cores.
     """
     return steps.drain(iter_validate_repository(root, agents=agents, envs=envs, today=today, use_cache=use_cache))
 
@@ -66,24 +67,45 @@ def iter_validate_repository(root: Path, *, agents: Iterable[str] | None = None,
     ``on_agent``: see :func:`reconciler.repository.loader.iter_load_repository` (a plan starts reading live early).
     """
     with loader.results_cache(Path(root), use_cache) as cache:
-        return (yield from _validate_steps(Path(root), agents, envs, today, on_agent, cache))
+        checked = yield from check_agents(Path(root), agents, envs, on_agent, cache)
+        if cache is not None and agents is None and envs is None:
+            cache.read_everything()        # a full run: parse entries of files no longer read are pruned
+    return finish(Path(root), checked, today)
 
 
-def _validate_steps(root: Path, agents: Iterable[str] | None, envs: Iterable[str] | None, today: _dt.date | None,
-                    on_agent: Callable[[str], None] | None, cache: resultcache.ResultCache | None
-                    ) -> steps.Steps[DesiredState]:
+@dataclasses.dataclass(frozen=True)
+class Checked:
+    """The per-agent part of a validation: what the loader made of the agents, and their checks."""
+
+    desired: DesiredState
+    """The agents loaded, with the loader's findings."""
+    checks: tuple[Finding, ...]
+    """Each agent x environment's schema and values findings, in agent order."""
+    shown: Mapping[str, int]
+    """Dialect warnings placed, with how often each repeated (see :func:`check_schema`)."""
+
+
+def check_agents(root: Path, agents: Iterable[str] | None, envs: Iterable[str] | None,
+                 on_agent: Callable[[str], None] | None, cache: resultcache.ResultCache | None
+                 ) -> steps.Steps[Checked]:
+    """Load ``agents`` (None: all) and check each agent x environment: no run-wide check yet."""
     desired = yield from loader.iter_load_repository(root, agents=agents, envs=envs, on_agent=on_agent, cache=cache)
-    if cache is not None and agents is None and envs is None:
-        cache.read_everything()            # a full run: parse entries of files no longer read are pruned
-    findings = list(desired.findings) + settings_findings(root)
+    checks: list[Finding] = []
     shown: dict[str, int] = {}             # dialect warnings placed once, repeats counted (see check_schema)
     for agent in desired.agents.values():
         for env in agent.envs.values():
-            findings.extend(isolation.contained(lambda: check_env(env, shown, cache), env,
-                                                "checking the schema and values"))
+            checks.extend(isolation.contained(lambda: check_env(env, shown, cache), env,
+                                              "checking the schema and values"))
         yield
+    return Checked(desired, tuple(checks), shown)
+
+
+def finish(root: Path, checked: Checked, today: _dt.date | None) -> DesiredState:
+    """The run-wide part: ``reconciler.yaml``, keys live owns, dialect warnings once, the policies."""
+    desired = checked.desired
+    findings = list(desired.findings) + settings_findings(root) + list(checked.checks)
     findings = ownership.adjust(findings, desired, ownership.rules_of(root))   # keys live owns
-    desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings, shown)))
+    desired = dataclasses.replace(desired, findings=tuple(_once_per_pattern(findings, checked.shown)))
     policy_findings = tuple(policy.check_repository(desired, today=today))
     return dataclasses.replace(desired, findings=warnfilter.filter_repository(root, desired.findings + policy_findings))
 

@@ -1,6 +1,6 @@
 """`reconciler validate`: offline checks of a config repository, findings at file:line.
 
-Thin on purpose (STYLE §9): :func:`reconciler.checks.validation.validate_repository`
+Thin on purpose (STYLE §9): :func:`reconciler.checks.twoprocesses.validate_repository`
 does the work, :mod:`reconciler.report.findings` renders. Exit 0 when nothing
 blocks (warnings and waived errors allowed), 1 on any error.
 """
@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from reconciler.checks import verdict as blocking, validation
+from reconciler.checks import verdict as blocking, twoprocesses
 from reconciler.model import ClientEnv, DesiredState
 from reconciler.cli import outputs, rootdir
 from reconciler.report import findings as render
@@ -60,7 +60,7 @@ def validate_command(
 ) -> None:
     outputs.check_writable(out)
     directory = rootdir.repository(directory)
-    desired = validation.validate_repository(directory, agents=agent or None,
+    desired = twoprocesses.validate_repository(directory, agents=agent or None,
                                              envs=[e.value for e in env] if env else None, use_cache=not no_cache)
     verdict = blocking.decide(desired)      # the same decision plan/apply/drift block on
     header = f"reconciler validate · repository {rootdir.shown(directory)}"   # the root discovery found

@@ -28,7 +28,7 @@ from pathlib import Path
 from reconciler import aio, settings as settings_module
 from reconciler.api.live import LiveReads, fetch_live
 from reconciler.apply.executor import AgentsApi
-from reconciler.checks import validation
+from reconciler.checks import twoprocesses, validation
 from reconciler.checks.policy import loader as policy_loader
 from reconciler.model import ClientEnv, DesiredState, LiveAgent
 from reconciler.planning import selection
@@ -92,8 +92,8 @@ def read_repository(root: Path, options: RunOptions) -> tuple[RepositorySnapshot
     """The repository snapshot and the agents this run covers, at once (no network)."""
     settings = load_settings(root, options)
     changed = selection.changed_agents(root, options.changed_since) if options.changed_since else None
-    desired = validation.validate_repository(root, agents=options.agents or None, envs=options.envs or None,
-                                              today=options.today, use_cache=options.cache)
+    desired = twoprocesses.validate_repository(root, agents=options.agents or None, envs=options.envs or None,
+                                                today=options.today, use_cache=options.cache)
     return snapshot_of(settings, desired), selection.select_agents(root, desired, options.agents, changed=changed)
 
 

@@ -68,7 +68,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +168,15 @@ class ResultCache:
             return
         self.put(_PARSE, content, {"data": data, "big_ints": [list(p) for p in smap.big_ints],
                                    "notes": [[n.line, list(n.path), n.text, n.message, n.key] for n in smap.notes]})
+
+    @property
+    def asked(self) -> frozenset[bytes]:
+        """Digests of the parse entries this run asked for or kept so far."""
+        return frozenset(self._asked)
+
+    def also_asked(self, digests: Iterable[bytes]) -> None:
+        """Count parse entries another process of this run asked for (:meth:`asked` there) as asked here."""
+        self._asked.update(digests)
 
     def read_everything(self) -> None:
         """This run read every file of the repository (no ``--agent``/``--env``): at :meth:`close`, parse
