@@ -183,3 +183,93 @@ def test_both_halves_are_cached_and_a_full_run_prunes_neither(tmp_path):
     assert parse_entries() == 8                          # the child's half was asked for: not pruned
     one = validation.validate_repository(root, use_cache=True)
     assert report(first) == report(again) == report(one) and parse_entries() == 8
+
+
+# ---- the plan commands: the child's half read as it is accepted -----------------------------------
+
+PLAN_PROGRAM = """
+import asyncio, json, os, sys
+from pathlib import Path
+from reconciler import engine
+from reconciler.api import AgentsApi
+from reconciler.checks import twoprocesses
+from reconciler.planning import reading
+
+root = Path(sys.argv[1])
+options = engine.RunOptions()
+children = set()
+
+def kids():
+    try:
+        return [int(p) for p in Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()]
+    except OSError:
+        return []
+
+async def overlapped():
+    async def watch():
+        while True:
+            children.update(kids())
+            await asyncio.sleep(0)
+    watcher = asyncio.ensure_future(watch())
+    settings = reading.load_settings(root, options)
+    try:
+        async with AgentsApi.from_settings(settings) as api:
+            read = await reading.read_overlapped(api, settings, root, options)
+            return read, engine.plan_snapshot(read.snapshot, read.live, read.agents, target=api.target)
+    finally:
+        watcher.cancel()
+
+assert twoprocesses.can_fork() and twoprocesses.halves(root)
+read, plan = asyncio.run(overlapped())
+snapshot, agents = reading.read_repository(root, options)
+
+async def sequential():
+    async with AgentsApi.from_settings(snapshot.settings) as api:
+        again = await reading.read_live(api, snapshot, agents)
+        return engine.plan_snapshot(again.snapshot, again.live, again.agents, target=api.target)
+
+same = asyncio.run(sequential()) == plan and read.agents == agents
+print(json.dumps({"same": same, "children": sorted(children), "agents": list(read.agents),
+                  "findings": sorted(f.code for f in read.snapshot.desired.findings)}))
+"""
+
+
+def test_a_plan_reads_every_accepted_agent_once_while_a_child_checks_half(tmp_path, emulator):
+    """70 agents (two processes) and an escaping link: every agent read once, never the link, the same
+    plan as a sequential read; a child existed while the reads ran, and is gone."""
+    from e2e_helpers import API_KEY
+
+    names = tuple(f"agent-{i:02d}" for i in range(70))
+    root = make_repo(tmp_path / "repo", emulator.url, agents=names, concurrency=8)
+    outside = tmp_path / "outside"
+    (outside / "live").mkdir(parents=True)
+    os.symlink(outside, root / "configs" / "zz-escape")               # in the child's half: refused
+    for name in names:
+        emulator.seed(name, {"sandbox": {"schema": {"type": "object"}, "variables": {}}})
+    emulator.reset_stats()
+    proc = subprocess.run([sys.executable, "-c", PLAN_PROGRAM, str(root)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "POLYAI_API_KEY": API_KEY})
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    # each agent twice: once by the overlapped read, once by the program's sequential read (one GET each)
+    paths = sorted(r["path"] for r in emulator.requests())
+    assert paths == sorted(f"/v1/agents/{name}/real-time-configs" for name in names for _ in range(2))
+    assert out["same"] and "zz-escape" in out["agents"] and "path.symlink_escape" in out["findings"], out
+    assert out["children"] and not any(Path(f"/proc/{pid}").exists() for pid in out["children"])
+
+
+def test_an_interrupted_plan_leaves_no_child_behind(tmp_path, emulator):
+    from e2e_helpers import API_KEY
+
+    root = big_repo(tmp_path / "repo", 600)
+    (root / "reconciler.yaml").write_text(f"api:\n  url: {emulator.url}\n", encoding="utf-8")
+    env = {**os.environ, "POLYAI_API_KEY": API_KEY, "NO_COLOR": "1", "RECONCILER_NO_CACHE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "plan", str(root)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child = _wait_for_child(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)

@@ -1,21 +1,26 @@
-"""Validation of a large repository on two cores: half of its agents checked in a forked child.
+"""A large repository checked on two cores: half of its agents in a forked child process.
 
 Called by ``reconciler validate`` (and :func:`reconciler.planning.reading.read_repository`)
 through :func:`validate_repository`, which is
 :func:`reconciler.checks.validation.validate_repository` with the same arguments and the same
-result. Checking a repository is CPU work per agent (read, parse and check its files; ~0.3 ms
-a file); only the end of it is run-wide (``reconciler.yaml``, keys live owns, the policies).
-So, on Linux, for a whole repository of at least :data:`MIN_AGENTS` agents: the agent
-directories are split into two halves in their listing order; a forked child runs
+result, and by the plan commands' local phase
+(:func:`reconciler.planning.reading.validate_beside_reads`, which drives a :class:`Child` from
+the event loop). Checking a repository is CPU work per agent (read, parse and check its files;
+~0.3 ms a file); only the end of it is run-wide (``reconciler.yaml``, keys live owns, the
+policies). So, on Linux, for a whole repository of at least :data:`MIN_AGENTS` agents: the
+agent directories are split into two halves in their listing order; a forked child runs
 :func:`~reconciler.checks.validation.check_agents` on the second half while this process runs
-it on the first, then sends its :class:`~reconciler.checks.validation.Checked` back pickled
-over a pipe (with the on-disk cache entries it asked for, so a full run still prunes only what
-no process asked for); this process puts the halves together in agent order and runs
-:func:`~reconciler.checks.validation.finish` once. The child's own copy of what the first
-half sees at the top of ``configs/`` (stray files, hidden directories) is dropped: this
-process reports it. Measured with ``benchmarks/plan_bench.py``'s local phase (1,000 agents,
-6,000 files, uncached, median of 3, alternating runs): ~1.2 s in one process, ~0.7 s in two
-(see benchmarks/README.md).
+it on the first, naming each agent it accepts as it goes (a plan starts that agent's read at
+once), then sends its :class:`~reconciler.checks.validation.Checked` back pickled over a pipe
+(with the on-disk cache entries it asked for, so a full run still prunes only what no process
+asked for); this process joins the halves in agent order (:func:`join`) and runs
+:func:`~reconciler.checks.validation.finish` once. The child's own copy of what it sees at the
+top of ``configs/`` (stray files, hidden directories) is dropped: this process reports it.
+
+Measured (benchmarks/README.md has the runs): ``plan_bench.py``'s local phase of 1,000 agents
+(6,000 files, uncached) 1.1-1.5 s in one process, 0.55 s in two; ``reconciler validate`` of
+them 1.7-2.5 s → 1.1-1.2 s wall on a busy machine; a 300-agent plan's own process does 21 %
+fewer instructions (4.07 → 3.20 billion), the child's half beside it.
 
 The child never returns into the caller's code: it ends with ``os._exit`` whatever happens
 and ignores SIGINT (this process reports an interruption, and kills the child when it stops
@@ -61,26 +66,15 @@ def validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs
     envs = tuple(envs) if envs is not None else None
     first, second = split
     with loader.results_cache(root, use_cache) as cache:
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:                                 # the child: never returns
-            os.close(read_end)
-            _child(root, second, envs, use_cache, write_end)
-        os.close(write_end)
+        child = Child(root, second, envs, use_cache, stream=False)
         try:
             mine = steps.drain(validation.check_agents(root, first, envs, None, cache))
-            theirs = _receive(read_end)
+            child.read_all()
         finally:
-            os.close(read_end)
-            _reap(pid)
-        if theirs is None:                           # no answer: the second half here
-            theirs = steps.drain(validation.check_agents(root, second, envs, None, cache)), frozenset()
-        other, asked = theirs
-        if cache is not None:
-            cache.also_asked(asked)
-            if envs is None:
-                cache.read_everything()              # a full run: parse entries nobody asked for are pruned
-    return validation.finish(root, _joined(mine, other), today)
+            child.end()
+        theirs = child.answer() or (steps.drain(validation.check_agents(root, second, envs, None, cache)), frozenset())
+        checked = join(cache, envs, mine, theirs)
+    return validation.finish(root, checked, today)
 
 
 def can_fork() -> bool:
@@ -101,22 +95,109 @@ def halves(root: Path, min_agents: int = MIN_AGENTS) -> tuple[list[str], list[st
     return names[:middle], names[middle:]
 
 
-def _child(root: Path, agents: Sequence[str], envs: Sequence[str] | None, use_cache: bool, fd: int) -> None:
+def join(cache: resultcache.ResultCache | None, envs: Sequence[str] | None, first: Checked,
+         second: tuple[Checked, frozenset[bytes]]) -> Checked:
+    """Both halves as one :class:`Checked`, agents and findings in agent order; the second half's cache
+    entries (``second[1]``) count as asked for here, so a full run prunes only what neither asked for."""
+    other, asked = second
+    if cache is not None:
+        cache.also_asked(asked)
+        if envs is None:
+            cache.read_everything()
+    a, b = first.desired, other.desired
+    shown = dict(first.shown)
+    for message, count in other.shown.items():
+        shown[message] = shown.get(message, 0) + count
+    return Checked(dataclasses.replace(a, agents={**a.agents, **b.agents}, findings=a.findings + b.findings),
+                   first.checks + other.checks, shown)
+
+
+class Child:
+    """The forked child that checks ``agents``; its answer comes in frames on :attr:`fd`.
+
+    A frame is one kind byte and a 4-byte big-endian length, then that many bytes: ``A`` + an
+    agent id as soon as the child's loader accepts it (``stream``), then ``R`` + the pickled
+    ``(Checked, cache entries asked for)``. Feed what is read from :attr:`fd` to :meth:`feed`
+    (or let :meth:`read_all` block for it), then ask :meth:`answer`; always :meth:`end`.
+    """
+
+    def __init__(self, root: Path, agents: Sequence[str], envs: Sequence[str] | None, use_cache: bool, *,
+                 stream: bool) -> None:
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:                                 # the child: never returns
+            os.close(read_end)
+            _child(root, agents, envs, use_cache, write_end, stream)
+        os.close(write_end)
+        self.pid, self.fd = pid, read_end
+        self._buffer = b""
+        self._result: bytes | None = None
+
+    def feed(self, data: bytes) -> list[str]:
+        """Take bytes read from :attr:`fd`; the agents the child accepted in the frames they complete."""
+        self._buffer += data
+        accepted = []
+        while len(self._buffer) >= _HEADER:
+            end = _HEADER + int.from_bytes(self._buffer[1:_HEADER], "big")
+            if len(self._buffer) < end:
+                break
+            kind, payload, self._buffer = self._buffer[:1], self._buffer[_HEADER:end], self._buffer[end:]
+            if kind == _AGENT:
+                accepted.append(payload.decode())
+            else:
+                self._result = payload
+        return accepted
+
+    def read_all(self) -> None:
+        """Block until the child's pipe ends, feeding everything (accepted agents are not wanted)."""
+        while chunk := os.read(self.fd, 1 << 20):
+            self.feed(chunk)
+
+    def answer(self) -> tuple[Checked, frozenset[bytes]] | None:
+        """The child's answer, once its pipe has ended; None when it gave no whole one."""
+        if self._result is None:
+            return None
+        try:
+            checked, asked = pickle.loads(self._result)
+        except Exception:                            # noqa: BLE001 - not a whole answer of ours: checked here
+            return None
+        return (checked, asked) if isinstance(checked, Checked) and isinstance(asked, frozenset) else None
+
+    def end(self) -> None:
+        """Close the pipe, end the child if it still runs (this process is being interrupted), collect it."""
+        os.close(self.fd)
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:                   # pragma: no cover - it is ours until collected
+            pass
+        os.waitpid(self.pid, 0)
+
+
+_AGENT, _RESULT = b"A", b"R"
+_HEADER = 5
+
+
+def _child(root: Path, agents: Sequence[str], envs: Sequence[str] | None, use_cache: bool, fd: int,
+           stream: bool) -> None:
     code = 1
     try:
         signal.set_wakeup_fd(-1)                     # a parent's event loop's, if any: not ours
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        accepted = (lambda agent: _send(fd, _AGENT, agent.encode())) if stream else None
         with loader.results_cache(root, use_cache) as cache:
-            checked = steps.drain(validation.check_agents(root, agents, envs, None, cache))
+            checked = steps.drain(validation.check_agents(root, agents, envs, accepted, cache))
             asked = cache.asked if cache is not None else frozenset()
-        payload = pickle.dumps((_without_top(checked), asked), protocol=pickle.HIGHEST_PROTOCOL)
-        view = memoryview(payload)
-        while view:
-            view = view[os.write(fd, view):]
+        _send(fd, _RESULT, pickle.dumps((_without_top(checked), asked), protocol=pickle.HIGHEST_PROTOCOL))
         code = 0
     finally:
         os._exit(code)
+
+
+def _send(fd: int, kind: bytes, payload: bytes) -> None:
+    view = memoryview(kind + len(payload).to_bytes(4, "big") + payload)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _without_top(checked: Checked) -> Checked:
@@ -124,36 +205,3 @@ def _without_top(checked: Checked) -> Checked:
     desired = checked.desired
     return dataclasses.replace(checked, desired=dataclasses.replace(
         desired, findings=tuple(f for f in desired.findings if f.agent is not None)))
-
-
-def _receive(fd: int) -> tuple[Checked, frozenset[bytes]] | None:
-    """The child's answer, read to the end; None when it is not a whole one."""
-    chunks = []
-    while chunk := os.read(fd, 1 << 20):
-        chunks.append(chunk)
-    try:
-        checked, asked = pickle.loads(b"".join(chunks))
-    except Exception:                                # noqa: BLE001 - cut short or not ours: checked here instead
-        return None
-    if not isinstance(checked, Checked) or not isinstance(asked, frozenset):
-        return None
-    return checked, asked
-
-
-def _reap(pid: int) -> None:
-    """End the child if it still runs (this process is being interrupted) and collect it."""
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:                       # pragma: no cover - it is ours until collected
-        pass
-    os.waitpid(pid, 0)
-
-
-def _joined(first: Checked, second: Checked) -> Checked:
-    """Both halves as one :class:`Checked`, agents and findings in agent order."""
-    a, b = first.desired, second.desired
-    shown = dict(first.shown)
-    for message, count in second.shown.items():
-        shown[message] = shown.get(message, 0) + count
-    return Checked(dataclasses.replace(a, agents={**a.agents, **b.agents}, findings=a.findings + b.findings),
-                   first.checks + second.checks, shown)

@@ -18,6 +18,7 @@ exactly the same agents: a refused agent directory is never read,
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as _dt
 import os
@@ -29,6 +30,7 @@ from reconciler import aio, settings as settings_module
 from reconciler.api.live import LiveReads, fetch_live
 from reconciler.apply.executor import AgentsApi
 from reconciler.checks import twoprocesses, validation
+from reconciler.checks.validation import Checked
 from reconciler.checks.policy import loader as policy_loader
 from reconciler.model import ClientEnv, DesiredState, LiveAgent
 from reconciler.planning import selection
@@ -111,9 +113,7 @@ async def read_overlapped(api: AgentsApi, settings: Settings, root: Path, option
 
     early = all(os.path.isdir(root / loader.CONFIGS_DIR / a) for a in options.agents)
     try:
-        desired = await aio.interleaved(validation.iter_validate_repository(
-            root, agents=options.agents or None, envs=options.envs or None, today=options.today,
-            on_agent=accepted if early else None, use_cache=options.cache))
+        desired = await validate_beside_reads(root, options, accepted if early else None)
         agents = selection.select_agents(root, desired, options.agents, changed=changed)
         readable = [a for a in agents if a in desired.agents]    # a refused agent directory is never read
         live, failed = await reads.results(readable) if readable else ({}, {})
@@ -121,6 +121,70 @@ async def read_overlapped(api: AgentsApi, settings: Settings, root: Path, option
         await reads.aclose()
     return Reading(snapshot_of(settings, desired), LivePages(live, failed, dict(reads.sent_at)), agents,
                    planned_at, read_at)
+
+
+async def validate_beside_reads(root: Path, options: RunOptions,
+                                on_agent: Callable[[str], None] | None) -> DesiredState:
+    """The plan commands' local phase, while the event loop runs the live reads.
+
+    A large whole repository on two cores (:mod:`reconciler.checks.twoprocesses`): this process
+    checks the first half of the agents in steps that take turns with the loop, a forked child
+    the second half, each agent it accepts passed on to ``on_agent`` as it comes. Otherwise all
+    of it here, in steps. ``on_agent`` starts an agent's read (never for a refused directory)."""
+    envs = options.envs or None
+    split = twoprocesses.halves(root) if not options.agents and twoprocesses.can_fork() else None
+    if split is None:
+        return await aio.interleaved(validation.iter_validate_repository(
+            root, agents=options.agents or None, envs=envs, today=options.today, on_agent=on_agent,
+            use_cache=options.cache))
+    first, second = split
+    with loader.results_cache(root, options.cache) as cache:
+        child = twoprocesses.Child(root, second, envs, options.cache, stream=on_agent is not None)
+        try:
+            answer = asyncio.ensure_future(_child_answer(child, on_agent))
+            try:
+                mine = await aio.interleaved(validation.check_agents(root, first, envs, on_agent, cache))
+                theirs = await answer
+            finally:
+                answer.cancel()
+                asyncio.get_running_loop().remove_reader(child.fd)     # before its descriptor is closed
+        finally:
+            child.end()
+        if theirs is None:                    # the child gave no answer: its half here
+            theirs = await aio.interleaved(validation.check_agents(root, second, envs, on_agent, cache)), frozenset()
+        checked = twoprocesses.join(cache, envs, mine, theirs)
+    return validation.finish(root, checked, options.today)
+
+
+async def _child_answer(child: twoprocesses.Child, on_agent: Callable[[str], None] | None
+                        ) -> tuple[Checked, frozenset[bytes]] | None:
+    """Read ``child``'s pipe on the event loop (each agent it accepts to ``on_agent``) until it ends."""
+    loop = asyncio.get_running_loop()
+    ended = loop.create_future()
+
+    def readable() -> None:
+        try:
+            data = os.read(child.fd, 1 << 20)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(child.fd)
+            if not ended.done():
+                ended.set_result(None)
+            return
+        for agent in child.feed(data):
+            if on_agent is not None:
+                on_agent(agent)
+
+    os.set_blocking(child.fd, False)
+    loop.add_reader(child.fd, readable)
+    try:
+        await ended
+    finally:
+        loop.remove_reader(child.fd)
+    return child.answer()
 
 
 async def read_live(api: AgentsApi, snapshot: RepositorySnapshot, agents: Sequence[str], *,
