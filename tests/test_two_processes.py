@@ -152,9 +152,9 @@ def test_a_child_killed_midway_changes_nothing_but_the_time(tmp_path):
     assert out.split()[-1] == "300"
 
 
-def test_an_interrupted_validate_leaves_no_child_behind(tmp_path):
-    root = big_repo(tmp_path / "repo", 600)
-    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "validate", "--no-cache", str(root)],
+def interrupted_once_forked(args: list[str], env: dict[str, str] | None = None) -> None:
+    """Run ``reconciler args``, SIGINT it as soon as its child exists: 130, one line, no child left."""
+    proc = subprocess.Popen([sys.executable, "-m", "reconciler", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     child = _wait_for_child(proc.pid)
     proc.send_signal(signal.SIGINT)
@@ -163,6 +163,10 @@ def test_an_interrupted_validate_leaves_no_child_behind(tmp_path):
     assert "Traceback" not in err
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+
+
+def test_an_interrupted_validate_leaves_no_child_behind(tmp_path):
+    interrupted_once_forked(["validate", "--no-cache", str(big_repo(tmp_path / "repo", 600))])
 
 
 def test_both_halves_are_cached_and_a_full_run_prunes_neither(tmp_path):
@@ -263,13 +267,5 @@ def test_an_interrupted_plan_leaves_no_child_behind(tmp_path, emulator):
 
     root = big_repo(tmp_path / "repo", 600)
     (root / "reconciler.yaml").write_text(f"api:\n  url: {emulator.url}\n", encoding="utf-8")
-    env = {**os.environ, "POLYAI_API_KEY": API_KEY, "NO_COLOR": "1", "RECONCILER_NO_CACHE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "plan", str(root)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    child = _wait_for_child(proc.pid)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err
-    with pytest.raises(ProcessLookupError):
-        os.kill(child, 0)
+    interrupted_once_forked(["plan", str(root)], {**os.environ, "POLYAI_API_KEY": API_KEY, "NO_COLOR": "1",
+                                                  "RECONCILER_NO_CACHE": "1"})
