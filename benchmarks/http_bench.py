@@ -9,8 +9,8 @@ response parsing included — at concurrency C.
 
 Measured ``--repeat`` times in this one process after a warm-up (imports and
 connections made): CPU seconds of this process (``time.process_time``) per
-request, and wall time; the median is printed. The figures behind the pool
-sizes in ``reconciler/api/wire.py`` come from here.
+request, and wall time; the median is printed. The figures of the transport
+in ``reconciler/api/wire.py`` come from here.
 
 Usage: ``python benchmarks/http_bench.py [--agents N] [--concurrency C] [--repeat R] [--json]``.
 """
