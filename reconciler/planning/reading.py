@@ -7,9 +7,10 @@ a snapshot kept between passes). Both hand the same two values
 :func:`reconciler.engine.plan_snapshot`.
 
 :func:`read_overlapped` validates the repository in steps that take turns with
-the event loop (:mod:`reconciler.steps`) and starts each agent's read (ONE GET,
-at most ``concurrency`` at a time) as soon as the loader accepts its directory,
-so the network's wait hides behind the local work instead of following it.
+the event loop (:mod:`reconciler.steps`; a large whole repository's second half
+in a forked child, :func:`validate_beside_reads`) and starts each agent's read
+(ONE GET, at most ``concurrency`` at a time) as soon as the loader accepts its
+directory, so the network's wait hides behind the local work instead of following it.
 :func:`read_live` reads the pages of a repository already validated. Both read
 exactly the same agents: a refused agent directory is never read,
 ``--changed-since`` is decided (by git) before the first request, and an
