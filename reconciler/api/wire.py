@@ -243,10 +243,10 @@ class _Connection:
                 head = event
             elif type(event) is h11.Data:
                 chunks.append(event.data)
-            elif type(event) is h11.EndOfMessage:
+            elif type(event) is h11.EndOfMessage and head is not None:
                 break
-            # an InformationalResponse (1xx) is skipped: the final answer follows
-        assert head is not None
+            elif type(event) is not h11.InformationalResponse:      # a 1xx is skipped: the answer follows
+                raise httpx.RemoteProtocolError("Server disconnected before the answer ended.")
         return httpx.Response(head.status_code, headers=head.headers.raw_items(),
                               stream=httpx.ByteStream(b"".join(chunks)),
                               extensions={"http_version": b"HTTP/" + head.http_version,

@@ -65,15 +65,17 @@ def validate_repository(root: Path, *, agents: Iterable[str] | None = None, envs
         return validation.validate_repository(root, agents=agents, envs=envs, today=today, use_cache=use_cache)
     envs = tuple(envs) if envs is not None else None
     first, second = split
-    with loader.results_cache(root, use_cache) as cache:
-        child = Child(root, second, envs, use_cache, stream=False)
-        try:
+    child = Child(root, second, envs, use_cache, stream=False)    # forked before this process opens the cache
+    try:
+        with loader.results_cache(root, use_cache) as cache:
             mine = steps.drain(validation.check_agents(root, first, envs, None, cache))
             child.read_all()
-        finally:
             child.end()
-        theirs = child.answer() or (steps.drain(validation.check_agents(root, second, envs, None, cache)), frozenset())
-        checked = join(cache, envs, mine, theirs)
+            theirs = child.answer() or (steps.drain(validation.check_agents(root, second, envs, None, cache)),
+                                        frozenset())
+            checked = join(cache, envs, mine, theirs)
+    finally:
+        child.end()
     return validation.finish(root, checked, today)
 
 
@@ -118,7 +120,9 @@ class Child:
     A frame is one kind byte and a 4-byte big-endian length, then that many bytes: ``A`` + an
     agent id as soon as the child's loader accepts it (``stream``), then ``R`` + the pickled
     ``(Checked, cache entries asked for)``. Feed what is read from :attr:`fd` to :meth:`feed`
-    (or let :meth:`read_all` block for it), then ask :meth:`answer`; always :meth:`end`.
+    (or let :meth:`read_all` block for it), then ask :meth:`answer`; always :meth:`end` (once is
+    enough, more is harmless). Fork it before this process opens the on-disk cache: a child must not
+    inherit an open SQLite connection.
     """
 
     def __init__(self, root: Path, agents: Sequence[str], envs: Sequence[str] | None, use_cache: bool, *,
@@ -130,6 +134,7 @@ class Child:
             _child(root, agents, envs, use_cache, write_end, stream)
         os.close(write_end)
         self.pid, self.fd = pid, read_end
+        self._ended = False
         self._buffer = b""
         self._result: bytes | None = None
 
@@ -165,6 +170,9 @@ class Child:
 
     def end(self) -> None:
         """Close the pipe, end the child if it still runs (this process is being interrupted), collect it."""
+        if self._ended:
+            return
+        self._ended = True
         os.close(self.fd)
         try:
             os.kill(self.pid, signal.SIGKILL)

@@ -139,21 +139,20 @@ async def validate_beside_reads(root: Path, options: RunOptions,
             root, agents=options.agents or None, envs=envs, today=options.today, on_agent=on_agent,
             use_cache=options.cache))
     first, second = split
-    with loader.results_cache(root, options.cache) as cache:
-        child = twoprocesses.Child(root, second, envs, options.cache, stream=on_agent is not None)
-        try:
-            answer = asyncio.ensure_future(_child_answer(child, on_agent))
-            try:
-                mine = await aio.interleaved(validation.check_agents(root, first, envs, on_agent, cache))
-                theirs = await answer
-            finally:
-                answer.cancel()
-                asyncio.get_running_loop().remove_reader(child.fd)     # before its descriptor is closed
-        finally:
-            child.end()
-        if theirs is None:                    # the child gave no answer: its half here
-            theirs = await aio.interleaved(validation.check_agents(root, second, envs, on_agent, cache)), frozenset()
-        checked = twoprocesses.join(cache, envs, mine, theirs)
+    child = twoprocesses.Child(root, second, envs, options.cache, stream=on_agent is not None)
+    answer = asyncio.ensure_future(_child_answer(child, on_agent))
+    try:
+        with loader.results_cache(root, options.cache) as cache:
+            mine = await aio.interleaved(validation.check_agents(root, first, envs, on_agent, cache))
+            theirs = await answer
+            if theirs is None:                # the child gave no answer: its half here
+                theirs = (await aio.interleaved(validation.check_agents(root, second, envs, on_agent, cache)),
+                          frozenset())
+            checked = twoprocesses.join(cache, envs, mine, theirs)
+    finally:
+        answer.cancel()
+        asyncio.get_running_loop().remove_reader(child.fd)     # before its descriptor is closed
+        child.end()
     return validation.finish(root, checked, options.today)
 
 
