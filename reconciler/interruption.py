@@ -187,6 +187,13 @@ def run_cli(load: Callable[[], Callable[[], int]]) -> NoReturn:
         code = load()()
     except KeyboardInterrupt as exc:                   # outside main's own boundary (its import)
         code = _report_again(exc)
+    except BaseException:
+        # A native library that meets the Interrupt inside its own code may turn it into an exception of
+        # its own kind (PyO3's PanicException, a BaseException, when a signal lands while jsonschema-rs
+        # imports its modules): once a signal was received, that is the interruption, not a crash.
+        if LEDGER.received is None:
+            raise
+        code = _report_again(Interrupt(LEDGER.received))
     finish(code)
 
 

@@ -90,3 +90,34 @@ def test_tasks_cut_by_the_signal_are_not_logged_when_the_loop_shuts_down() -> No
     proc = subprocess.run([sys.executable, "-c", SHUTDOWN], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 143, (proc.returncode, proc.stderr)
     assert proc.stderr == "SIGTERM: interrupted before any write: nothing was written\n", proc.stderr
+
+
+PANIC = textwrap.dedent('''
+    import os, signal, time
+    from reconciler import interruption
+
+    class PanicException(BaseException):
+        """What PyO3 raises when Rust code panics on a Python error (here: our Interrupt)."""
+
+    def main():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)       # the handler raises Interrupt...
+            time.sleep(5)
+        except KeyboardInterrupt as exc:              # ...which a native library turns into its own error
+            raise PanicException(f"called `Result::unwrap()` on an `Err` value: PyErr {{ {exc!r} }}") from None
+        return 0
+
+    interruption.run_cli(lambda: main)
+''')
+
+
+def test_a_native_library_that_turns_the_interrupt_into_its_own_error_still_gives_the_line_and_130() -> None:
+    proc = subprocess.run([sys.executable, "-c", PANIC], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.strip().splitlines() == ["SIGINT: interrupted before any write: nothing was written"]
+
+
+def test_the_same_error_without_a_signal_is_not_hidden() -> None:
+    program = PANIC.replace("os.kill(os.getpid(), signal.SIGINT)", "raise KeyboardInterrupt()  # not a signal")
+    proc = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "PanicException" in proc.stderr and "Traceback" in proc.stderr

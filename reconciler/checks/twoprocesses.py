@@ -128,15 +128,23 @@ class Child:
     def __init__(self, root: Path, agents: Sequence[str], envs: Sequence[str] | None, use_cache: bool, *,
                  stream: bool) -> None:
         read_end, write_end = os.pipe()
+        # SIGINT/SIGTERM wait until the child is known here: a signal between the fork and the line that
+        # keeps its pid would leave a child nobody ends. Unblocking runs a pending one's handler at once.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         pid = os.fork()
         if pid == 0:                                 # the child: never returns
             os.close(read_end)
-            _child(root, agents, envs, use_cache, write_end, stream)
+            _child(root, agents, envs, use_cache, write_end, stream, mask)
         os.close(write_end)
         self.pid, self.fd = pid, read_end
         self._ended = False
         self._buffer = b""
         self._result: bytes | None = None
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        except BaseException:                        # the signal that came meanwhile
+            self.end()
+            raise
 
     def feed(self, data: bytes) -> list[str]:
         """Take bytes read from :attr:`fd`; the agents the child accepted in the frames they complete."""
@@ -183,15 +191,17 @@ class Child:
 
 _AGENT, _RESULT = b"A", b"R"
 _HEADER = 5
+_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _child(root: Path, agents: Sequence[str], envs: Sequence[str] | None, use_cache: bool, fd: int,
-           stream: bool) -> None:
+           stream: bool, mask: set[signal.Signals]) -> None:
     code = 1
     try:
         signal.set_wakeup_fd(-1)                     # a parent's event loop's, if any: not ours
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         accepted = (lambda agent: _send(fd, _AGENT, agent.encode())) if stream else None
         with loader.results_cache(root, use_cache) as cache:
             checked = steps.drain(validation.check_agents(root, agents, envs, accepted, cache))

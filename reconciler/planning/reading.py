@@ -140,8 +140,9 @@ async def validate_beside_reads(root: Path, options: RunOptions,
             use_cache=options.cache))
     first, second = split
     child = twoprocesses.Child(root, second, envs, options.cache, stream=on_agent is not None)
-    answer = asyncio.ensure_future(_child_answer(child, on_agent))
+    answer: asyncio.Future | None = None
     try:
+        answer = asyncio.ensure_future(_child_answer(child, on_agent))
         with loader.results_cache(root, options.cache) as cache:
             mine = await aio.interleaved(validation.check_agents(root, first, envs, on_agent, cache))
             theirs = await answer
@@ -150,7 +151,8 @@ async def validate_beside_reads(root: Path, options: RunOptions,
                           frozenset())
             checked = twoprocesses.join(cache, envs, mine, theirs)
     finally:
-        answer.cancel()
+        if answer is not None:
+            answer.cancel()
         asyncio.get_running_loop().remove_reader(child.fd)     # before its descriptor is closed
         child.end()
     return validation.finish(root, checked, options.today)
