@@ -32,6 +32,11 @@ surrogate in a text is read as U+FFFD (regress takes Unicode scalar values only)
 from __future__ import annotations
 
 import array
+# jsonschema-rs imports decimal and email.utils while it starts (PyO3, unwrapping each import): a SIGINT
+# or SIGTERM whose Interrupt were raised inside their Python code would make it panic (a Rust backtrace
+# on stderr, then our one line) instead of unwinding. Imported before it, they are only looked up there.
+import decimal  # noqa: F401
+import email.utils  # noqa: F401
 import functools
 import re
 import sys

@@ -32,6 +32,8 @@ How the two are kept in agreement:
 
 from __future__ import annotations
 
+import decimal  # noqa: F401 - before jsonschema_rs: see reconciler/checks/ecma.py
+import email.utils  # noqa: F401 - the same
 import functools
 import json
 from collections.abc import Mapping

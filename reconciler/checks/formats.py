@@ -25,6 +25,8 @@ as in jsonschema. What a finding says about a failed format is validation's busi
 
 from __future__ import annotations
 
+import decimal  # noqa: F401 - before jsonschema_rs: see reconciler/checks/ecma.py
+import email.utils  # noqa: F401 - the same
 import functools
 
 import jsonschema
