@@ -137,7 +137,7 @@ class Child:
             _child(root, agents, envs, use_cache, write_end, stream, mask)
         os.close(write_end)
         self.pid, self.fd = pid, read_end
-        self._ended = False
+        self._closed = self._collected = False
         self._buffer = b""
         self._result: bytes | None = None
         try:
@@ -177,16 +177,19 @@ class Child:
         return (checked, asked) if isinstance(checked, Checked) and isinstance(asked, frozenset) else None
 
     def end(self) -> None:
-        """Close the pipe, end the child if it still runs (this process is being interrupted), collect it."""
-        if self._ended:
-            return
-        self._ended = True
-        os.close(self.fd)
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:                   # pragma: no cover - it is ours until collected
-            pass
-        os.waitpid(self.pid, 0)
+        """Close the pipe, end the child if it still runs (this process is being interrupted), collect it.
+
+        Each step is done once; a call cut short by a signal leaves the rest to the next call."""
+        if not self._closed:
+            self._closed = True
+            os.close(self.fd)
+        if not self._collected:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:               # pragma: no cover - it is ours until collected
+                pass
+            os.waitpid(self.pid, 0)
+            self._collected = True
 
 
 _AGENT, _RESULT = b"A", b"R"
