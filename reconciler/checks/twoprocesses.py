@@ -138,7 +138,7 @@ class Child:
         os.close(write_end)
         self.pid, self.fd = pid, read_end
         self._closed = self._collected = False
-        self._buffer = b""
+        self._buffer = bytearray()
         self._result: bytes | None = None
         try:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
@@ -148,13 +148,14 @@ class Child:
 
     def feed(self, data: bytes) -> list[str]:
         """Take bytes read from :attr:`fd`; the agents the child accepted in the frames they complete."""
-        self._buffer += data
+        self._buffer += data                         # in place: the result is megabytes at fleet scale
         accepted = []
         while len(self._buffer) >= _HEADER:
             end = _HEADER + int.from_bytes(self._buffer[1:_HEADER], "big")
             if len(self._buffer) < end:
                 break
-            kind, payload, self._buffer = self._buffer[:1], self._buffer[_HEADER:end], self._buffer[end:]
+            kind, payload = bytes(self._buffer[:1]), bytes(self._buffer[_HEADER:end])
+            del self._buffer[:end]
             if kind == _AGENT:
                 accepted.append(payload.decode())
             else:
